@@ -1,0 +1,56 @@
+// What the scheduler sees of a model instance, whatever runs it. Every backend runs in a worker thread.
+
+import type { InferenceError } from '../core/errors.js';
+import type { IoMeta, ModelConfig } from '../core/model-config.js';
+import type { Parameters, Tensor } from '../core/tensor.js';
+
+export type BackendKind = 'onnx' | 'typescript';
+
+export interface LoadSpec {
+  kind: BackendKind;
+  modelName: string;
+  version: string;
+  modelDir: string;
+  versionDir: string;
+  modelFile: string;
+  config: ModelConfig;
+  instanceName: string;
+  /** Use the CUDA execution provider (falls back to CPU when the machine has none). */
+  gpu: boolean;
+}
+
+export type { IoMeta };
+
+export interface LoadResult {
+  /** Inputs and outputs the model file itself declares, when the backend can tell. */
+  inputs?: IoMeta[];
+  outputs?: IoMeta[];
+  /** Notes worth logging, e.g. a fallback from CUDA to CPU. */
+  notes?: string[];
+}
+
+export interface ExecuteRequest {
+  id?: string;
+  inputs: Tensor[];
+  /** Output names to compute; all when absent. */
+  outputs?: string[];
+  parameters: Parameters;
+}
+
+export type ExecuteResult = Tensor[] | InferenceError;
+
+export interface ModelInstance {
+  readonly name: string;
+  readonly loadResult: LoadResult;
+  /** One result per request, in order; a failed request does not fail the others. */
+  execute(requests: ExecuteRequest[]): Promise<ExecuteResult[]>;
+  close(): Promise<void>;
+}
+
+export const BACKEND_OF_PLATFORM: Record<string, BackendKind> = {
+  onnxruntime: 'onnx',
+  onnxruntime_onnx: 'onnx',
+  onnx: 'onnx',
+  typescript: 'typescript',
+  javascript: 'typescript',
+};

@@ -1,0 +1,104 @@
+// ONNX Runtime inside a worker thread: session.run blocks the thread it runs on, so it never runs on the main one.
+
+import * as ort from 'onnxruntime-node';
+import { bytesOf, typedView, type DataType } from '../../core/datatypes.js';
+import { InferenceError, asInferenceError } from '../../core/errors.js';
+import { decodeBytes, encodeBytes, type Tensor } from '../../core/tensor.js';
+import type { ExecuteRequest, ExecuteResult, IoMeta, LoadResult, LoadSpec } from '../backend.js';
+import type { Runner } from '../runner.js';
+
+const TO_ORT: Record<DataType, ort.Tensor.Type> = {
+  BOOL: 'bool', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64',
+  INT8: 'int8', INT16: 'int16', INT32: 'int32', INT64: 'int64',
+  FP16: 'float16', FP32: 'float32', FP64: 'float64', BYTES: 'string',
+};
+const FROM_ORT = Object.fromEntries(Object.entries(TO_ORT).map(([k, v]) => [v, k])) as Record<string, DataType>;
+
+function ioMeta(list: readonly ort.InferenceSession.ValueMetadata[], what: string): IoMeta[] {
+  return list.map((m) => {
+    if (!m.isTensor) throw new InferenceError('INVALID_ARGUMENT', `ONNX ${what} '${m.name}' is not a tensor (unsupported)`);
+    const datatype = FROM_ORT[m.type];
+    if (!datatype) throw new InferenceError('INVALID_ARGUMENT', `ONNX ${what} '${m.name}' has unsupported type '${m.type}'`);
+    return { name: m.name, datatype, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
+  });
+}
+
+function toOrt(t: Tensor): ort.Tensor {
+  if (t.datatype === 'BYTES') {
+    const strings = decodeBytes(t.data).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
+    return new ort.Tensor('string', strings, t.shape);
+  }
+  const view = typedView(t.datatype, t.data);
+  return new ort.Tensor(TO_ORT[t.datatype], view as never, t.shape);
+}
+
+function fromOrt(name: string, v: ort.Tensor): Tensor {
+  const datatype = FROM_ORT[v.type];
+  if (!datatype) throw new InferenceError('INTERNAL', `output '${name}' has unsupported ONNX type '${v.type}'`);
+  const shape = v.dims.slice();
+  if (datatype === 'BYTES') {
+    return { name, datatype, shape, data: encodeBytes((v.data as string[]).map((s) => Buffer.from(s, 'utf8'))) };
+  }
+  return { name, datatype, shape, data: bytesOf(v.data as ArrayBufferView) };
+}
+
+export class OnnxRunner implements Runner {
+  private session: ort.InferenceSession | undefined;
+  private outputNames: readonly string[] = [];
+
+  async load(spec: LoadSpec): Promise<LoadResult> {
+    const params = spec.config.parameters ?? {};
+    const intra = Number(params.intra_op_thread_count?.string_value ?? 0);
+    const inter = Number(params.inter_op_thread_count?.string_value ?? 0);
+    const notes: string[] = [];
+    const options: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      executionProviders: ['cpu'],
+      ...(intra > 0 ? { intraOpNumThreads: intra } : {}),
+      ...(inter > 0 ? { interOpNumThreads: inter } : {}),
+    };
+    if (spec.gpu) {
+      try {
+        this.session = await ort.InferenceSession.create(spec.modelFile, { ...options, executionProviders: ['cuda', 'cpu'] });
+        notes.push('using the CUDA execution provider');
+      } catch (e) {
+        notes.push(`CUDA execution provider unavailable (${(e as Error).message.split('\n')[0]}); running on CPU`);
+      }
+    }
+    try {
+      this.session ??= await ort.InferenceSession.create(spec.modelFile, options);
+    } catch (e) {
+      throw new InferenceError('INVALID_ARGUMENT', `cannot load ONNX file ${spec.modelFile}: ${(e as Error).message}`);
+    }
+    this.outputNames = this.session.outputNames;
+    return {
+      inputs: ioMeta(this.session.inputMetadata, 'input'),
+      outputs: ioMeta(this.session.outputMetadata, 'output'),
+      notes,
+    };
+  }
+
+  async execute(requests: ExecuteRequest[]): Promise<ExecuteResult[]> {
+    const session = this.session;
+    if (!session) throw new InferenceError('UNAVAILABLE', 'ONNX session is not loaded');
+    const results: ExecuteResult[] = [];
+    for (const req of requests) {
+      try {
+        const feeds: Record<string, ort.Tensor> = {};
+        for (const t of req.inputs) feeds[t.name] = toOrt(t);
+        const names = req.outputs ?? this.outputNames;
+        const out = await session.run(feeds, names as string[]);
+        results.push(names.map((n) => fromOrt(n, out[n])));
+      } catch (e) {
+        const err = e instanceof InferenceError ? e : new InferenceError('INTERNAL', `onnxruntime: ${(e as Error).message}`);
+        results.push(asInferenceError(err));
+      }
+    }
+    return results;
+  }
+
+  async close(): Promise<void> {
+    await this.session?.release();
+    this.session = undefined;
+  }
+}

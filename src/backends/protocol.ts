@@ -1,0 +1,28 @@
+// Messages between the main thread and a backend worker.
+
+import type { ErrorCode } from '../core/errors.js';
+import type { Parameters } from '../core/tensor.js';
+import type { LoadResult, LoadSpec } from './backend.js';
+import type { TensorSlot } from './wire.js';
+
+export interface WireRequest {
+  id?: string;
+  inputs: TensorSlot[];
+  outputs?: string[];
+  parameters: Parameters;
+}
+
+export type ToWorker =
+  | { type: 'load'; spec: LoadSpec }
+  | { type: 'execute'; seq: number; requests: WireRequest[]; buffer: ArrayBuffer }
+  | { type: 'close' };
+
+export interface WireError { code: ErrorCode; message: string }
+
+export type WireResult = { outputs: TensorSlot[] } | { error: WireError };
+
+export type FromWorker =
+  | { type: 'loaded'; result: LoadResult }
+  | { type: 'load-failed'; error: WireError }
+  | { type: 'results'; seq: number; results: WireResult[]; buffer: ArrayBuffer }
+  | { type: 'closed' };

@@ -1,0 +1,97 @@
+// The API a TypeScript (or JavaScript) model is written against: the idea of Triton's Python backend.
+//
+//   export default class MyModel implements Model {
+//     async initialize(args: InitializeArgs) {}
+//     async execute(requests: ModelRequest[]): Promise<ModelResponse[]> {}
+//     async finalize() {}
+//   }
+
+import { bytesOf, typedView, type DataType, type TypedArray } from '../../core/datatypes.js';
+import type { ModelConfig } from '../../core/model-config.js';
+import { decodeBytes, encodeBytes, type Parameters, type Tensor } from '../../core/tensor.js';
+
+export type { DataType, ModelConfig, Parameters, TypedArray };
+
+export interface InitializeArgs {
+  config: ModelConfig;
+  modelName: string;
+  version: string;
+  modelDir: string;
+  versionDir: string;
+  instanceName: string;
+}
+
+/** An input tensor as a model sees it, with zero-copy accessors. */
+export class ModelTensor implements Tensor {
+  constructor(
+    readonly name: string,
+    readonly datatype: DataType,
+    readonly shape: number[],
+    readonly data: Uint8Array,
+  ) {}
+
+  /** A typed view of the elements (FP16 as raw Uint16 bits). Not for BYTES. */
+  typed<T extends TypedArray = TypedArray>(): T {
+    if (this.datatype === 'BYTES') throw new Error(`tensor '${this.name}' is BYTES; use strings() or bytes()`);
+    return typedView(this.datatype, this.data) as T;
+  }
+
+  /** BYTES elements as raw bytes. */
+  bytes(): Uint8Array[] {
+    return decodeBytes(this.data, `tensor '${this.name}'`);
+  }
+
+  /** BYTES elements decoded as UTF-8. */
+  strings(): string[] {
+    return this.bytes().map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
+  }
+}
+
+export interface ModelRequest {
+  id?: string;
+  parameters: Parameters;
+  /** Names of the outputs the client asked for; undefined means all. */
+  requestedOutputs?: string[];
+  inputs: Record<string, ModelTensor>;
+}
+
+/** An output: raw bytes, a typed array, or for BYTES a list of strings or byte arrays. */
+export interface OutputTensor {
+  name: string;
+  datatype: DataType;
+  shape: number[];
+  data: Uint8Array | TypedArray | readonly (string | Uint8Array)[];
+}
+
+export interface ModelResponse {
+  outputs: OutputTensor[];
+}
+
+export interface Model {
+  initialize?(args: InitializeArgs): void | Promise<void>;
+  /** One response (or Error) per request, in order. */
+  execute(requests: ModelRequest[]): Promise<(ModelResponse | Error)[]> | (ModelResponse | Error)[];
+  finalize?(): void | Promise<void>;
+}
+
+/** An error a model throws or returns to reject one request with a client-facing code. */
+export class ModelError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'UNAVAILABLE' | 'INTERNAL' = 'INVALID_ARGUMENT',
+  ) {
+    super(message);
+  }
+}
+
+/** Normalise an OutputTensor into wire form. */
+export function toTensor(o: OutputTensor): Tensor {
+  const d = o.data;
+  let data: Uint8Array;
+  if (Array.isArray(d)) {
+    data = encodeBytes(d.map((e) => (typeof e === 'string' ? Buffer.from(e, 'utf8') : e)));
+  } else {
+    data = bytesOf(d as ArrayBufferView);
+  }
+  return { name: o.name, datatype: o.datatype, shape: o.shape, data };
+}

@@ -1,0 +1,94 @@
+// Runs a user's TypeScript/JavaScript model module inside a worker thread.
+
+import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+import { InferenceError } from '../../core/errors.js';
+import { checkTensorSize } from '../../core/tensor.js';
+import type { ExecuteRequest, ExecuteResult, LoadResult, LoadSpec } from '../backend.js';
+import type { Runner } from '../runner.js';
+import { ModelError, ModelTensor, toTensor, type Model, type ModelRequest } from './api.js';
+
+type ModelClass = new () => Model;
+
+function findClass(mod: Record<string, unknown>): ModelClass | undefined {
+  // tsx hands CommonJS-compiled modules back with the real exports under .default.
+  const candidates = [mod.default, (mod.default as Record<string, unknown> | undefined)?.default, mod.Model];
+  return candidates.find((c) => typeof c === 'function') as ModelClass | undefined;
+}
+
+export class TypeScriptRunner implements Runner {
+  private model: Model | undefined;
+  private modelName = '';
+
+  async load(spec: LoadSpec): Promise<LoadResult> {
+    this.modelName = spec.modelName;
+    let mod: Record<string, unknown>;
+    try {
+      mod = /\.[cm]?ts$/.test(spec.modelFile)
+        ? await tsImport(spec.modelFile, import.meta.url)
+        : await import(pathToFileURL(spec.modelFile).href);
+    } catch (e) {
+      throw new InferenceError('INVALID_ARGUMENT', `cannot import model module ${spec.modelFile}: ${(e as Error).message}`);
+    }
+    const Cls = findClass(mod);
+    if (!Cls) throw new InferenceError('INVALID_ARGUMENT', `model module ${spec.modelFile} exports no class (default export or 'Model')`);
+    const model = new Cls();
+    if (typeof model.execute !== 'function') {
+      throw new InferenceError('INVALID_ARGUMENT', `model class in ${spec.modelFile} has no execute(requests) method`);
+    }
+    await model.initialize?.({
+      config: spec.config,
+      modelName: spec.modelName,
+      version: spec.version,
+      modelDir: spec.modelDir,
+      versionDir: spec.versionDir,
+      instanceName: spec.instanceName,
+    });
+    this.model = model;
+    return {};
+  }
+
+  async execute(requests: ExecuteRequest[]): Promise<ExecuteResult[]> {
+    const model = this.model;
+    if (!model) throw new InferenceError('UNAVAILABLE', 'model is not initialized');
+    const reqs: ModelRequest[] = requests.map((r) => ({
+      id: r.id,
+      parameters: r.parameters,
+      requestedOutputs: r.outputs,
+      inputs: Object.fromEntries(r.inputs.map((t) => [t.name, new ModelTensor(t.name, t.datatype, t.shape, t.data)])),
+    }));
+    let responses;
+    try {
+      responses = await model.execute(reqs);
+    } catch (e) {
+      const err = this.asError(e);
+      return requests.map(() => err);
+    }
+    if (!Array.isArray(responses) || responses.length !== requests.length) {
+      const err = new InferenceError('INTERNAL', `model '${this.modelName}' returned ${Array.isArray(responses) ? responses.length : typeof responses} responses for ${requests.length} requests`);
+      return requests.map(() => err);
+    }
+    return responses.map((r, i) => {
+      if (r instanceof Error) return this.asError(r);
+      try {
+        const wanted = requests[i].outputs;
+        const outs = r.outputs.filter((o) => !wanted || wanted.includes(o.name)).map(toTensor);
+        for (const t of outs) checkTensorSize(t, `model '${this.modelName}' output '${t.name}'`);
+        return outs;
+      } catch (e) {
+        return new InferenceError('INTERNAL', `model '${this.modelName}' returned a bad response: ${(e as Error).message}`);
+      }
+    });
+  }
+
+  private asError(e: unknown): InferenceError {
+    if (e instanceof ModelError) return new InferenceError(e.code, e.message);
+    if (e instanceof InferenceError) return e;
+    return new InferenceError('INTERNAL', `model '${this.modelName}' failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
+  async close(): Promise<void> {
+    await this.model?.finalize?.();
+    this.model = undefined;
+  }
+}

@@ -1,0 +1,76 @@
+// Entry point of every backend worker thread: loads one model instance and runs its batches.
+
+import { parentPort } from 'node:worker_threads';
+import { asInferenceError, InferenceError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import type { FromWorker, ToWorker, WireResult } from './protocol.js';
+import type { Runner } from './runner.js';
+import { packTensors, unpackTensors } from './wire.js';
+
+if (!parentPort) throw new Error('worker.ts must run in a worker thread');
+const port = parentPort;
+let runner: Runner | undefined;
+
+const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+
+async function makeRunner(kind: string): Promise<Runner> {
+  if (kind === 'onnx') return new (await import('./onnx/runner.js')).OnnxRunner();
+  if (kind === 'typescript') return new (await import('./typescript/runner.js')).TypeScriptRunner();
+  throw new InferenceError('INVALID_ARGUMENT', `unknown backend '${kind}'`);
+}
+
+port.on('message', async (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'load':
+      try {
+        runner = await makeRunner(msg.spec.kind);
+        post({ type: 'loaded', result: await runner.load(msg.spec) });
+      } catch (e) {
+        const err = asInferenceError(e);
+        post({ type: 'load-failed', error: { code: err.code, message: err.message } });
+      }
+      return;
+    case 'execute': {
+      const requests = msg.requests.map((r) => ({
+        id: r.id,
+        outputs: r.outputs,
+        parameters: r.parameters,
+        inputs: unpackTensors({ slots: r.inputs, buffer: msg.buffer }),
+      }));
+      let results;
+      try {
+        if (!runner) throw new InferenceError('UNAVAILABLE', 'model instance is not loaded');
+        results = await runner.execute(requests);
+      } catch (e) {
+        results = requests.map(() => asInferenceError(e));
+      }
+      // All outputs of the batch travel back in one transferred buffer.
+      const all: Tensor[] = [];
+      const counts: number[] = [];
+      for (const r of results) {
+        if (r instanceof InferenceError) counts.push(-1);
+        else {
+          counts.push(r.length);
+          all.push(...r);
+        }
+      }
+      const packed = packTensors(all);
+      let k = 0;
+      const wire: WireResult[] = results.map((r, i) => {
+        if (r instanceof InferenceError) return { error: { code: r.code, message: r.message } };
+        const slots = packed.slots.slice(k, k + counts[i]);
+        k += counts[i];
+        return { outputs: slots };
+      });
+      post({ type: 'results', seq: msg.seq, results: wire, buffer: packed.buffer }, [packed.buffer]);
+      return;
+    }
+    case 'close':
+      try {
+        await runner?.close();
+      } finally {
+        post({ type: 'closed' });
+      }
+      return;
+  }
+});

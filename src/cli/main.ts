@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// duet <command> [flags]: parses flags and wires pieces; nothing else.
+
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { startServer } from '../server.js';
+import { DEFAULT_MAX_BODY } from '../protocols/http/server.js';
+
+const HELP = `duet — a model inference server (KServe v2 / Triton protocol)
+
+Usage:
+  duet serve --model-repository DIR [options]
+
+Options for serve:
+  --model-repository DIR   Triton-layout model repository (required)
+  --host HOST              address to bind (default 0.0.0.0)
+  --http-port N            REST port (default 8000; 0 picks a free port)
+  --grpc-port N            gRPC port (default 8001; reserved, the gRPC front-end is not built yet)
+  --metrics-port N         Prometheus port (default 8002; reserved, metrics are not built yet)
+  --http-max-body BYTES    largest REST request body, after decompression (default ${DEFAULT_MAX_BODY})
+  --strict-readiness B     server ready only when every model is (default true)
+  -h, --help               show this help
+`;
+
+function int(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    process.stderr.write(`duet: --${name} must be a non-negative integer, got '${v}'\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'model-repository': { type: 'string' },
+      host: { type: 'string' },
+      'http-port': { type: 'string' },
+      'grpc-port': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'http-max-body': { type: 'string' },
+      'strict-readiness': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const repo = values['model-repository'];
+  if (!repo) {
+    process.stderr.write('duet serve: --model-repository is required\n\n' + HELP);
+    process.exit(2);
+  }
+  const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  log(`loading models from ${resolve(repo)}`);
+  const server = await startServer({
+    modelRepository: resolve(repo),
+    host: values.host,
+    httpPort: int('http-port', values['http-port'], 8000),
+    maxBodyBytes: int('http-max-body', values['http-max-body'], DEFAULT_MAX_BODY),
+    strictReadiness: values['strict-readiness'] !== 'false',
+    log,
+  });
+  const index = await server.dataPlane.repositoryIndex();
+  const w = Math.max(5, ...index.map((e) => e.name.length));
+  log(`models:\n${index.map((e) => `  ${e.name.padEnd(w)}  ${(e.version || '-').padEnd(3)}  ${e.state}${e.reason ? `  ${e.reason}` : ''}`).join('\n')}`);
+  log(`REST (KServe v2) listening on http://${server.http.address}:${server.http.port}`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: finishing requests in flight, then exiting`);
+    server.stop().then(() => process.exit(0), (e) => {
+      log(`error during shutdown: ${(e as Error).message}`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  switch (cmd) {
+    case 'serve':
+      return serve(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(HELP);
+      return;
+    default:
+      process.stderr.write(`duet: unknown command '${cmd}'\n\n${HELP}`);
+      process.exit(2);
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`duet: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,185 @@
+// HttpClient: the KServe v2 REST protocol with Triton's binary tensor extension, over node:http keep-alive.
+
+import http from 'node:http';
+import { InferenceError, STATUS_TABLE, type ErrorCode } from '../core/errors.js';
+import type { ModelConfig } from '../core/model-config.js';
+import { isDataType } from '../core/datatypes.js';
+import { jsonToRaw, lostInt64Precision, parseJsonLossless, rawToJsonText } from '../core/json-tensor.js';
+import {
+  inputToRaw, makeResult, normalizeOutputs, ResultTensor,
+  type InferenceClient, type InferInput, type InferOptions, type InferResult,
+  type ModelMetadataResult, type RepositoryEntry, type ServerMetadataResult,
+} from './types.js';
+
+const HEADER_LENGTH = 'inference-header-content-length';
+
+const CODE_OF_STATUS = new Map<number, ErrorCode>();
+for (const [code, row] of Object.entries(STATUS_TABLE) as [ErrorCode, { http: number }][]) {
+  if (!CODE_OF_STATUS.has(row.http)) CODE_OF_STATUS.set(row.http, code);
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export class HttpClient implements InferenceClient {
+  readonly protocol = 'http' as const;
+  private readonly agent: http.Agent;
+  private readonly host: string;
+  private readonly port: number;
+
+  /** `url` like "localhost:8000" or "http://localhost:8000". */
+  constructor(url: string, opts: { maxSockets?: number } = {}) {
+    const u = new URL(url.includes('://') ? url : `http://${url}`);
+    this.host = u.hostname.replace(/^\[|\]$/g, '');
+    this.port = Number(u.port || 80);
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 64 });
+  }
+
+  /** One raw HTTP exchange (exported for tests and tools). */
+  request(method: string, path: string, body?: Uint8Array | Uint8Array[], headers: http.OutgoingHttpHeaders = {}, signal?: AbortSignal): Promise<HttpResponse> {
+    const chunks = body === undefined ? [] : Array.isArray(body) ? body : [body];
+    const length = chunks.reduce((n, c) => n + c.byteLength, 0);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: this.host, port: this.port, method, path, agent: this.agent, signal, headers: { ...(body !== undefined ? { 'content-length': length } : {}), ...headers } },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      for (const c of chunks) req.write(c);
+      req.end();
+    });
+  }
+
+  private async call(method: string, path: string, json?: unknown): Promise<HttpResponse> {
+    const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
+    const res = await this.request(method, path, body, body ? { 'content-type': 'application/json' } : {});
+    if (res.status >= 400) throw errorOf(res);
+    return res;
+  }
+
+  private async getJson<T>(path: string): Promise<T> {
+    return JSON.parse((await this.call('GET', path)).body.toString('utf8')) as T;
+  }
+
+  private async flag(path: string): Promise<boolean> {
+    const res = await this.request('GET', path);
+    return res.status === 200;
+  }
+
+  isServerLive() {
+    return this.flag('/v2/health/live');
+  }
+
+  isServerReady() {
+    return this.flag('/v2/health/ready');
+  }
+
+  isModelReady(model: string, version?: string) {
+    return this.flag(`${modelPath(model, version)}/ready`);
+  }
+
+  getServerMetadata() {
+    return this.getJson<ServerMetadataResult>('/v2');
+  }
+
+  getModelMetadata(model: string, version?: string) {
+    return this.getJson<ModelMetadataResult>(modelPath(model, version));
+  }
+
+  getModelConfig(model: string, version?: string) {
+    return this.getJson<ModelConfig>(`${modelPath(model, version)}/config`);
+  }
+
+  async getModelRepositoryIndex(options: { ready?: boolean } = {}): Promise<RepositoryEntry[]> {
+    const res = await this.call('POST', '/v2/repository/index', options.ready === undefined ? undefined : { ready: options.ready });
+    return JSON.parse(res.body.toString('utf8')) as RepositoryEntry[];
+  }
+
+  async loadModel(model: string, options: { config?: ModelConfig | string } = {}): Promise<void> {
+    const config = options.config === undefined ? undefined : typeof options.config === 'string' ? options.config : JSON.stringify(options.config);
+    await this.call('POST', `/v2/repository/models/${encodeURIComponent(model)}/load`, config === undefined ? undefined : { parameters: { config } });
+  }
+
+  async unloadModel(model: string): Promise<void> {
+    await this.call('POST', `/v2/repository/models/${encodeURIComponent(model)}/unload`);
+  }
+
+  async infer(model: string, inputs: InferInput[], options: InferOptions = {}): Promise<InferResult> {
+    const binary = options.binary ?? true;
+    const raws = inputs.map(inputToRaw);
+    const jsonInputs = inputs.map((inp, i) => {
+      const head = `{"name":${JSON.stringify(inp.name)},"datatype":${JSON.stringify(inp.datatype)},"shape":${JSON.stringify(inp.shape)}`;
+      const params = { ...inp.parameters, ...(binary ? { binary_data_size: raws[i].byteLength } : {}) };
+      const p = Object.keys(params).length ? `,"parameters":${JSON.stringify(params)}` : '';
+      return binary ? `${head}${p}}` : `${head}${p},"data":${rawToJsonText(inp.datatype, raws[i])}}`;
+    });
+    const outputs = normalizeOutputs(options.outputs)?.map((o) => {
+      const parameters: Record<string, unknown> = { binary_data: o.binary ?? binary };
+      if (o.classCount !== undefined) parameters.classification = o.classCount;
+      return { name: o.name, parameters };
+    });
+    const parameters = { ...options.parameters, ...(binary && !outputs ? { binary_data_output: true } : {}) };
+    let json = `{"inputs":[${jsonInputs.join(',')}]`;
+    if (options.id !== undefined) json += `,"id":${JSON.stringify(options.id)}`;
+    if (outputs) json += `,"outputs":${JSON.stringify(outputs)}`;
+    if (Object.keys(parameters).length) json += `,"parameters":${JSON.stringify(parameters, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))}`;
+    json += '}';
+    const head = Buffer.from(json);
+    const headers: http.OutgoingHttpHeaders = { 'content-type': binary ? 'application/octet-stream' : 'application/json' };
+    if (binary) headers[HEADER_LENGTH] = head.byteLength;
+    const res = await this.request('POST', `${modelPath(model, options.modelVersion)}/infer`, binary ? [head, ...raws] : head, headers, options.signal);
+    if (res.status >= 400) throw errorOf(res);
+    return decodeInferResponse(res);
+  }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+  }
+}
+
+function modelPath(model: string, version?: string): string {
+  return `/v2/models/${encodeURIComponent(model)}${version ? `/versions/${encodeURIComponent(version)}` : ''}`;
+}
+
+function errorOf(res: HttpResponse): InferenceError {
+  let message = res.body.toString('utf8');
+  try {
+    const j = JSON.parse(message) as { error?: string };
+    if (typeof j.error === 'string') message = j.error;
+  } catch {
+    // not JSON: keep the text
+  }
+  return new InferenceError(CODE_OF_STATUS.get(res.status) ?? 'INTERNAL', message || `HTTP ${res.status}`);
+}
+
+interface JsonOutput { name: string; datatype: string; shape: number[]; data?: unknown[]; parameters?: Record<string, unknown> }
+
+export function decodeInferResponse(res: HttpResponse): InferResult {
+  const hl = res.headers[HEADER_LENGTH];
+  const headerLength = hl === undefined ? res.body.byteLength : Number(hl);
+  const text = res.body.subarray(0, headerLength).toString('utf8');
+  let obj = JSON.parse(text) as { model_name: string; model_version: string; id?: string; parameters?: Record<string, never>; outputs?: JsonOutput[] };
+  if (lostInt64Precision(obj.outputs)) obj = parseJsonLossless(text) as typeof obj;
+  let off = headerLength;
+  const outputs = (obj.outputs ?? []).map((o) => {
+    if (!isDataType(o.datatype)) throw new InferenceError('INTERNAL', `response output '${o.name}' has unknown datatype '${o.datatype}'`);
+    const size = o.parameters?.binary_data_size;
+    let data: Uint8Array;
+    if (typeof size === 'number') {
+      data = res.body.subarray(off, off + size);
+      off += size;
+    } else {
+      data = jsonToRaw(o.datatype, o.data ?? [], `response output '${o.name}'`);
+    }
+    return new ResultTensor(o.name, o.datatype, o.shape.map(Number), data);
+  });
+  return makeResult({ modelName: obj.model_name, modelVersion: obj.model_version, id: obj.id, parameters: obj.parameters, outputs });
+}

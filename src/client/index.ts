@@ -1,0 +1,3 @@
+export { HttpClient } from './http.js';
+export * from './types.js';
+export { InferenceError } from '../core/errors.js';

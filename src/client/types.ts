@@ -1,0 +1,134 @@
+// The one client interface both protocols implement, so code and tests are written once.
+
+import { bytesOf, isDataType, typedView, type DataType, type TypedArray } from '../core/datatypes.js';
+import { invalidArg } from '../core/errors.js';
+import { jsonToRaw, rawToValues } from '../core/json-tensor.js';
+import type { ModelConfig } from '../core/model-config.js';
+import { decodeBytes, encodeBytes, type Parameters } from '../core/tensor.js';
+
+export type InputData = TypedArray | readonly (string | Uint8Array)[] | readonly boolean[] | readonly number[] | readonly bigint[];
+
+export interface InferInput {
+  name: string;
+  datatype: DataType;
+  shape: number[];
+  data: InputData;
+  parameters?: Parameters;
+}
+
+export interface RequestedOutputSpec {
+  name: string;
+  /** Top-k classification (Triton's classification extension). */
+  classCount?: number;
+  /** REST only: ask for this output in binary form (default: the request's `binary`). */
+  binary?: boolean;
+}
+
+export interface InferOptions {
+  modelVersion?: string;
+  id?: string;
+  outputs?: (string | RequestedOutputSpec)[];
+  parameters?: Parameters;
+  /** REST: send inputs and ask for outputs as binary tensors instead of JSON (default true). */
+  binary?: boolean;
+  signal?: AbortSignal;
+}
+
+export class ResultTensor {
+  constructor(
+    readonly name: string,
+    readonly datatype: DataType,
+    readonly shape: number[],
+    /** Raw little-endian bytes; BYTES in their length-prefixed form. */
+    readonly data: Uint8Array,
+  ) {}
+
+  typed<T extends TypedArray = TypedArray>(): T {
+    if (this.datatype === 'BYTES') throw new Error(`output '${this.name}' is BYTES; use strings() or bytes()`);
+    return typedView(this.datatype, this.data) as T;
+  }
+
+  bytes(): Uint8Array[] {
+    return decodeBytes(this.data, `output '${this.name}'`);
+  }
+
+  strings(): string[] {
+    return this.bytes().map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
+  }
+
+  /** Elements as JS values: numbers (FP16 converted), booleans, strings, bigint for 64-bit ints. */
+  values(): unknown[] {
+    return rawToValues(this.datatype, this.data);
+  }
+}
+
+export interface InferResult {
+  modelName: string;
+  modelVersion: string;
+  id?: string;
+  parameters?: Parameters;
+  outputs: ResultTensor[];
+  output(name: string): ResultTensor;
+}
+
+export function makeResult(r: Omit<InferResult, 'output'>): InferResult {
+  return {
+    ...r,
+    output(name: string) {
+      const t = r.outputs.find((o) => o.name === name);
+      if (!t) throw new Error(`no output '${name}' in the response (has ${r.outputs.map((o) => o.name).join(', ')})`);
+      return t;
+    },
+  };
+}
+
+export interface ModelMetadataResult {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: { name: string; datatype: string; shape: number[] }[];
+  outputs: { name: string; datatype: string; shape: number[] }[];
+}
+
+export interface ServerMetadataResult {
+  name: string;
+  version: string;
+  extensions: string[];
+}
+
+export interface RepositoryEntry {
+  name: string;
+  version?: string;
+  state?: string;
+  reason?: string;
+}
+
+export interface InferenceClient {
+  readonly protocol: 'http' | 'grpc';
+  isServerLive(): Promise<boolean>;
+  isServerReady(): Promise<boolean>;
+  isModelReady(model: string, version?: string): Promise<boolean>;
+  getServerMetadata(): Promise<ServerMetadataResult>;
+  getModelMetadata(model: string, version?: string): Promise<ModelMetadataResult>;
+  getModelConfig(model: string, version?: string): Promise<ModelConfig>;
+  infer(model: string, inputs: InferInput[], options?: InferOptions): Promise<InferResult>;
+  getModelRepositoryIndex(options?: { ready?: boolean }): Promise<RepositoryEntry[]>;
+  loadModel(model: string, options?: { config?: ModelConfig | string }): Promise<void>;
+  unloadModel(model: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Input data as raw wire bytes. */
+export function inputToRaw(input: InferInput): Uint8Array {
+  if (!isDataType(input.datatype)) throw invalidArg(`input '${input.name}': unknown datatype '${String(input.datatype)}'`);
+  const d = input.data;
+  if (ArrayBuffer.isView(d)) return bytesOf(d);
+  if (input.datatype === 'BYTES') {
+    return encodeBytes((d as readonly (string | Uint8Array)[]).map((e) => (typeof e === 'string' ? Buffer.from(e, 'utf8') : e)));
+  }
+  return jsonToRaw(input.datatype, d as unknown[], `input '${input.name}'`);
+}
+
+export function normalizeOutputs(outputs: InferOptions['outputs']): RequestedOutputSpec[] | undefined {
+  return outputs?.map((o) => (typeof o === 'string' ? { name: o } : o));
+}

@@ -1,0 +1,29 @@
+// The protocol-neutral inference request and response.
+
+import type { Parameters, Tensor } from './tensor.js';
+
+export interface RequestedOutput {
+  name: string;
+  /** Protocol adapters keep their own per-output flags here (e.g. REST binary_data); `classification` is honoured below. */
+  parameters?: Parameters;
+}
+
+export interface InferRequest {
+  modelName: string;
+  modelVersion?: string;
+  id?: string;
+  inputs: Tensor[];
+  /** Absent means every output the model has. */
+  outputs?: RequestedOutput[];
+  parameters: Parameters;
+  /** Aborted when the client goes away; queued work is then dropped. */
+  signal?: AbortSignal;
+}
+
+export interface InferResponse {
+  modelName: string;
+  modelVersion: string;
+  id?: string;
+  parameters?: Parameters;
+  outputs: Tensor[];
+}

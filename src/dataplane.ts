@@ -1,0 +1,244 @@
+// THE protocol-neutral API. Protocol adapters translate to and from these calls; validation,
+// model lookup and errors live here, once.
+
+import { typedView, type DataType } from './core/datatypes.js';
+import { InferenceError, invalidArg } from './core/errors.js';
+import type { InferRequest, InferResponse } from './core/infer.js';
+import type { ModelConfig, ModelInputConfig } from './core/model-config.js';
+import { checkTensorSize, elementCount, encodeBytes, shapeString, type Tensor } from './core/tensor.js';
+import { CONFIG_TO_KSERVE } from './repository/config.js';
+import type { IndexEntry, ModelManager, ServedVersion } from './model-manager.js';
+import { getFloat16 } from '@petamoriken/float16';
+
+export const SERVER_NAME = 'duet';
+export const SERVER_VERSION = '0.1.0';
+
+export interface TensorMetadata {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
+
+export interface ModelMetadata {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: TensorMetadata[];
+  outputs: TensorMetadata[];
+}
+
+export interface ServerMetadata {
+  name: string;
+  version: string;
+  extensions: string[];
+}
+
+export interface DataPlaneOptions {
+  /** Extensions the running front-ends support, for server metadata. */
+  extensions?: string[];
+  /** Server ready only when every model is (Triton's default). */
+  strictReadiness?: boolean;
+}
+
+const dtOf = (c: { data_type: string }) => CONFIG_TO_KSERVE[c.data_type as keyof typeof CONFIG_TO_KSERVE] as DataType;
+
+export class DataPlane {
+  private shuttingDown = false;
+  private readonly extensions: string[];
+  private readonly strict: boolean;
+
+  constructor(readonly models: ModelManager, opts: DataPlaneOptions = {}) {
+    this.extensions = opts.extensions ?? [];
+    this.strict = opts.strictReadiness ?? true;
+  }
+
+  live(): boolean {
+    return true;
+  }
+
+  ready(): boolean {
+    return !this.shuttingDown && (!this.strict || this.models.allReady());
+  }
+
+  /** Readiness turns false first, so load balancers stop sending before the server stops. */
+  beginShutdown(): void {
+    this.shuttingDown = true;
+  }
+
+  serverMetadata(): ServerMetadata {
+    return { name: SERVER_NAME, version: SERVER_VERSION, extensions: this.extensions };
+  }
+
+  modelReady(name: string, version?: string): boolean {
+    return this.models.isReady(name, version);
+  }
+
+  modelMetadata(name: string, version?: string): ModelMetadata {
+    const sv = this.models.get(name, version);
+    const all = version ? [sv.version] : this.models.loadedVersions(name);
+    const batch = sv.config.max_batch_size > 0;
+    const meta = (c: { name: string; data_type: string; dims: number[] }) => ({
+      name: c.name,
+      datatype: dtOf(c),
+      shape: batch ? [-1, ...c.dims] : c.dims.slice(),
+    });
+    return {
+      name,
+      versions: all,
+      platform: sv.config.platform ?? sv.config.backend ?? '',
+      inputs: sv.config.input.map(meta),
+      outputs: sv.config.output.map(meta),
+    };
+  }
+
+  modelConfig(name: string, version?: string): ModelConfig {
+    return this.models.get(name, version).config;
+  }
+
+  repositoryIndex(readyOnly = false): Promise<IndexEntry[]> {
+    return this.models.index(readyOnly);
+  }
+
+  loadModel(name: string, config?: string): Promise<void> {
+    return this.models.load(name, config);
+  }
+
+  unloadModel(name: string): Promise<void> {
+    return this.models.unload(name);
+  }
+
+  async infer(req: InferRequest): Promise<InferResponse> {
+    const sv = this.models.get(req.modelName, req.modelVersion);
+    const { inputs, outputs, classify } = this.validate(sv, req);
+    let result = await sv.scheduler.submit(
+      { id: req.id, inputs, outputs: outputs?.map((o) => o.name), parameters: req.parameters },
+      req.signal,
+    );
+    result = this.finishOutputs(sv, result, outputs?.map((o) => o.name), classify);
+    return { modelName: sv.name, modelVersion: sv.version, id: req.id, outputs: result };
+  }
+
+  private validate(sv: ServedVersion, req: InferRequest) {
+    const cfg = sv.config;
+    const model = `model '${sv.name}'`;
+    const byName = new Map(cfg.input.map((c) => [c.name, c]));
+    const seen = new Set<string>();
+    const mbs = cfg.max_batch_size;
+    let batchSize: number | undefined;
+    const inputs: Tensor[] = [];
+    for (const t of req.inputs) {
+      const what = `${model} input '${t.name}'`;
+      const c = byName.get(t.name);
+      if (!c) {
+        throw invalidArg(`${model} has no input '${t.name}'; its inputs are ${cfg.input.map((i) => `'${i.name}'`).join(', ')}`);
+      }
+      if (seen.has(t.name)) throw invalidArg(`${what} is given more than once`);
+      seen.add(t.name);
+      const want = dtOf(c);
+      if (t.datatype !== want) throw invalidArg(`${what}: expected datatype ${want}, got ${t.datatype}`);
+      const expected = mbs > 0 ? [-1, ...c.dims] : c.dims;
+      const shapeOk = t.shape.length === expected.length && t.shape.every((d, i) => Number.isInteger(d) && d >= 0 && (expected[i] === -1 || expected[i] === d));
+      if (!shapeOk) {
+        throw invalidArg(`${what}: expected shape ${shapeString(expected)}, got ${shapeString(t.shape)}`);
+      }
+      if (mbs > 0) {
+        const b = t.shape[0];
+        if (b < 1 || b > mbs) throw invalidArg(`${what}: batch size ${b} is outside 1..${mbs} (max_batch_size ${mbs})`);
+        if (batchSize !== undefined && b !== batchSize) {
+          throw invalidArg(`${what}: batch size ${b} differs from the other inputs' batch size ${batchSize}`);
+        }
+        batchSize = b;
+      }
+      checkTensorSize(t, what);
+      inputs.push(reshapeInput(t, c, mbs > 0));
+    }
+    const missing = cfg.input.filter((c) => !seen.has(c.name) && !c.optional);
+    if (missing.length) {
+      throw invalidArg(`${model} expects ${cfg.input.length} input${cfg.input.length === 1 ? '' : 's'}; missing ${missing.map((m) => `'${m.name}'`).join(', ')}`);
+    }
+
+    let outputs = req.outputs;
+    const classify = new Map<string, number>();
+    if (outputs) {
+      const names = new Set(cfg.output.map((o) => o.name));
+      const dup = new Set<string>();
+      for (const o of outputs) {
+        if (!names.has(o.name)) {
+          throw invalidArg(`${model} has no output '${o.name}'; its outputs are ${cfg.output.map((x) => `'${x.name}'`).join(', ')}`);
+        }
+        if (dup.has(o.name)) throw invalidArg(`${model} output '${o.name}' is requested more than once`);
+        dup.add(o.name);
+        const k = o.parameters?.classification;
+        if (k !== undefined) {
+          const n = Number(k);
+          if (!Number.isInteger(n) || n < 1) {
+            throw invalidArg(`${model} output '${o.name}': classification must be a positive integer, got ${String(k)}`);
+          }
+          classify.set(o.name, n);
+        }
+      }
+      if (outputs.length === 0) outputs = undefined;
+    }
+    return { inputs, outputs, classify };
+  }
+
+  private finishOutputs(sv: ServedVersion, result: Tensor[], requested: string[] | undefined, classify: Map<string, number>): Tensor[] {
+    const cfg = sv.config;
+    const batched = cfg.max_batch_size > 0;
+    const byName = new Map(result.map((t) => [t.name, t]));
+    const order = requested ?? cfg.output.map((o) => o.name);
+    return order.map((name) => {
+      const t = byName.get(name);
+      if (!t) throw new InferenceError('INTERNAL', `model '${sv.name}' did not produce output '${name}'`);
+      const c = cfg.output.find((o) => o.name === name);
+      let out = t;
+      if (c?.reshape) {
+        // The model produced the reshape shape; clients see the config dims.
+        const lead = batched ? [t.shape[0]] : [];
+        const dims = c.dims.map((d, i) => (d === -1 ? inferDim(t, c.dims, lead, i) : d));
+        out = { ...t, shape: [...lead, ...dims] };
+      }
+      const k = classify.get(name);
+      return k ? classification(out, k, batched, sv.labels.get(name)) : out;
+    });
+  }
+}
+
+function reshapeInput(t: Tensor, c: ModelInputConfig, batched: boolean): Tensor {
+  if (!c.reshape) return t;
+  const lead = batched ? [t.shape[0]] : [];
+  return { ...t, shape: [...lead, ...c.reshape.shape] };
+}
+
+function inferDim(t: Tensor, dims: number[], lead: number[], _i: number): number {
+  const known = dims.filter((d) => d !== -1).reduce((a, b) => a * b, 1) * elementCount(lead);
+  return known ? elementCount(t.shape) / known : 0;
+}
+
+function numbersOf(t: Tensor): ArrayLike<number> {
+  if (t.datatype === 'BYTES') throw invalidArg(`classification is not supported for BYTES output '${t.name}'`);
+  if (t.datatype === 'FP16') {
+    const dv = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    return Array.from({ length: t.data.byteLength / 2 }, (_, i) => getFloat16(dv, i * 2, true));
+  }
+  const v = typedView(t.datatype, t.data);
+  return v instanceof BigInt64Array || v instanceof BigUint64Array ? Array.from(v, Number) : v;
+}
+
+/** Triton's classification extension: top-k "value:index[:label]" strings per batch row. */
+function classification(t: Tensor, k: number, batched: boolean, labels: string[] | undefined): Tensor {
+  const vals = numbersOf(t);
+  const rows = batched ? t.shape[0] : 1;
+  const per = rows ? vals.length / rows : 0;
+  const kk = Math.min(k, per);
+  const out: Uint8Array[] = [];
+  for (let r = 0; r < rows; r++) {
+    const idx = Array.from({ length: per }, (_, i) => i);
+    idx.sort((a, b) => vals[r * per + b] - vals[r * per + a] || a - b);
+    for (const i of idx.slice(0, kk)) {
+      const label = labels?.[i];
+      out.push(Buffer.from(`${vals[r * per + i].toFixed(6)}:${i}${label !== undefined ? `:${label}` : ''}`));
+    }
+  }
+  return { name: t.name, datatype: 'BYTES', shape: batched ? [rows, kk] : [kk], data: encodeBytes(out) };
+}

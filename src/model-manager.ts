@@ -1,0 +1,248 @@
+// Model lifecycle, in the data-plane layer: read a model from the repository, start its instances,
+// complete and check its config against the model file, and swap versions in and out.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ModelConfig } from './core/model-config.js';
+import { notFound, unavailable } from './core/errors.js';
+import type { LoadSpec, ModelInstance } from './backends/backend.js';
+import { WorkerInstance } from './backends/worker-instance.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { parseModelConfig, validateModelConfig, applyDefaults } from './repository/config.js';
+import { checkAgainstModel, completeConfig } from './repository/complete.js';
+import { findModelFile, listModels, readModelSource, selectVersions } from './repository/layout.js';
+
+export type ModelState = 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
+
+export interface ServedVersion {
+  name: string;
+  version: string;
+  config: ModelConfig;
+  scheduler: Scheduler;
+  /** Class labels per output name, from label_filename. */
+  labels: Map<string, string[]>;
+}
+
+interface ModelEntry {
+  name: string;
+  state: ModelState;
+  reason: string;
+  versions: Map<string, ServedVersion>;
+  /** Versions that failed, with why. */
+  failed: Map<string, string>;
+  /** Serialises load/unload of one model. */
+  busy: Promise<void>;
+}
+
+export interface IndexEntry {
+  name: string;
+  version: string;
+  state: ModelState;
+  reason: string;
+}
+
+export interface ModelManagerOptions {
+  /** Start instances; tests may swap in their own. */
+  startInstance?: (spec: LoadSpec) => Promise<ModelInstance>;
+  log?: (line: string) => void;
+}
+
+export class ModelManager {
+  private readonly models = new Map<string, ModelEntry>();
+  private readonly startInstance: (spec: LoadSpec) => Promise<ModelInstance>;
+  private readonly log: (line: string) => void;
+
+  constructor(readonly repoDir: string, opts: ModelManagerOptions = {}) {
+    this.startInstance = opts.startInstance ?? ((spec) => WorkerInstance.start(spec));
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** Load every model in the repository; a broken model is marked UNAVAILABLE and the rest still load. */
+  async loadAll(): Promise<void> {
+    const names = await listModels(this.repoDir);
+    await Promise.all(names.map((n) => this.load(n).catch(() => {})));
+  }
+
+  /** Load or reload a model; `configOverride` (JSON text) replaces its config file, as Triton's load API allows. */
+  load(name: string, configOverride?: string): Promise<void> {
+    const entry = this.entry(name);
+    const run = entry.busy.then(() => this.doLoad(entry, configOverride));
+    entry.busy = run.catch(() => {});
+    return run;
+  }
+
+  unload(name: string): Promise<void> {
+    const entry = this.models.get(name);
+    if (!entry) return Promise.reject(notFound(`failed to unload '${name}': no such model in the repository`));
+    const run = entry.busy.then(async () => {
+      const old = [...entry.versions.values()];
+      entry.state = 'UNLOADING';
+      entry.versions = new Map();
+      await Promise.all(old.map((v) => v.scheduler.close()));
+      entry.state = 'UNAVAILABLE';
+      entry.reason = 'unloaded';
+      entry.failed.clear();
+      this.log(`model '${name}' unloaded`);
+    });
+    entry.busy = run.catch(() => {});
+    return run;
+  }
+
+  private entry(name: string): ModelEntry {
+    let e = this.models.get(name);
+    if (!e) {
+      e = { name, state: 'LOADING', reason: '', versions: new Map(), failed: new Map(), busy: Promise.resolve() };
+      this.models.set(name, e);
+    }
+    return e;
+  }
+
+  private async doLoad(entry: ModelEntry, configOverride?: string): Promise<void> {
+    const { name } = entry;
+    const previous = [...entry.versions.values()];
+    entry.state = 'LOADING';
+    entry.failed = new Map();
+    let fresh = new Map<string, ServedVersion>();
+    try {
+      if (!/^[^/\\\0]+$/.test(name) || name === '.' || name === '..') throw new Error(`'${name}' is not a valid model name`);
+      const source = await readModelSource(this.repoDir, name);
+      if (configOverride !== undefined) {
+        source.config = applyDefaults(parseModelConfig(configOverride, 'json', `${name} (load request config)`), name);
+      }
+      if (source.versions.length === 0) throw new Error(`no version folders (e.g. '${name}/1/') in ${source.dir}`);
+      const chosen = selectVersions(source.config ?? applyDefaults({ name } as ModelConfig, name), source.versions);
+      if (chosen.length === 0) throw new Error(`version_policy selects none of the versions on disk (${source.versions.join(', ')})`);
+      const results = await Promise.all(chosen.map(async (v) => {
+        try {
+          return await this.loadVersion(name, source.dir, String(v), source.config);
+        } catch (e) {
+          entry.failed.set(String(v), (e as Error).message);
+          return undefined;
+        }
+      }));
+      for (const sv of results) if (sv) fresh.set(sv.version, sv);
+      if (fresh.size === 0) throw new Error([...entry.failed.entries()].map(([v, r]) => `version ${v}: ${r}`).join('; '));
+    } catch (e) {
+      entry.state = 'UNAVAILABLE';
+      entry.reason = (e as Error).message;
+      for (const sv of fresh.values()) await sv.scheduler.close();
+      fresh = new Map();
+      entry.versions = new Map();
+      await Promise.all(previous.map((v) => v.scheduler.close()));
+      this.log(`model '${name}' UNAVAILABLE: ${entry.reason}`);
+      throw unavailable(`failed to load '${name}': ${entry.reason}`);
+    }
+    entry.versions = fresh;
+    entry.state = 'READY';
+    entry.reason = '';
+    // Old versions finish what they hold after the new ones take traffic.
+    await Promise.all(previous.map((v) => v.scheduler.close()));
+    const failed = [...entry.failed.entries()].map(([v, r]) => `; version ${v} UNAVAILABLE: ${r}`).join('');
+    this.log(`model '${name}' READY (version${fresh.size > 1 ? 's' : ''} ${[...fresh.keys()].join(', ')})${failed}`);
+  }
+
+  private async loadVersion(name: string, modelDir: string, version: string, config: ModelConfig | undefined): Promise<ServedVersion> {
+    const versionDir = join(modelDir, version);
+    const { kind, file } = await findModelFile(config, versionDir);
+    const base: ModelConfig = config ?? applyDefaults({ name } as ModelConfig, name);
+    const groups = base.instance_group ?? [{ kind: 'KIND_CPU', count: 1 }];
+    const specs: LoadSpec[] = [];
+    for (const [gi, g] of groups.entries()) {
+      for (let i = 0; i < (g.count ?? 1); i++) {
+        specs.push({
+          kind, modelName: name, version, modelDir, versionDir, modelFile: file, config: base,
+          instanceName: `${g.name ?? `${name}_${gi}`}_${i}`, gpu: g.kind === 'KIND_GPU',
+        });
+      }
+    }
+    const instances: ModelInstance[] = [];
+    try {
+      // The first instance tells what the model file declares; the config is completed and checked from it.
+      const first = await this.startInstance({ ...specs[0], config: base });
+      instances.push(first);
+      const completed = completeConfig(config, name, first.loadResult, kind);
+      validateModelConfig(completed);
+      checkAgainstModel(completed, first.loadResult);
+      for (const note of first.loadResult.notes ?? []) this.log(`model '${name}' version ${version}: ${note}`);
+      instances.push(...(await Promise.all(specs.slice(1).map((s) => this.startInstance({ ...s, config: completed })))));
+      const labels = new Map<string, string[]>();
+      for (const o of completed.output) {
+        if (o.label_filename) {
+          const text = await readFile(join(modelDir, o.label_filename), 'utf8').catch(() => {
+            throw new Error(`output '${o.name}': label file '${o.label_filename}' not found in ${modelDir}`);
+          });
+          labels.set(o.name, text.split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1));
+        }
+      }
+      return { name, version, config: completed, scheduler: new Scheduler(`model '${name}' version ${version}`, instances), labels };
+    } catch (e) {
+      await Promise.all(instances.map((i) => i.close().catch(() => {})));
+      throw e;
+    }
+  }
+
+  /** A servable version: the given one, or the highest loaded. */
+  get(name: string, version?: string): ServedVersion {
+    const entry = this.models.get(name);
+    if (!entry) throw notFound(`unknown model '${name}'`);
+    if (version !== undefined && version !== '') {
+      const sv = entry.versions.get(version);
+      if (sv) return sv;
+      if (entry.failed.has(version)) throw unavailable(`model '${name}' version ${version} is not available: ${entry.failed.get(version)}`);
+      throw notFound(`unknown version '${version}' of model '${name}'${entry.versions.size ? `; loaded versions: ${[...entry.versions.keys()].join(', ')}` : ''}`);
+    }
+    if (entry.versions.size === 0) {
+      throw unavailable(`model '${name}' is not ready (${entry.state.toLowerCase()}${entry.reason ? `: ${entry.reason}` : ''})`);
+    }
+    const latest = [...entry.versions.keys()].sort((a, b) => Number(b) - Number(a))[0];
+    return entry.versions.get(latest)!;
+  }
+
+  /** Loaded version labels of a model, ascending. */
+  loadedVersions(name: string): string[] {
+    const e = this.models.get(name);
+    return e ? [...e.versions.keys()].sort((a, b) => Number(a) - Number(b)) : [];
+  }
+
+  isReady(name: string, version?: string): boolean {
+    try {
+      this.get(name, version);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Every model the repository holds or the server has seen, with its state. */
+  async index(readyOnly = false): Promise<IndexEntry[]> {
+    const names = new Set(await listModels(this.repoDir).catch(() => [] as string[]));
+    for (const n of this.models.keys()) names.add(n);
+    const out: IndexEntry[] = [];
+    for (const name of [...names].sort()) {
+      const e = this.models.get(name);
+      if (!e) {
+        if (!readyOnly) out.push({ name, version: '', state: 'UNAVAILABLE', reason: 'not loaded' });
+        continue;
+      }
+      for (const v of e.versions.keys()) out.push({ name, version: v, state: e.state, reason: '' });
+      if (readyOnly) continue;
+      for (const [v, r] of e.failed) if (!e.versions.has(v)) out.push({ name, version: v, state: 'UNAVAILABLE', reason: r });
+      if (e.versions.size === 0 && e.failed.size === 0) out.push({ name, version: '', state: e.state, reason: e.reason });
+    }
+    return readyOnly ? out.filter((x) => x.state === 'READY') : out;
+  }
+
+  /** True when every model the server tried to load is ready (Triton's strict readiness). */
+  allReady(): boolean {
+    for (const e of this.models.values()) {
+      if (e.state === 'LOADING') return false;
+      if (e.state === 'UNAVAILABLE' && e.reason !== 'unloaded') return false;
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.models.keys()].map((n) => this.unload(n).catch(() => {})));
+  }
+}
+

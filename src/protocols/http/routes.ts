@@ -1,0 +1,115 @@
+// KServe v2 REST routes -> data-plane calls. Translation only.
+
+import type { IncomingHttpHeaders } from 'node:http';
+import { invalidArg, InferenceError } from '../../core/errors.js';
+import type { DataPlane } from '../../dataplane.js';
+import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH, parseJsonBody } from './codec.js';
+
+export interface HttpReply {
+  status: number;
+  json?: unknown;
+  chunks?: Uint8Array[];
+  headers?: Record<string, string | number>;
+}
+
+export interface RouteInput {
+  body: Buffer;
+  headers: IncomingHttpHeaders;
+  signal: AbortSignal;
+}
+
+const ok = (json?: unknown): HttpReply => ({ status: 200, json });
+const flag = (yes: boolean): HttpReply => ({ status: yes ? 200 : 400 });
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw invalidArg(`malformed percent-encoding in URL segment '${s}'`);
+  }
+}
+
+function optionalJson(body: Buffer): Record<string, unknown> {
+  if (body.byteLength === 0) return {};
+  const v = parseJsonBody(body.toString('utf8'));
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidArg('request body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats)?\/?$/;
+const REPO_PATH = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)\/?$/;
+
+export async function route(dp: DataPlane, method: string, path: string, input: RouteInput): Promise<HttpReply> {
+  const get = method === 'GET' || method === 'HEAD';
+  if (path === '/v2/health/live' && get) return flag(dp.live());
+  if (path === '/v2/health/ready' && get) return flag(dp.ready());
+  if ((path === '/v2' || path === '/v2/') && get) return ok(dp.serverMetadata());
+
+  const m = MODEL_PATH.exec(path);
+  if (m) {
+    const name = decodeSegment(m[1]);
+    const version = m[2] === undefined ? undefined : decodeSegment(m[2]);
+    const tail = m[3];
+    if (tail === undefined && get) return ok(dp.modelMetadata(name, version));
+    if (tail === '/ready' && get) return flag(dp.modelReady(name, version));
+    if (tail === '/config' && get) return ok(dp.modelConfig(name, version));
+    if (tail === '/infer' && method === 'POST') return infer(dp, name, version, input);
+    if (tail === '/stats') throw new InferenceError('UNIMPLEMENTED', 'the statistics extension is not available yet');
+    throw methodNotAllowed(method, path);
+  }
+
+  if (path === '/v2/repository/index' && method === 'POST') {
+    const body = optionalJson(input.body);
+    if (body.ready !== undefined && typeof body.ready !== 'boolean') throw invalidArg(`'ready' must be true or false`);
+    const entries = await dp.repositoryIndex(body.ready === true);
+    return ok(entries.map((e) => ({
+      name: e.name,
+      ...(e.version ? { version: e.version } : {}),
+      state: e.state,
+      reason: e.reason,
+    })));
+  }
+  const r = REPO_PATH.exec(path);
+  if (r && method === 'POST') {
+    const name = decodeSegment(r[1]);
+    const body = optionalJson(input.body);
+    const params = body.parameters ?? {};
+    if (typeof params !== 'object' || params === null) throw invalidArg(`'parameters' must be an object`);
+    if (r[2] === 'load') {
+      const p = params as Record<string, unknown>;
+      if (p.config !== undefined && typeof p.config !== 'string') throw invalidArg(`parameter 'config' must be a JSON string of the model config`);
+      const files = Object.keys(p).filter((k) => k.startsWith('file:'));
+      if (files.length) throw new InferenceError('UNIMPLEMENTED', `model file overrides (${files[0]}) are not supported; put the files in the repository`);
+      await dp.loadModel(name, p.config as string | undefined);
+    } else {
+      await dp.unloadModel(name);
+    }
+    return ok();
+  }
+  throw path.startsWith('/v2') ? methodNotAllowed(method, path) : new InferenceError('NOT_FOUND', `no route for ${method} ${path}`);
+}
+
+function methodNotAllowed(method: string, path: string): InferenceError {
+  return new InferenceError('NOT_FOUND', `no route for ${method} ${path}`);
+}
+
+async function infer(dp: DataPlane, name: string, version: string | undefined, input: RouteInput): Promise<HttpReply> {
+  const raw = input.headers[HEADER_LENGTH];
+  let headerLength: number | undefined;
+  if (raw !== undefined) {
+    headerLength = Number(raw);
+    if (!Number.isInteger(headerLength) || headerLength < 0) {
+      throw invalidArg(`Inference-Header-Content-Length must be a non-negative integer, got '${String(raw)}'`);
+    }
+  }
+  const decoded = decodeInferRequest(input.body, headerLength, name, version);
+  decoded.request.signal = input.signal;
+  const res = await dp.infer(decoded.request);
+  const enc = encodeInferResponse(res, (n) => decoded.binaryOutputs.get(n) ?? decoded.binaryDefault);
+  if (enc.headerLength === undefined) return { status: 200, chunks: enc.chunks };
+  return {
+    status: 200,
+    chunks: enc.chunks,
+    headers: { 'content-type': 'application/octet-stream', [HEADER_LENGTH]: enc.headerLength },
+  };
+}

@@ -1,0 +1,174 @@
+// The REST front-end on node:http: reads bodies (gzip/deflate, size-limited), routes, compresses
+// answers the client accepts, and turns every error into {"error": "..."} with the table's status.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { asInferenceError, InferenceError } from '../../core/errors.js';
+import type { DataPlane } from '../../dataplane.js';
+import { route, type HttpReply } from './routes.js';
+
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+const gzip = promisify(zlib.gzip);
+const deflate = promisify(zlib.deflate);
+
+export interface HttpServerOptions {
+  host?: string;
+  port?: number;
+  /** Largest request body accepted, after decompression. */
+  maxBodyBytes?: number;
+  /** Compress responses at least this large when the client accepts it. */
+  compressMinBytes?: number;
+}
+
+export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes (--http-max-body)`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.byteLength;
+      if (size > limit) {
+        // Stop reading; the 413 goes out with Connection: close.
+        req.off('data', onData);
+        req.pause();
+        reject(new HttpError(413, `request body exceeds the limit of ${limit} bytes (--http-max-body)`));
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+async function decodeContent(body: Buffer, encoding: string | undefined, limit: number): Promise<Buffer> {
+  const enc = (encoding ?? 'identity').trim().toLowerCase();
+  try {
+    if (enc === 'gzip' || enc === 'x-gzip') return await gunzip(body, { maxOutputLength: limit });
+    if (enc === 'deflate') return await inflate(body, { maxOutputLength: limit });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_BUFFER_TOO_LARGE') throw new HttpError(413, `decompressed request body exceeds the limit of ${limit} bytes`);
+    throw new HttpError(400, `request body is not valid ${enc} data: ${err.message}`);
+  }
+  if (enc === 'identity' || enc === '') return body;
+  throw new HttpError(415, `unsupported Content-Encoding '${encoding}'; use gzip, deflate or identity`);
+}
+
+function pickEncoding(accept: string | undefined): 'gzip' | 'deflate' | undefined {
+  if (!accept) return undefined;
+  const offered = accept.split(',').map((s) => {
+    const [name, ...params] = s.trim().toLowerCase().split(';');
+    const q = params.find((p) => p.trim().startsWith('q='));
+    return { name: name.trim(), q: q ? Number(q.trim().slice(2)) : 1 };
+  }).filter((e) => e.q > 0);
+  const names = offered.sort((a, b) => b.q - a.q).map((e) => e.name);
+  return names.find((n): n is 'gzip' | 'deflate' => n === 'gzip' || n === 'deflate');
+}
+
+export class HttpServer {
+  readonly server: http.Server;
+  private readonly maxBody: number;
+  private readonly compressMin: number;
+
+  constructor(private readonly dp: DataPlane, private readonly opts: HttpServerOptions = {}) {
+    this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    this.compressMin = opts.compressMinBytes ?? 1024;
+    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
+    // Clients that hold the socket idle must not keep the process alive at shutdown.
+    this.server.headersTimeout = 60_000;
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port ?? 8000, this.opts.host ?? '0.0.0.0', () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stop accepting; requests in flight finish, idle keep-alive sockets close. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    try {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      let body: Buffer | undefined;
+      if (req.method === 'POST' || req.method === 'PUT') {
+        body = await decodeContent(await readBody(req, this.maxBody), req.headers['content-encoding'], this.maxBody);
+      }
+      const reply = await route(this.dp, req.method ?? 'GET', path, {
+        body: body ?? Buffer.alloc(0),
+        headers: req.headers,
+        signal: abort.signal,
+      });
+      await this.send(req, res, reply);
+    } catch (e) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const status = e instanceof HttpError ? e.status : asInferenceError(e).httpStatus;
+      const message = e instanceof HttpError || e instanceof InferenceError ? e.message : asInferenceError(e).message;
+      await this.send(req, res, { status, json: { error: message }, headers: status === 413 ? { connection: 'close' } : undefined });
+    }
+  }
+
+  private async send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply): Promise<void> {
+    const headers: http.OutgoingHttpHeaders = { ...reply.headers };
+    let chunks: Uint8Array[];
+    if (reply.json !== undefined) {
+      chunks = [Buffer.from(JSON.stringify(reply.json))];
+      headers['content-type'] = 'application/json';
+    } else if (reply.chunks) {
+      chunks = reply.chunks;
+      headers['content-type'] ??= 'application/json';
+    } else {
+      chunks = [];
+    }
+    let length = chunks.reduce((n, c) => n + c.byteLength, 0);
+    const enc = length >= this.compressMin ? pickEncoding(req.headers['accept-encoding']) : undefined;
+    if (enc) {
+      const whole = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      const packed = enc === 'gzip' ? await gzip(whole) : await deflate(whole);
+      chunks = [packed];
+      length = packed.byteLength;
+      headers['content-encoding'] = enc;
+      headers.vary = 'Accept-Encoding';
+    }
+    headers['content-length'] = length;
+    res.writeHead(reply.status, headers);
+    for (const c of chunks) res.write(c);
+    res.end();
+  }
+}

@@ -1,0 +1,36 @@
+// Behaviour tests start a real server on ephemeral ports and talk to it through the SDK, once per protocol.
+
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HttpClient } from '../src/client/http.js';
+import type { InferenceClient } from '../src/client/types.js';
+import { startServer, type RunningServer } from '../src/server.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const MODELS = join(ROOT, 'models');
+
+export interface Protocol {
+  name: 'http' | 'grpc';
+  client(server: RunningServer): InferenceClient;
+}
+
+/** Every protocol a behaviour test runs over. */
+export const PROTOCOLS: Protocol[] = [
+  { name: 'http', client: (s) => new HttpClient(`127.0.0.1:${s.http.port}`) },
+];
+
+export async function startTestServer(modelRepository = MODELS, opts: { strictReadiness?: boolean } = {}): Promise<RunningServer> {
+  return startServer({ modelRepository, host: '127.0.0.1', httpPort: 0, ...opts });
+}
+
+/** A scratch model repository holding copies of the named example models. */
+export async function scratchRepo(models: string[] = []): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'duet-repo-'));
+  for (const m of models) await cp(join(MODELS, m), join(dir, m), { recursive: true });
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** The raw-HTTP base URL of a running server, for tests of the wire itself. */
+export const baseUrl = (s: RunningServer) => `http://127.0.0.1:${s.http.port}`;
