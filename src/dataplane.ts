@@ -174,6 +174,8 @@ export class DataPlane {
           if (!Number.isInteger(n) || n < 1) {
             throw invalidArg(`${model} output '${o.name}': classification must be a positive integer, got ${String(k)}`);
           }
+          const dt = dtOf(cfg.output.find((x) => x.name === o.name)!);
+          if (dt === 'BYTES') throw invalidArg(`${model} output '${o.name}': classification needs a numeric output, got datatype ${dt}`);
           classify.set(o.name, n);
         }
       }

@@ -54,7 +54,8 @@ export class OnnxRunner implements Runner {
     const options: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       executionProviders: ['cpu'],
-      ...(intra > 0 ? { intraOpNumThreads: intra } : {}),
+      // One intra-op thread by default: instances give parallelism, and idle ORT pool threads spin on a small machine.
+      intraOpNumThreads: intra > 0 ? intra : 1,
       ...(inter > 0 ? { interOpNumThreads: inter } : {}),
     };
     if (spec.gpu) {

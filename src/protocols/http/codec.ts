@@ -13,6 +13,9 @@ export const HEADER_LENGTH = 'inference-header-content-length';
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** What a JSON value is, for error messages: 'an array', 'a string', 'null', ... */
+const kindOf = (v: unknown): string =>
+  v === null ? 'null' : v === undefined ? 'nothing' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 
 export function parseJsonBody(text: string): unknown {
   try {
@@ -51,10 +54,10 @@ export function decodeInferRequest(body: Buffer, headerLength: number | undefine
   }
   const jsonText = (headerLength === undefined ? body : body.subarray(0, headerLength)).toString('utf8');
   let obj = parseJsonBody(jsonText);
-  if (!isObject(obj)) throw invalidArg('infer request body must be a JSON object');
+  if (!isObject(obj)) throw invalidArg(`infer request body for ${model} must be a JSON object, got ${kindOf(obj)}`);
   if (lostInt64Precision(obj.inputs)) obj = parseJsonLossless(jsonText) as Json;
   const o = obj as Json;
-  if (!Array.isArray(o.inputs)) throw invalidArg(`infer request for ${model} must have an 'inputs' array`);
+  if (!Array.isArray(o.inputs)) throw invalidArg(`infer request for ${model} must have an 'inputs' array, got ${kindOf(o.inputs)}`);
   if (o.id !== undefined && typeof o.id !== 'string') throw invalidArg(`'id' must be a string`);
 
   let offset = headerLength ?? body.byteLength;
@@ -74,7 +77,7 @@ export function decodeInferRequest(body: Buffer, headerLength: number | undefine
     let data: Uint8Array;
     if (size !== undefined) {
       if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) {
-        throw invalidArg(`${what}: binary_data_size must be a non-negative integer`);
+        throw invalidArg(`${what}: binary_data_size must be a non-negative integer, got ${typeof size === 'string' ? JSON.stringify(size) : String(size)}`);
       }
       if (raw.data !== undefined) throw invalidArg(`${what}: has both 'data' and binary_data_size`);
       if (offset + size > body.byteLength) {

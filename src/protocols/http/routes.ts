@@ -98,7 +98,7 @@ async function infer(dp: DataPlane, name: string, version: string | undefined, i
   let headerLength: number | undefined;
   if (raw !== undefined) {
     headerLength = Number(raw);
-    if (!Number.isInteger(headerLength) || headerLength < 0) {
+    if (!/^\d+$/.test(String(raw)) || !Number.isSafeInteger(headerLength)) {
       throw invalidArg(`Inference-Header-Content-Length must be a non-negative integer, got '${String(raw)}'`);
     }
   }
