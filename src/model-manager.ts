@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from './core/model-config.js';
-import { notFound, unavailable } from './core/errors.js';
+import { invalidArg, notFound, unavailable } from './core/errors.js';
 import type { LoadSpec, ModelInstance } from './backends/backend.js';
 import { WorkerInstance } from './backends/worker-instance.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -32,6 +32,10 @@ interface ModelEntry {
   failed: Map<string, string>;
   /** Serialises load/unload of one model. */
   busy: Promise<void>;
+  /** Loads queued or running on this entry. */
+  loads: number;
+  /** The last load found no folder of this name in the repository. */
+  absent: boolean;
 }
 
 export interface IndexEntry {
@@ -66,7 +70,12 @@ export class ModelManager {
   /** Load or reload a model; `configOverride` (JSON text) replaces its config file, as Triton's load API allows. */
   load(name: string, configOverride?: string): Promise<void> {
     const entry = this.entry(name);
-    const run = entry.busy.then(() => this.doLoad(entry, configOverride));
+    entry.loads++;
+    const run = entry.busy.then(() => this.doLoad(entry, configOverride)).finally(() => {
+      // A failed load of a name the repository does not hold leaves no entry behind, so it shows in
+      // neither the index nor strict readiness.
+      if (--entry.loads === 0 && entry.absent && this.models.get(name) === entry) this.models.delete(name);
+    });
     entry.busy = run.catch(() => {});
     return run;
   }
@@ -91,7 +100,7 @@ export class ModelManager {
   private entry(name: string): ModelEntry {
     let e = this.models.get(name);
     if (!e) {
-      e = { name, state: 'LOADING', reason: '', versions: new Map(), failed: new Map(), busy: Promise.resolve() };
+      e = { name, state: 'LOADING', reason: '', versions: new Map(), failed: new Map(), busy: Promise.resolve(), loads: 0, absent: false };
       this.models.set(name, e);
     }
     return e;
@@ -102,6 +111,7 @@ export class ModelManager {
     const previous = [...entry.versions.values()];
     entry.state = 'LOADING';
     entry.failed = new Map();
+    entry.absent = false;
     let fresh = new Map<string, ServedVersion>();
     try {
       if (!/^[^/\\\0]+$/.test(name) || name === '.' || name === '..') throw new Error(`'${name}' is not a valid model name`);
@@ -129,8 +139,10 @@ export class ModelManager {
       fresh = new Map();
       entry.versions = new Map();
       await Promise.all(previous.map((v) => v.scheduler.close()));
+      entry.absent = !(await listModels(this.repoDir).catch(() => [] as string[])).includes(name);
       this.log(`model '${name}' UNAVAILABLE: ${entry.reason}`);
-      throw unavailable(`failed to load '${name}': ${entry.reason}`);
+      // Triton answers a failed load as a bad request (400), not as an unavailable server.
+      throw invalidArg(`failed to load '${name}': ${entry.reason}`);
     }
     entry.versions = fresh;
     entry.state = 'READY';

@@ -128,10 +128,10 @@ for (const proto of PROTOCOLS) {
     test('data size not matching the shape says expected and received', async () => {
       const short: InferInput = { name: 'INPUT0', datatype: 'FP32', shape: [1, 128], data: new Float32Array(100) };
       await rejectsWith(c.infer('my_model', [short]), 'INVALID_ARGUMENT',
-        /model 'my_model' input 'INPUT0'/, /expected 512 bytes/, /\[1,128\]/, /got 400\b/);
+        /model 'my_model' input 'INPUT0'/, /expected 128 elements \(512 bytes\)/, /\[1,128\]/, /got 100 elements \(400 bytes\)/);
       const long: InferInput = { name: 'INPUT0', datatype: 'FP32', shape: [2, 128], data: new Float32Array(300) };
       await rejectsWith(c.infer('my_model', [long]), 'INVALID_ARGUMENT',
-        /model 'my_model' input 'INPUT0'/, /expected 1024 bytes/, /got 1200\b/);
+        /model 'my_model' input 'INPUT0'/, /expected 256 elements \(1024 bytes\)/, /got 1200\b/);
     });
 
     test('BYTES element count not matching the shape says expected and received', async () => {
@@ -287,7 +287,7 @@ describe('REST wire', () => {
     assertError(await infer('my_model', body(myModel(5))), 400, /model 'my_model' input 'INPUT0'/, /'data' must be an array, got number 5/);
     assertError(await infer('my_model', body({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 128] }] })), 400,
       /model 'my_model' input 'INPUT0'/, /neither 'data' nor binary_data_size/);
-    assertError(await infer('my_model', body(myModel(ones(100)))), 400, /model 'my_model' input 'INPUT0'/, /expected 512 bytes/, /got 400\b/);
+    assertError(await infer('my_model', body(myModel(ones(100)))), 400, /model 'my_model' input 'INPUT0'/, /expected 128 elements \(512 bytes\)/, /got 100 elements \(400 bytes\)/);
     assertError(await infer('my_model', body({ ...myModel(), parameters: [] })), 400, /'parameters' must be an object/);
     assertError(await infer('my_model', body({ ...myModel(), id: 7 })), 400, /'id' must be a string/);
     assertError(await infer('my_model', body({ ...myModel(), outputs: 'OUTPUT0' })), 400, /'outputs' must be an array/);
@@ -325,7 +325,7 @@ describe('REST wire', () => {
 
   test('binary_data_size too small for the shape', async () => {
     const { parts, headers } = binary({ inputs: [binInput(400)] }, new Uint8Array(400));
-    assertError(await infer('my_model', parts, headers), 400, /model 'my_model' input 'INPUT0'/, /expected 512 bytes/, /got 400\b/);
+    assertError(await infer('my_model', parts, headers), 400, /model 'my_model' input 'INPUT0'/, /expected 128 elements \(512 bytes\)/, /got 100 elements \(400 bytes\)/);
   });
 
   test('binary_data_size that is not a non-negative integer says what it got', async () => {
@@ -404,6 +404,22 @@ describe('REST wire', () => {
     });
     assert.match(reply, /^HTTP\/1\.1 400/);
     assertSum(await infer('my_model', body(myModel())), 128);
+  });
+
+  const deeplyNested = () => {
+    const depth = 200_000;
+    return body(`{"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,128],"data":${'['.repeat(depth)}1${']'.repeat(depth)}}]}`);
+  };
+
+  test('deeply nested JSON data gets an error answer and the server goes on', async () => {
+    const res = await infer('my_model', deeplyNested());
+    assert.ok(res.status >= 400, `status ${res.status}`);
+    assert.equal(typeof (JSON.parse(res.body.toString('utf8')) as { error?: unknown }).error, 'string');
+    assertSum(await infer('my_model', body(myModel())), 128);
+  });
+
+  test('deeply nested JSON data is a 400 that names the input', async () => {
+    assertError(await infer('my_model', deeplyNested()), 400, /model 'my_model' input 'INPUT0'/, /nested more than 64 levels/);
   });
 
   describe('with --http-max-body 1000', () => {

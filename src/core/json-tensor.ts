@@ -16,9 +16,26 @@ const BIG_RANGE: Record<string, [bigint, bigint]> = {
   UINT64: [0n, (1n << 64n) - 1n],
 };
 
-function flatten(data: unknown[]): unknown[] {
+const MAX_NESTING = 64;
+
+/** Row-major flattening without recursion, so hostile nesting cannot overflow the stack. */
+function flatten(data: unknown[], what: string): unknown[] {
   if (!data.some(Array.isArray)) return data;
-  return (data as unknown[]).flat(Infinity);
+  const out: unknown[] = [];
+  const stack: [unknown[], number][] = [[data, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    if (top[1] >= top[0].length) {
+      stack.pop();
+      continue;
+    }
+    const v = top[0][top[1]++];
+    if (Array.isArray(v)) {
+      if (stack.length >= MAX_NESTING) throw invalidArg(`${what}: 'data' is nested more than ${MAX_NESTING} levels deep`);
+      stack.push([v, 0]);
+    } else out.push(v);
+  }
+  return out;
 }
 
 function floatOf(v: unknown): number | undefined {
@@ -43,7 +60,7 @@ function describe(v: unknown): string {
  */
 export function jsonToRaw(datatype: DataType, raw: unknown, what: string): Uint8Array {
   if (!Array.isArray(raw)) throw invalidArg(`${what}: 'data' must be an array, got ${describe(raw)}`);
-  const data = flatten(raw);
+  const data = flatten(raw, what);
   const n = data.length;
   const bad = (i: number, expected: string) =>
     invalidArg(`${what}: element ${i} of ${datatype} data must be ${expected}, got ${describe(data[i])}`);

@@ -25,7 +25,7 @@ test('checkTensorSize compares bytes against shape for fixed-size types and elem
   assert.equal(elementCount([]), 1);
   checkTensorSize({ name: 'a', datatype: 'FP32', shape: [2, 2], data: new Uint8Array(16) }, 'x');
   assert.throws(() => checkTensorSize({ name: 'a', datatype: 'FP32', shape: [2, 2], data: new Uint8Array(12) }, "input 'a'"),
-    /input 'a': expected 16 bytes for FP32 shape \[2,2\], got 12/);
+    /input 'a': expected 4 elements \(16 bytes\) for FP32 shape \[2,2\], got 3 elements \(12 bytes\)/);
   assert.throws(() => checkTensorSize({ name: 'b', datatype: 'BYTES', shape: [3], data: encodeBytes([Buffer.from('x')]) }, "input 'b'"),
     /expected 3 BYTES elements for shape \[3\], got 1/);
 });

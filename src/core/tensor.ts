@@ -87,11 +87,11 @@ export function checkTensorSize(t: Tensor, what: string): void {
     }
     return;
   }
-  const expected = n * elementSize(t.datatype);
+  const size = elementSize(t.datatype);
+  const expected = n * size;
   if (t.data.byteLength !== expected) {
-    throw invalidArg(
-      `${what}: expected ${expected} bytes for ${t.datatype} shape ${shapeString(t.shape)}, got ${t.data.byteLength}`,
-    );
+    const got = t.data.byteLength % size === 0 ? `${t.data.byteLength / size} elements (${t.data.byteLength} bytes)` : `${t.data.byteLength} bytes`;
+    throw invalidArg(`${what}: expected ${n} elements (${expected} bytes) for ${t.datatype} shape ${shapeString(t.shape)}, got ${got}`);
   }
 }
 

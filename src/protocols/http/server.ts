@@ -87,6 +87,8 @@ export class HttpServer {
   readonly server: http.Server;
   private readonly maxBody: number;
   private readonly compressMin: number;
+  /** Set by close(): responses still to go out end their connection, so a keep-alive client cannot hold shutdown open. */
+  private closing = false;
 
   constructor(private readonly dp: DataPlane, private readonly opts: HttpServerOptions = {}) {
     this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
@@ -108,6 +110,7 @@ export class HttpServer {
 
   /** Stop accepting; requests in flight finish, idle keep-alive sockets close. */
   close(): Promise<void> {
+    this.closing = true;
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
@@ -167,6 +170,7 @@ export class HttpServer {
       headers.vary = 'Accept-Encoding';
     }
     headers['content-length'] = length;
+    if (this.closing) headers.connection = 'close';
     res.writeHead(reply.status, headers);
     for (const c of chunks) res.write(c);
     res.end();
