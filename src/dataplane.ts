@@ -63,6 +63,18 @@ export class DataPlane {
   /** Readiness turns false first, so load balancers stop sending before the server stops. */
   beginShutdown(): void {
     this.shuttingDown = true;
+    this.models.emit('change');
+  }
+
+  /** Call `fn` whenever server or model readiness may have changed; returns the unsubscribe. */
+  onStateChange(fn: () => void): () => void {
+    this.models.on('change', fn);
+    return () => this.models.off('change', fn);
+  }
+
+  /** True for any model the server has tried to load, ready or not. */
+  knowsModel(name: string): boolean {
+    return this.models.has(name);
   }
 
   serverMetadata(): ServerMetadata {

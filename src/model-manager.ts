@@ -1,6 +1,7 @@
 // Model lifecycle, in the data-plane layer: read a model from the repository, start its instances,
 // complete and check its config against the model file, and swap versions in and out.
 
+import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from './core/model-config.js';
@@ -51,12 +52,15 @@ export interface ModelManagerOptions {
   log?: (line: string) => void;
 }
 
-export class ModelManager {
+/** Emits 'change' whenever a model's state changes. */
+export class ModelManager extends EventEmitter {
   private readonly models = new Map<string, ModelEntry>();
   private readonly startInstance: (spec: LoadSpec) => Promise<ModelInstance>;
   private readonly log: (line: string) => void;
 
   constructor(readonly repoDir: string, opts: ModelManagerOptions = {}) {
+    super();
+    this.setMaxListeners(0);
     this.startInstance = opts.startInstance ?? ((spec) => WorkerInstance.start(spec));
     this.log = opts.log ?? (() => {});
   }
@@ -92,7 +96,7 @@ export class ModelManager {
       entry.reason = 'unloaded';
       entry.failed.clear();
       this.log(`model '${name}' unloaded`);
-    });
+    }).finally(() => this.emit('change'));
     entry.busy = run.catch(() => {});
     return run;
   }
@@ -214,6 +218,10 @@ export class ModelManager {
   loadedVersions(name: string): string[] {
     const e = this.models.get(name);
     return e ? [...e.versions.keys()].sort((a, b) => Number(a) - Number(b)) : [];
+  }
+
+  has(name: string): boolean {
+    return this.models.has(name);
   }
 
   isReady(name: string, version?: string): boolean {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpClient } from '../src/client/http.js';
+import { GrpcClient } from '../src/client/grpc.js';
 import type { InferenceClient } from '../src/client/types.js';
 import { startServer, type RunningServer } from '../src/server.js';
 
@@ -19,10 +20,11 @@ export interface Protocol {
 /** Every protocol a behaviour test runs over. */
 export const PROTOCOLS: Protocol[] = [
   { name: 'http', client: (s) => new HttpClient(`127.0.0.1:${s.http.port}`) },
+  { name: 'grpc', client: (s) => new GrpcClient(`127.0.0.1:${s.grpc!.port}`) },
 ];
 
 export async function startTestServer(modelRepository = MODELS, opts: { strictReadiness?: boolean } = {}): Promise<RunningServer> {
-  return startServer({ modelRepository, host: '127.0.0.1', httpPort: 0, ...opts });
+  return startServer({ modelRepository, host: '127.0.0.1', httpPort: 0, grpcPort: 0, ...opts });
 }
 
 /** A scratch model repository holding copies of the named example models. */

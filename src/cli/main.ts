@@ -15,7 +15,10 @@ Options for serve:
   --model-repository DIR   Triton-layout model repository (required)
   --host HOST              address to bind (default 0.0.0.0)
   --http-port N            REST port (default 8000; 0 picks a free port)
-  --grpc-port N            gRPC port (default 8001; reserved, the gRPC front-end is not built yet)
+  --grpc-port N            gRPC port (default 8001; 0 picks a free port; -1 turns gRPC off)
+  --grpc-max-message BYTES largest gRPC message either way (default 2147483647, as Triton's client)
+  --grpc-window BYTES      HTTP/2 flow-control window for gRPC streams and connections (default 8388608)
+  --predictor-model NAME   the model behind Predictor.Predict (default my_model)
   --metrics-port N         Prometheus port (default 8002; reserved, metrics are not built yet)
   --http-max-body BYTES    largest REST request body, after decompression (default ${DEFAULT_MAX_BODY})
   --strict-readiness B     server ready only when every model is (default true)
@@ -40,6 +43,9 @@ async function serve(argv: string[]): Promise<void> {
       host: { type: 'string' },
       'http-port': { type: 'string' },
       'grpc-port': { type: 'string' },
+      'grpc-max-message': { type: 'string' },
+      'grpc-window': { type: 'string' },
+      'predictor-model': { type: 'string' },
       'metrics-port': { type: 'string' },
       'http-max-body': { type: 'string' },
       'strict-readiness': { type: 'string' },
@@ -64,12 +70,17 @@ async function serve(argv: string[]): Promise<void> {
     httpPort: int('http-port', values['http-port'], 8000),
     maxBodyBytes: int('http-max-body', values['http-max-body'], DEFAULT_MAX_BODY),
     strictReadiness: values['strict-readiness'] !== 'false',
+    grpcPort: values['grpc-port'] === '-1' ? null : int('grpc-port', values['grpc-port'], 8001),
+    grpcMaxMessageBytes: int('grpc-max-message', values['grpc-max-message'], 2 ** 31 - 1),
+    grpcWindowBytes: int('grpc-window', values['grpc-window'], 8 * 1024 * 1024),
+    predictorModel: values['predictor-model'] ?? 'my_model',
     log,
   });
   const index = await server.dataPlane.repositoryIndex();
   const w = Math.max(5, ...index.map((e) => e.name.length));
   log(`models:\n${index.map((e) => `  ${e.name.padEnd(w)}  ${(e.version || '-').padEnd(3)}  ${e.state}${e.reason ? `  ${e.reason}` : ''}`).join('\n')}`);
   log(`REST (KServe v2) listening on http://${server.http.address}:${server.http.port}`);
+  if (server.grpc) log(`gRPC (inference.GRPCInferenceService, Predictor, Health, reflection) listening on ${server.grpc.address}:${server.grpc.port}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

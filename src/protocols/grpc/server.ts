@@ -1,0 +1,149 @@
+// The gRPC front-end on @grpc/grpc-js with static protobufjs codecs: inference.GRPCInferenceService,
+// the brief's Predictor, grpc.health.v1.Health and server reflection.
+
+import { join } from 'node:path';
+import type http2 from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import type { DataPlane } from '../../dataplane.js';
+import { grpc as g, inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
+import { healthImpl } from './health.js';
+import { inferenceServiceImpl, methodDefinition, predictorImpl, unary, type MessageType } from './service.js';
+
+export interface GrpcServerOptions {
+  host?: string;
+  port?: number;
+  /** Largest message in either direction; Triton's client allows 2^31-1. */
+  maxMessageBytes?: number;
+  /** HTTP/2 flow-control window per stream and per connection. */
+  windowBytes?: number;
+  /** The model behind Predictor.Predict. */
+  predictorModel?: string;
+  keepaliveTimeMs?: number;
+  keepaliveTimeoutMs?: number;
+  protoDir: string;
+}
+
+export const DEFAULT_MAX_MESSAGE = 2 ** 31 - 1;
+/** 8 MiB: a 600 KB image fits in the first window; the default 64 KiB window costs ~10 round trips. */
+export const DEFAULT_WINDOW = 8 * 1024 * 1024;
+
+type AnyType = MessageType<unknown>;
+const t = (x: unknown) => x as AnyType;
+
+// Request and response types of every GRPCInferenceService method (name -> [request, response]).
+const I = inference;
+const INFERENCE_METHODS: Record<string, [AnyType, AnyType]> = {
+  ServerLive: [t(I.ServerLiveRequest), t(I.ServerLiveResponse)],
+  ServerReady: [t(I.ServerReadyRequest), t(I.ServerReadyResponse)],
+  ModelReady: [t(I.ModelReadyRequest), t(I.ModelReadyResponse)],
+  ServerMetadata: [t(I.ServerMetadataRequest), t(I.ServerMetadataResponse)],
+  ModelMetadata: [t(I.ModelMetadataRequest), t(I.ModelMetadataResponse)],
+  ModelInfer: [t(I.ModelInferRequest), t(I.ModelInferResponse)],
+  ModelConfig: [t(I.ModelConfigRequest), t(I.ModelConfigResponse)],
+  ModelStatistics: [t(I.ModelStatisticsRequest), t(I.ModelStatisticsResponse)],
+  RepositoryIndex: [t(I.RepositoryIndexRequest), t(I.RepositoryIndexResponse)],
+  RepositoryModelLoad: [t(I.RepositoryModelLoadRequest), t(I.RepositoryModelLoadResponse)],
+  RepositoryModelUnload: [t(I.RepositoryModelUnloadRequest), t(I.RepositoryModelUnloadResponse)],
+  SystemSharedMemoryStatus: [t(I.SystemSharedMemoryStatusRequest), t(I.SystemSharedMemoryStatusResponse)],
+  SystemSharedMemoryRegister: [t(I.SystemSharedMemoryRegisterRequest), t(I.SystemSharedMemoryRegisterResponse)],
+  SystemSharedMemoryUnregister: [t(I.SystemSharedMemoryUnregisterRequest), t(I.SystemSharedMemoryUnregisterResponse)],
+  CudaSharedMemoryStatus: [t(I.CudaSharedMemoryStatusRequest), t(I.CudaSharedMemoryStatusResponse)],
+  CudaSharedMemoryRegister: [t(I.CudaSharedMemoryRegisterRequest), t(I.CudaSharedMemoryRegisterResponse)],
+  CudaSharedMemoryUnregister: [t(I.CudaSharedMemoryUnregisterRequest), t(I.CudaSharedMemoryUnregisterResponse)],
+  TraceSetting: [t(I.TraceSettingRequest), t(I.TraceSettingResponse)],
+  LogSettings: [t(I.LogSettingsRequest), t(I.LogSettingsResponse)],
+};
+
+function serviceDefinition(service: string, methods: Record<string, [AnyType, AnyType, boolean?]>): grpc.ServiceDefinition {
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, [req, res, stream]] of Object.entries(methods)) {
+    def[name] = methodDefinition({
+      path: `/${service}/${name}`, requestType: req, responseType: res,
+      requestStream: false, responseStream: stream === true, handler: async () => undefined,
+    });
+  }
+  return def as grpc.ServiceDefinition;
+}
+
+export const INFERENCE_SERVICE = serviceDefinition('inference.GRPCInferenceService', INFERENCE_METHODS);
+export const PREDICTOR_SERVICE = serviceDefinition('Predictor', { Predict: [t(PredictRequest), t(PredictResponse)] });
+export const HEALTH_SERVICE = serviceDefinition('grpc.health.v1.Health', {
+  Check: [t(g.health.v1.HealthCheckRequest), t(g.health.v1.HealthCheckResponse)],
+  Watch: [t(g.health.v1.HealthCheckRequest), t(g.health.v1.HealthCheckResponse), true],
+});
+
+export class GrpcServer {
+  readonly server: grpc.Server;
+  private readonly windowBytes: number;
+
+  constructor(dp: DataPlane, private readonly opts: GrpcServerOptions) {
+    const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
+    this.windowBytes = opts.windowBytes ?? DEFAULT_WINDOW;
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': max,
+      'grpc.max_send_message_length': max,
+      'grpc.keepalive_time_ms': opts.keepaliveTimeMs ?? 2 * 60 * 60 * 1000,
+      'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? 20_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    });
+    const impl = inferenceServiceImpl(dp);
+    const handlers: grpc.UntypedServiceImplementation = {};
+    for (const name of Object.keys(INFERENCE_METHODS)) handlers[name] = unary(impl[name]);
+    this.server.addService(INFERENCE_SERVICE, handlers);
+    this.server.addService(PREDICTOR_SERVICE, { Predict: unary(predictorImpl(dp, opts.predictorModel ?? 'my_model') as never) });
+    this.server.addService(HEALTH_SERVICE, healthImpl(dp) as unknown as grpc.UntypedServiceImplementation);
+    const pkg = loadSync(['grpc_service.proto', 'model_config.proto', 'predictor.proto', 'health.proto'], {
+      includeDirs: [opts.protoDir], keepCase: true,
+    });
+    new ReflectionService(pkg).addToServer(this.server);
+  }
+
+  async listen(): Promise<{ address: string; port: number }> {
+    const host = this.opts.host ?? '0.0.0.0';
+    const addr = host.includes(':') ? `[${host}]:${this.opts.port ?? 8001}` : `${host}:${this.opts.port ?? 8001}`;
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    this.raiseFlowControlWindows();
+    return { address: host, port };
+  }
+
+  /**
+   * grpc-js has no server option for HTTP/2 windows, so each new session gets larger ones: the
+   * SETTINGS initial window for its streams and the connection window. This reaches into
+   * grpc-js's list of its http2 servers; if that ever moves, the defaults stay (slower, still correct).
+   */
+  private raiseFlowControlWindows(): void {
+    const servers = (this.server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
+    if (!(servers instanceof Map) || this.windowBytes <= 65535) return;
+    const win = Math.min(this.windowBytes, 2 ** 31 - 1);
+    for (const s of servers.keys()) {
+      s.on('session', (session: http2.ServerHttp2Session) => {
+        try {
+          session.settings({ initialWindowSize: win });
+          session.setLocalWindowSize(win);
+        } catch {
+          // session already closing
+        }
+      });
+    }
+  }
+
+  /** Stop accepting; calls in flight finish (forced after `graceMs`). */
+  close(graceMs = 30_000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+export const defaultProtoDir = (root: string) => join(root, 'proto');

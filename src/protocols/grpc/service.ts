@@ -1,0 +1,149 @@
+// inference.GRPCInferenceService and the brief's Predictor -> data-plane calls. Translation only.
+
+import * as grpc from '@grpc/grpc-js';
+import { asInferenceError, InferenceError, invalidArg } from '../../core/errors.js';
+import { elementSize } from '../../core/datatypes.js';
+import { rawToValues } from '../../core/json-tensor.js';
+import type { DataPlane } from '../../dataplane.js';
+import { inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
+import { decodeInferRequest, encodeInferResponse } from './codec.js';
+
+/** A protobuf message type as the generated static code exposes it. */
+export interface MessageType<T> {
+  decode(r: Uint8Array): T;
+  encode(m: T): { finish(): Uint8Array };
+  fromObject?(o: Record<string, unknown>): T;
+}
+
+/** A request that failed to decode: handlers answer it INVALID_ARGUMENT instead of crashing. */
+export class DecodeFailure {
+  constructor(readonly message: string) {}
+}
+
+export interface MethodSpec {
+  path: string;
+  requestType: MessageType<unknown>;
+  responseType: MessageType<unknown>;
+  requestStream: boolean;
+  responseStream: boolean;
+  handler: (call: grpc.ServerUnaryCall<unknown, unknown>) => Promise<unknown>;
+}
+
+export function methodDefinition(m: MethodSpec): grpc.MethodDefinition<unknown, unknown> {
+  return {
+    path: m.path,
+    requestStream: m.requestStream,
+    responseStream: m.responseStream,
+    requestSerialize: (v: unknown) => Buffer.from(m.requestType.encode(v).finish()),
+    requestDeserialize: (b: Buffer) => {
+      try {
+        return m.requestType.decode(b);
+      } catch (e) {
+        return new DecodeFailure(`malformed ${m.path.split('/').pop()} request: ${(e as Error).message}`);
+      }
+    },
+    responseSerialize: (v: unknown) => {
+      const u = m.responseType.encode(v).finish();
+      return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+    },
+    responseDeserialize: (b: Buffer) => m.responseType.decode(b),
+  };
+}
+
+export function toServiceError(e: unknown): grpc.ServiceError {
+  const err = asInferenceError(e);
+  return Object.assign(new Error(err.message), { code: err.grpcStatus, details: err.message, metadata: new grpc.Metadata() });
+}
+
+/** A unary handler: decode failures and thrown InferenceErrors become gRPC statuses. */
+export function unary(fn: (req: never, call: grpc.ServerUnaryCall<unknown, unknown>) => Promise<unknown> | unknown) {
+  return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    if (call.request instanceof DecodeFailure) {
+      callback(toServiceError(invalidArg(call.request.message)));
+      return;
+    }
+    Promise.resolve()
+      .then(() => fn(call.request as never, call))
+      .then((res) => callback(null, res), (e) => callback(toServiceError(e)));
+  };
+}
+
+const unimplemented = (what: string) => () => {
+  throw new InferenceError('UNIMPLEMENTED', `${what} is not supported by this server`);
+};
+
+/** An AbortSignal that fires when the client cancels the call or its deadline passes. */
+function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
+  const ac = new AbortController();
+  call.on('cancelled', () => ac.abort());
+  return ac.signal;
+}
+
+type Impl = Record<string, (req: never, call: grpc.ServerUnaryCall<unknown, unknown>) => unknown>;
+
+export function inferenceServiceImpl(dp: DataPlane): Impl {
+  const I = inference;
+  return {
+    ServerLive: () => I.ServerLiveResponse.create({ live: dp.live() }),
+    ServerReady: () => I.ServerReadyResponse.create({ ready: dp.ready() }),
+    ModelReady: (r: inference.ModelReadyRequest) => I.ModelReadyResponse.create({ ready: dp.modelReady(r.name, r.version || undefined) }),
+    ServerMetadata: () => I.ServerMetadataResponse.create(dp.serverMetadata()),
+    ModelMetadata: (r: inference.ModelMetadataRequest) => I.ModelMetadataResponse.create(dp.modelMetadata(r.name, r.version || undefined)),
+    ModelConfig: (r: inference.ModelConfigRequest) =>
+      I.ModelConfigResponse.create({ config: I.ModelConfig.fromObject(dp.modelConfig(r.name, r.version || undefined)) }),
+    ModelInfer: async (r: inference.ModelInferRequest, call) => {
+      const req = decodeInferRequest(r);
+      req.signal = callSignal(call);
+      return encodeInferResponse(await dp.infer(req));
+    },
+    ModelStatistics: unimplemented('ModelStatistics (the statistics extension)'),
+    RepositoryIndex: async (r: inference.RepositoryIndexRequest) => {
+      const entries = await dp.repositoryIndex(r.ready === true);
+      return I.RepositoryIndexResponse.create({ models: entries });
+    },
+    RepositoryModelLoad: async (r: inference.RepositoryModelLoadRequest) => {
+      const params = r.parameters ?? {};
+      const files = Object.keys(params).filter((k) => k.startsWith('file:'));
+      if (files.length) throw new InferenceError('UNIMPLEMENTED', `model file overrides (${files[0]}) are not supported; put the files in the repository`);
+      const cfg = params.config;
+      if (cfg && cfg.parameter_choice !== 'string_param') throw invalidArg(`parameter 'config' must be a string holding the model config as JSON`);
+      await dp.loadModel(r.model_name, cfg?.string_param ?? undefined);
+      return I.RepositoryModelLoadResponse.create();
+    },
+    RepositoryModelUnload: async (r: inference.RepositoryModelUnloadRequest) => {
+      await dp.unloadModel(r.model_name);
+      return I.RepositoryModelUnloadResponse.create();
+    },
+    SystemSharedMemoryStatus: unimplemented('system shared memory'),
+    SystemSharedMemoryRegister: unimplemented('system shared memory'),
+    SystemSharedMemoryUnregister: unimplemented('system shared memory'),
+    CudaSharedMemoryStatus: unimplemented('CUDA shared memory'),
+    CudaSharedMemoryRegister: unimplemented('CUDA shared memory'),
+    CudaSharedMemoryUnregister: unimplemented('CUDA shared memory'),
+    TraceSetting: unimplemented('TraceSetting'),
+    LogSettings: unimplemented('LogSettings'),
+  };
+}
+
+/** The brief's contract: features -> INPUT0 [1, N] FP32 of the predictor model; score = first element of its first output. */
+export function predictorImpl(dp: DataPlane, modelName: string) {
+  return async (r: PredictRequest, call: grpc.ServerUnaryCall<unknown, unknown>) => {
+    const cfg = dp.modelConfig(modelName);
+    const input = cfg.input[0];
+    if (!input) throw new InferenceError('FAILED_PRECONDITION', `predictor model '${modelName}' has no inputs`);
+    const features = Float32Array.from(r.features ?? []);
+    const shape = cfg.max_batch_size > 0 ? [1, features.length] : [features.length];
+    const res = await dp.infer({
+      modelName,
+      inputs: [{ name: input.name, datatype: 'FP32', shape, data: new Uint8Array(features.buffer) }],
+      parameters: {},
+      signal: callSignal(call),
+    });
+    const out = res.outputs[0];
+    if (!out || out.datatype === 'BYTES' || out.data.byteLength === 0) {
+      throw new InferenceError('FAILED_PRECONDITION', `predictor model '${modelName}' did not produce a numeric first output`);
+    }
+    const first = rawToValues(out.datatype, out.data.subarray(0, elementSize(out.datatype)))[0];
+    return PredictResponse.create({ score: typeof first === 'boolean' ? Number(first) : Number(first) });
+  };
+}
