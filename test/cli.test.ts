@@ -1,0 +1,264 @@
+// The real CLI in a child process: flags, the startup log, and a graceful SIGTERM.
+
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MODELS, scratchRepo } from './harness.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+const children = new Set<ChildProcess>();
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const f of cleanups) await f();
+});
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A running CLI process with its output so far. */
+class Cli {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Exit>;
+  readonly child: ChildProcess;
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(this.child);
+    this.child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.stdout += s));
+    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.stderr += s));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Waits for the exit, killing the process if it takes longer than ms. */
+  async exit(ms: number): Promise<Exit> {
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), ms);
+    try {
+      const e = await this.exited;
+      assert.notEqual(e.signal, 'SIGKILL', `the CLI did not exit within ${ms} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      return e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits until stdout matches re, failing if the process exits first or ms pass. */
+  async waitFor(re: RegExp, ms: number): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const m = this.stdout.match(re);
+      if (m) return m;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        assert.fail(`the CLI exited (${this.child.exitCode ?? this.child.signalCode}) before printing ${re}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      }
+      if (Date.now() > deadline) assert.fail(`no ${re} within ${ms} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      await sleep(20);
+    }
+  }
+
+  /** Serves: waits for the REST listening line and returns the port. */
+  async port(ms = 30_000): Promise<number> {
+    const m = await this.waitFor(/REST \(KServe v2\) listening on http:\/\/127\.0\.0\.1:(\d+)/, ms);
+    return Number(m[1]);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One request on a fresh connection (no keep-alive pool); rejects with the socket error. */
+function request(port: number, method: string, path: string, body?: unknown, agent: http.Agent | false = false): Promise<{ status: number; body: string }> {
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path, agent, timeout: 20_000, headers: data ? { 'content-type': 'application/json', 'content-length': data.byteLength } : {} },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (s: string) => (text += s));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+async function put(path: string, content: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, content);
+}
+
+async function repoWith(models: string[]): Promise<string> {
+  const r = await scratchRepo(models);
+  cleanups.push(r.cleanup);
+  return r.dir;
+}
+
+/** my_model with dims that contradict its ONNX file. */
+async function addBroken(dir: string, name: string): Promise<void> {
+  const text = await readFile(join(MODELS, 'my_model', 'config.pbtxt'), 'utf8');
+  await put(join(dir, name, 'config.pbtxt'), text.replace('name: "my_model"', `name: "${name}"`).replace('dims: [ 128 ]', 'dims: [ 127 ]'));
+  await cp(join(MODELS, 'my_model', '1', 'model.onnx'), join(dir, name, '1', 'model.onnx'));
+}
+
+/** Writes a "started" file in its model folder when a request begins, then waits DELAY_MS. */
+const SLOW_MODEL_TS = `
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+export default class Slow {
+  private dir = '';
+  initialize(args: { modelDir: string }): void {
+    this.dir = args.modelDir;
+  }
+  async execute(requests: any[]): Promise<any[]> {
+    writeFileSync(join(this.dir, 'started'), String(Date.now()));
+    const ms = requests[0].inputs.DELAY_MS.typed()[0];
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return requests.map(() => ({ outputs: [{ name: 'DONE', datatype: 'BYTES', shape: [1], data: ['done'] }] }));
+  }
+}
+`;
+
+const SLOW_CONFIG = `
+name: "slow"
+backend: "typescript"
+max_batch_size: 0
+input [ { name: "DELAY_MS", data_type: TYPE_INT32, dims: [ 1 ] } ]
+output [ { name: "DONE", data_type: TYPE_STRING, dims: [ 1 ] } ]
+`;
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+describe('cli', { timeout: 120_000 }, () => {
+  test('--help prints usage and exits 0', async () => {
+    for (const args of [['--help'], ['serve', '--help'], []]) {
+      const cli = new Cli(args);
+      const e = await cli.exit(10_000);
+      assert.deepEqual(e, { code: 0, signal: null }, `duet ${args.join(' ')}`);
+      assert.match(cli.stdout, /Usage:/);
+      assert.match(cli.stdout, /duet serve --model-repository DIR/);
+      assert.match(cli.stdout, /--http-port/);
+      assert.equal(cli.stderr, '');
+    }
+  });
+
+  test('serve without --model-repository exits 2 and says what is missing', async () => {
+    const cli = new Cli(['serve', '--http-port', '0']);
+    const e = await cli.exit(10_000);
+    assert.deepEqual(e, { code: 2, signal: null });
+    assert.match(cli.stderr, /--model-repository is required/);
+    assert.doesNotMatch(cli.stdout, /listening/);
+  });
+
+  test('bad flags and unknown commands exit non-zero with a message', async () => {
+    const bad = new Cli(['serve', '--model-repository', MODELS, '--http-port', 'eighty']);
+    assert.deepEqual(await bad.exit(10_000), { code: 2, signal: null });
+    assert.match(bad.stderr, /--http-port must be a non-negative integer, got 'eighty'/);
+
+    const unknown = new Cli(['frobnicate']);
+    assert.deepEqual(await unknown.exit(10_000), { code: 2, signal: null });
+    assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+
+    const flag = new Cli(['serve', '--model-repository', MODELS, '--no-such-flag']);
+    const e = await flag.exit(10_000);
+    assert.notEqual(e.code, 0);
+    assert.match(flag.stderr, /no-such-flag/);
+  });
+
+  test('a model repository that does not exist is an error, not an empty server', async () => {
+    const cli = new Cli(['serve', '--model-repository', join(MODELS, 'no', 'such', 'repo'), '--http-port', '0', '--host', '127.0.0.1']);
+    const e = await cli.exit(20_000);
+    assert.notEqual(e.code, 0);
+    assert.match(cli.stderr, /no[/\\]such[/\\]repo|ENOENT/);
+    assert.doesNotMatch(cli.stdout, /listening/);
+  });
+
+  test('the startup log lists each model with its state; strict readiness follows the flag', async () => {
+    const dir = await repoWith(['my_model']);
+    await addBroken(dir, 'broken');
+    for (const strict of [undefined, 'false']) {
+      const cli = new Cli(['serve', '--model-repository', dir, '--http-port', '0', '--host', '127.0.0.1', ...(strict ? ['--strict-readiness', strict] : [])]);
+      const port = await cli.port();
+      assert.match(cli.stdout, new RegExp(`loading models from ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      assert.match(cli.stdout, /^\s+my_model\s+1\s+READY\s*$/m);
+      assert.match(cli.stdout, /^\s+broken\s+\S+\s+UNAVAILABLE\s+.*INPUT0.*127/m);
+      // The server serves the good model and reports the broken one.
+      const inp = { inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 128], data: Array(128).fill(1) }] };
+      const r = await request(port, 'POST', '/v2/models/my_model/infer', inp);
+      assert.equal(r.status, 200, r.body);
+      assert.deepEqual((JSON.parse(r.body) as { outputs: { data: number[] }[] }).outputs[0].data, [128]);
+      assert.equal((await request(port, 'GET', '/v2/models/broken/ready')).status, 400);
+      assert.equal((await request(port, 'GET', '/v2/health/live')).status, 200);
+      assert.equal((await request(port, 'GET', '/v2/health/ready')).status, strict === 'false' ? 200 : 400, `--strict-readiness ${strict ?? '(default)'}`);
+      cli.child.kill('SIGTERM');
+      assert.deepEqual(await cli.exit(20_000), { code: 0, signal: null });
+    }
+  });
+
+  for (const keepAlive of [false, true]) {
+    test(`SIGTERM with a request in flight${keepAlive ? ' (keep-alive client)' : ''}: it completes, new connections are refused, exit 0`, async () => {
+      const dir = await repoWith([]);
+      await put(join(dir, 'slow', 'config.pbtxt'), SLOW_CONFIG);
+      await put(join(dir, 'slow', '1', 'model.ts'), SLOW_MODEL_TS);
+      const cli = new Cli(['serve', '--model-repository', dir, '--http-port', '0', '--host', '127.0.0.1']);
+      const port = await cli.port();
+      assert.match(cli.stdout, /^\s+slow\s+1\s+READY\s*$/m);
+
+      const agent = keepAlive ? new http.Agent({ keepAlive: true }) : false;
+      try {
+        const delay = 2500;
+        let answeredAt = 0;
+        const slow = request(port, 'POST', '/v2/models/slow/infer', { inputs: [{ name: 'DELAY_MS', datatype: 'INT32', shape: [1], data: [delay] }] }, agent)
+          .finally(() => (answeredAt = Date.now()));
+        slow.catch(() => {}); // awaited below; keeps an early failure from going unhandled
+
+        // The model has the request once it writes its marker file.
+        const marker = join(dir, 'slow', 'started');
+        for (let t = Date.now(); !(await exists(marker)); await sleep(10)) {
+          if (Date.now() - t > 10_000) assert.fail(`the slow request never reached the model\nstdout:\n${cli.stdout}\nstderr:\n${cli.stderr}`);
+        }
+        cli.child.kill('SIGTERM');
+
+        // New connections are refused while the slow request is still running.
+        let refusedAt = 0;
+        for (let t = Date.now(); Date.now() - t < delay / 2; await sleep(25)) {
+          try {
+            await request(port, 'GET', '/v2/health/live');
+          } catch (e) {
+            const code = (e as NodeJS.ErrnoException).code;
+            // A connection caught in the listen backlog as the listener closes is reset; try again.
+            if (code === 'ECONNRESET') continue;
+            assert.equal(code, 'ECONNREFUSED', (e as Error).message);
+            refusedAt = Date.now();
+            break;
+          }
+        }
+        assert.ok(refusedAt > 0, 'new connections were still accepted after SIGTERM');
+        assert.equal(answeredAt, 0, 'connections were refused before the in-flight request was answered');
+
+        const r = await slow;
+        assert.equal(r.status, 200, r.body);
+        const body = JSON.parse(r.body) as { model_name: string; outputs: { name: string; data: string[] }[] };
+        assert.equal(body.model_name, 'slow');
+        assert.deepEqual(body.outputs.map((o) => [o.name, o.data]), [['DONE', ['done']]]);
+
+        const e = await cli.exit(20_000);
+        assert.deepEqual(e, { code: 0, signal: null }, `stderr:\n${cli.stderr}`);
+        assert.match(cli.stdout, /SIGTERM: finishing requests in flight/);
+        const lingered = Date.now() - answeredAt;
+        assert.ok(lingered < 3000, `the process exited ${lingered} ms after the last response (an idle keep-alive connection held it open?)`);
+      } finally {
+        if (agent) agent.destroy();
+      }
+    });
+  }
+});
