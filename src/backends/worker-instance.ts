@@ -1,4 +1,6 @@
-// The main-thread handle of one model instance living in its own worker thread.
+// The main-thread handle of one model instance living in its own worker thread. A worker that
+// crashes fails only the requests it held, and is started again (as Triton restarts a crashed
+// backend stub), so one bad request does not leave a dead instance in the pool.
 
 import { Worker } from 'node:worker_threads';
 import { InferenceError } from '../core/errors.js';
@@ -7,6 +9,9 @@ import type { FromWorker, ToWorker, WireRequest } from './protocol.js';
 import { packTensors, unpackTensors } from './wire.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
+/** More crashes than this within RESTART_WINDOW_MS and the instance stays down. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
 
 interface Pending {
   resolve: (r: ExecuteResult[]) => void;
@@ -16,41 +21,44 @@ interface Pending {
 export class WorkerInstance implements ModelInstance {
   readonly name: string;
   loadResult: LoadResult = {};
-  private readonly worker: Worker;
+  private worker!: Worker;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
-  private dead: InferenceError | undefined;
+  private loadWaiter: { resolve: (r: LoadResult) => void; reject: (e: Error) => void } | undefined;
+  private restarting: Promise<void> | undefined;
+  private readonly crashes: number[] = [];
+  /** Set when the instance is closed or cannot be restarted. */
+  private down: InferenceError | undefined;
   private onClosed: (() => void) | undefined;
 
-  private constructor(spec: LoadSpec) {
+  private constructor(private readonly spec: LoadSpec) {
     this.name = spec.instanceName;
-    this.worker = new Worker(WORKER_URL, { name: `duet:${spec.instanceName}` });
-    this.worker.on('message', (m: FromWorker) => this.onMessage(m));
-    // A crashing model takes down its worker, never the server: fail what it held.
-    this.worker.on('error', (e) => this.fail(`model instance '${this.name}' crashed: ${e.message}`));
-    this.worker.on('exit', (code) => {
-      this.fail(`model instance '${this.name}' exited (code ${code})`);
-      this.onClosed?.();
-    });
   }
 
   static async start(spec: LoadSpec): Promise<WorkerInstance> {
     const inst = new WorkerInstance(spec);
     try {
-      inst.loadResult = await inst.load(spec);
+      inst.loadResult = await inst.spawn();
     } catch (e) {
+      inst.down = new InferenceError('UNAVAILABLE', `model instance '${inst.name}' failed to load`);
       await inst.worker.terminate();
       throw e;
     }
     return inst;
   }
 
-  private loadWaiter: { resolve: (r: LoadResult) => void; reject: (e: Error) => void } | undefined;
-
-  private load(spec: LoadSpec): Promise<LoadResult> {
+  private spawn(): Promise<LoadResult> {
+    const w = new Worker(WORKER_URL, { name: `duet:${this.name}` });
+    this.worker = w;
+    w.on('message', (m: FromWorker) => this.onMessage(m));
+    w.on('error', (e) => this.onCrash(w, `crashed: ${e.message}`));
+    w.on('exit', (code) => {
+      if (w === this.worker) this.onClosed?.();
+      this.onCrash(w, `exited (code ${code})`);
+    });
     return new Promise((resolve, reject) => {
       this.loadWaiter = { resolve, reject };
-      this.send({ type: 'load', spec });
+      this.send({ type: 'load', spec: this.spec });
     });
   }
 
@@ -82,17 +90,34 @@ export class WorkerInstance implements ModelInstance {
     }
   }
 
-  private fail(message: string) {
-    if (this.dead) return;
-    this.dead = new InferenceError('INTERNAL', message);
-    this.loadWaiter?.reject(this.dead);
+  private onCrash(w: Worker, why: string) {
+    if (w !== this.worker) return; // 'error' then 'exit' of the same worker, or an old one
+    const err = new InferenceError('INTERNAL', `model instance '${this.name}' ${why}`);
+    this.loadWaiter?.reject(err);
     this.loadWaiter = undefined;
-    for (const p of this.pending.values()) p.reject(this.dead);
+    for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    if (this.down || this.restarting) return;
+    const now = Date.now();
+    this.crashes.push(now);
+    while (this.crashes.length && this.crashes[0] < now - RESTART_WINDOW_MS) this.crashes.shift();
+    if (this.crashes.length > MAX_RESTARTS) {
+      this.down = new InferenceError('UNAVAILABLE', `model instance '${this.name}' crashed ${this.crashes.length} times in a minute and stays down; reload the model`);
+      return;
+    }
+    this.restarting = this.spawn().then(
+      () => undefined,
+      (e: Error) => {
+        this.down = new InferenceError('UNAVAILABLE', `model instance '${this.name}' could not be restarted: ${e.message}`);
+      },
+    ).finally(() => {
+      this.restarting = undefined;
+    });
   }
 
-  execute(requests: ExecuteRequest[]): Promise<ExecuteResult[]> {
-    if (this.dead) return Promise.reject(this.dead);
+  async execute(requests: ExecuteRequest[]): Promise<ExecuteResult[]> {
+    if (this.restarting) await this.restarting;
+    if (this.down) throw this.down;
     const all = requests.flatMap((r) => r.inputs);
     const packed = packTensors(all);
     let k = 0;
@@ -109,13 +134,14 @@ export class WorkerInstance implements ModelInstance {
   }
 
   async close(): Promise<void> {
-    if (this.dead) return;
+    if (this.restarting) await this.restarting;
+    if (this.down) return;
+    this.down = new InferenceError('UNAVAILABLE', `model instance '${this.name}' is unloaded`);
     const closed = new Promise<void>((resolve) => (this.onClosed = resolve));
     this.send({ type: 'close' });
     const timer = setTimeout(() => void this.worker.terminate(), 5000);
     await closed;
     clearTimeout(timer);
-    this.dead = new InferenceError('UNAVAILABLE', `model instance '${this.name}' is unloaded`);
     await this.worker.terminate();
   }
 }
