@@ -65,12 +65,25 @@ export interface OutputTensor {
 
 export interface ModelResponse {
   outputs: OutputTensor[];
+  /** Response parameters, e.g. a generation's finish_reason on its last response. */
+  parameters?: Parameters;
 }
 
 export interface Model {
   initialize?(args: InitializeArgs): void | Promise<void>;
   /** One response (or Error) per request, in order. */
   execute(requests: ModelRequest[]): Promise<(ModelResponse | Error)[]> | (ModelResponse | Error)[];
+  finalize?(): void | Promise<void>;
+}
+
+/**
+ * A decoupled model (`model_transaction_policy { decoupled: true }`) answers each request with a
+ * stream of zero or more responses: `stream()` yields them as they are produced; returning ends the
+ * request (the final flag). `signal` aborts when the client cancels or disconnects — stop promptly.
+ */
+export interface DecoupledModel {
+  initialize?(args: InitializeArgs): void | Promise<void>;
+  stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<ModelResponse>;
   finalize?(): void | Promise<void>;
 }
 

@@ -106,29 +106,8 @@ export class GrpcServer {
     const addr = host.includes(':') ? `[${host}]:${this.opts.port ?? 8001}` : `${host}:${this.opts.port ?? 8001}`;
     const port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-    this.raiseFlowControlWindows();
+    raiseFlowControlWindows(this.server, this.windowBytes);
     return { address: host, port };
-  }
-
-  /**
-   * grpc-js has no server option for HTTP/2 windows, so each new session gets larger ones: the
-   * SETTINGS initial window for its streams and the connection window. This reaches into
-   * grpc-js's list of its http2 servers; if that ever moves, the defaults stay (slower, still correct).
-   */
-  private raiseFlowControlWindows(): void {
-    const servers = (this.server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
-    if (!(servers instanceof Map) || this.windowBytes <= 65535) return;
-    const win = Math.min(this.windowBytes, 2 ** 31 - 1);
-    for (const s of servers.keys()) {
-      s.on('session', (session: http2.ServerHttp2Session) => {
-        try {
-          session.settings({ initialWindowSize: win });
-          session.setLocalWindowSize(win);
-        } catch {
-          // session already closing
-        }
-      });
-    }
   }
 
   /** Stop accepting; calls in flight finish (forced after `graceMs`). */
@@ -142,6 +121,28 @@ export class GrpcServer {
         clearTimeout(timer);
         resolve();
       });
+    });
+  }
+}
+
+/**
+ * grpc-js has no server option for HTTP/2 windows, so each new session gets larger ones: the
+ * SETTINGS initial window for its streams and the connection window. This reaches into grpc-js's
+ * list of its http2 servers (call after bindAsync); if that ever moves, the defaults stay
+ * (slower on large messages, still correct).
+ */
+export function raiseFlowControlWindows(server: grpc.Server, windowBytes: number): void {
+  const servers = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
+  if (!(servers instanceof Map) || windowBytes <= 65535) return;
+  const win = Math.min(windowBytes, 2 ** 31 - 1);
+  for (const s of servers.keys()) {
+    s.on('session', (session: http2.ServerHttp2Session) => {
+      try {
+        session.settings({ initialWindowSize: win });
+        session.setLocalWindowSize(win);
+      } catch {
+        // session already closing
+      }
     });
   }
 }
