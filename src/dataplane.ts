@@ -121,6 +121,47 @@ export class DataPlane {
 
   async infer(req: InferRequest): Promise<InferResponse> {
     const sv = this.models.get(req.modelName, req.modelVersion);
+    if (isDecoupled(sv.config)) {
+      throw new InferenceError('UNIMPLEMENTED', `model '${sv.name}' is decoupled (it streams zero or more responses per request); use gRPC ModelStreamInfer or REST generate_stream, not a single-response infer call`);
+    }
+    return this.inferOn(sv, req);
+  }
+
+  /**
+   * The responses to one request as they come: one for an ordinary model, zero or more for a
+   * decoupled one. Validation errors throw before the first response.
+   */
+  openStream(req: InferRequest): { decoupled: boolean; responses: AsyncIterable<InferResponse> } {
+    const sv = this.models.get(req.modelName, req.modelVersion);
+    if (!isDecoupled(sv.config)) {
+      const one = this.inferOn(sv, req);
+      one.catch(() => {}); // observed by the iterator below
+      return { decoupled: false, responses: (async function* () { yield await one; })() };
+    }
+    const { inputs, outputs, classify } = this.validate(sv, req);
+    const names = outputs?.map((o) => o.name);
+    const signal = req.signal ?? new AbortController().signal;
+    const items = sv.scheduler.stream({ id: req.id, inputs, outputs: names, parameters: req.parameters }, signal);
+    const self = this;
+    return {
+      decoupled: true,
+      responses: (async function* () {
+        for await (const item of items) {
+          // A response may carry a subset of the outputs (or none): only those present are finished.
+          const present = (names ?? sv.config.output.map((o) => o.name)).filter((n) => item.outputs.some((t) => t.name === n));
+          yield {
+            modelName: sv.name,
+            modelVersion: sv.version,
+            id: req.id,
+            parameters: item.parameters,
+            outputs: self.finishOutputs(sv, item.outputs, present, classify),
+          };
+        }
+      })(),
+    };
+  }
+
+  private async inferOn(sv: ServedVersion, req: InferRequest): Promise<InferResponse> {
     const { inputs, outputs, classify } = this.validate(sv, req);
     let result = await sv.scheduler.submit(
       { id: req.id, inputs, outputs: outputs?.map((o) => o.name), parameters: req.parameters },
@@ -217,6 +258,8 @@ export class DataPlane {
     });
   }
 }
+
+const isDecoupled = (cfg: ModelConfig) => cfg.model_transaction_policy?.decoupled === true;
 
 function reshapeInput(t: Tensor, c: ModelInputConfig, batched: boolean): Tensor {
   if (!c.reshape) return t;

@@ -39,11 +39,19 @@ export interface ExecuteRequest {
 
 export type ExecuteResult = Tensor[] | InferenceError;
 
+/** One response of a decoupled model's stream. */
+export interface StreamItem {
+  outputs: Tensor[];
+  parameters?: Parameters;
+}
+
 export interface ModelInstance {
   readonly name: string;
   readonly loadResult: LoadResult;
   /** One result per request, in order; a failed request does not fail the others. */
   execute(requests: ExecuteRequest[]): Promise<ExecuteResult[]>;
+  /** Decoupled models: the responses of one request as they are produced; ends at the final flag. */
+  stream(request: ExecuteRequest, signal: AbortSignal): AsyncIterable<StreamItem>;
   close(): Promise<void>;
 }
 

@@ -15,6 +15,10 @@ export interface WireRequest {
 export type ToWorker =
   | { type: 'load'; spec: LoadSpec }
   | { type: 'execute'; seq: number; requests: WireRequest[]; buffer: ArrayBuffer }
+  | { type: 'stream'; seq: number; request: WireRequest; buffer: ArrayBuffer }
+  /** The consumer took `n` more responses of stream `seq`: the worker may send that many more. */
+  | { type: 'ack'; seq: number; n: number }
+  | { type: 'cancel'; seq: number }
   | { type: 'close' };
 
 export interface WireError { code: ErrorCode; message: string }
@@ -25,4 +29,6 @@ export type FromWorker =
   | { type: 'loaded'; result: LoadResult }
   | { type: 'load-failed'; error: WireError }
   | { type: 'results'; seq: number; results: WireResult[]; buffer: ArrayBuffer }
+  | { type: 'stream-item'; seq: number; outputs: TensorSlot[]; parameters?: Parameters; buffer: ArrayBuffer }
+  | { type: 'stream-end'; seq: number; error?: WireError }
   | { type: 'closed' };

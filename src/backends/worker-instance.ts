@@ -4,7 +4,8 @@
 
 import { Worker } from 'node:worker_threads';
 import { InferenceError } from '../core/errors.js';
-import type { ExecuteRequest, ExecuteResult, LoadResult, LoadSpec, ModelInstance } from './backend.js';
+import { AsyncQueue } from '../core/async-queue.js';
+import type { ExecuteRequest, ExecuteResult, LoadResult, LoadSpec, ModelInstance, StreamItem } from './backend.js';
 import type { FromWorker, ToWorker, WireRequest } from './protocol.js';
 import { packTensors, unpackTensors } from './wire.js';
 
@@ -24,6 +25,7 @@ export class WorkerInstance implements ModelInstance {
   private worker!: Worker;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
+  private readonly streams = new Map<number, AsyncQueue<StreamItem>>();
   private loadWaiter: { resolve: (r: LoadResult) => void; reject: (e: Error) => void } | undefined;
   private restarting: Promise<void> | undefined;
   private readonly crashes: number[] = [];
@@ -84,6 +86,12 @@ export class WorkerInstance implements ModelInstance {
           'error' in r ? new InferenceError(r.error.code, r.error.message) : unpackTensors({ slots: r.outputs, buffer: m.buffer })));
         return;
       }
+      case 'stream-item':
+        this.streams.get(m.seq)?.push({ outputs: unpackTensors({ slots: m.outputs, buffer: m.buffer }), parameters: m.parameters });
+        return;
+      case 'stream-end':
+        this.streams.get(m.seq)?.end(m.error ? new InferenceError(m.error.code, m.error.message) : undefined);
+        return;
       case 'closed':
         this.onClosed?.();
         return;
@@ -97,6 +105,8 @@ export class WorkerInstance implements ModelInstance {
     this.loadWaiter = undefined;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    for (const q of this.streams.values()) q.end(err);
+    this.streams.clear();
     if (this.down || this.restarting) return;
     const now = Date.now();
     this.crashes.push(now);
@@ -131,6 +141,34 @@ export class WorkerInstance implements ModelInstance {
       this.pending.set(seq, { resolve, reject });
       this.send({ type: 'execute', seq, requests: wire, buffer: packed.buffer }, [packed.buffer]);
     });
+  }
+
+  async *stream(request: ExecuteRequest, signal: AbortSignal): AsyncIterable<StreamItem> {
+    if (this.restarting) await this.restarting;
+    if (this.down) throw this.down;
+    const seq = ++this.seq;
+    const queue = new AsyncQueue<StreamItem>();
+    this.streams.set(seq, queue);
+    const packed = packTensors(request.inputs);
+    this.send({
+      type: 'stream', seq, buffer: packed.buffer,
+      request: { id: request.id, inputs: packed.slots, outputs: request.outputs, parameters: request.parameters },
+    }, [packed.buffer]);
+    const cancel = () => {
+      if (this.streams.has(seq)) this.send({ type: 'cancel', seq });
+    };
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const item of queue) {
+        yield item;
+        // The consumer came back for more: the worker may produce one more.
+        this.send({ type: 'ack', seq, n: 1 });
+      }
+    } finally {
+      signal.removeEventListener('abort', cancel);
+      if (!queue.ended) cancel();
+      this.streams.delete(seq);
+    }
   }
 
   async close(): Promise<void> {

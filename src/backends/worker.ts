@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { asInferenceError, InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import type { ExecuteRequest } from './backend.js';
 import type { FromWorker, ToWorker, WireResult } from './protocol.js';
 import type { Runner } from './runner.js';
 import { packTensors, unpackTensors } from './wire.js';
@@ -10,6 +11,38 @@ import { packTensors, unpackTensors } from './wire.js';
 if (!parentPort) throw new Error('worker.ts must run in a worker thread');
 const port = parentPort;
 let runner: Runner | undefined;
+
+/** Responses a stream may have in flight before the consumer acknowledges: bounds buffering for slow readers. */
+const STREAM_WINDOW = 8;
+
+interface ActiveStream {
+  abort: AbortController;
+  credits: number;
+  wake: (() => void) | undefined;
+}
+const streams = new Map<number, ActiveStream>();
+
+async function runStream(seq: number, request: ExecuteRequest): Promise<void> {
+  const st: ActiveStream = { abort: new AbortController(), credits: STREAM_WINDOW, wake: undefined };
+  streams.set(seq, st);
+  try {
+    if (!runner?.stream) throw new InferenceError('INTERNAL', 'this model instance does not stream');
+    for await (const item of runner.stream(request, st.abort.signal)) {
+      if (st.abort.signal.aborted) break;
+      const packed = packTensors(item.outputs);
+      post({ type: 'stream-item', seq, outputs: packed.slots, parameters: item.parameters, buffer: packed.buffer }, [packed.buffer]);
+      st.credits--;
+      while (st.credits <= 0 && !st.abort.signal.aborted) await new Promise<void>((r) => (st.wake = r));
+      if (st.abort.signal.aborted) break;
+    }
+    post({ type: 'stream-end', seq });
+  } catch (e) {
+    const err = asInferenceError(e);
+    post({ type: 'stream-end', seq, error: { code: err.code, message: err.message } });
+  } finally {
+    streams.delete(seq);
+  }
+}
 
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
@@ -65,7 +98,32 @@ port.on('message', async (msg: ToWorker) => {
       post({ type: 'results', seq: msg.seq, results: wire, buffer: packed.buffer }, [packed.buffer]);
       return;
     }
+    case 'stream':
+      void runStream(msg.seq, {
+        id: msg.request.id,
+        outputs: msg.request.outputs,
+        parameters: msg.request.parameters,
+        inputs: unpackTensors({ slots: msg.request.inputs, buffer: msg.buffer }),
+      });
+      return;
+    case 'ack': {
+      const st = streams.get(msg.seq);
+      if (st) {
+        st.credits += msg.n;
+        st.wake?.();
+      }
+      return;
+    }
+    case 'cancel': {
+      const st = streams.get(msg.seq);
+      if (st) {
+        st.abort.abort();
+        st.wake?.();
+      }
+      return;
+    }
     case 'close':
+      for (const st of streams.values()) st.abort.abort();
       try {
         await runner?.close();
       } finally {

@@ -3,7 +3,7 @@
 
 import { InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import type { ExecuteRequest, ModelInstance } from '../backends/backend.js';
+import type { ExecuteRequest, ModelInstance, StreamItem } from '../backends/backend.js';
 
 interface Job {
   request: ExecuteRequest;
@@ -26,8 +26,29 @@ export class Scheduler {
     this.idle = instances.slice();
   }
 
+  /** Open streams per instance: a decoupled instance interleaves many; new ones go to the least busy. */
+  private readonly streams = new Map<ModelInstance, number>();
+  private openStreams = 0;
+
   get pending(): number {
-    return this.queue.length + this.inFlight;
+    return this.queue.length + this.inFlight + this.openStreams;
+  }
+
+  /** A decoupled model's responses to one request. */
+  async *stream(request: ExecuteRequest, signal: AbortSignal): AsyncIterable<StreamItem> {
+    if (this.closing) throw new InferenceError('UNAVAILABLE', `${this.label} is unloading`);
+    if (signal.aborted) throw new InferenceError('CANCELLED', `request to ${this.label} was cancelled`);
+    let inst = this.instances[0];
+    for (const i of this.instances) if ((this.streams.get(i) ?? 0) < (this.streams.get(inst) ?? 0)) inst = i;
+    this.streams.set(inst, (this.streams.get(inst) ?? 0) + 1);
+    this.openStreams++;
+    try {
+      yield* inst.stream(request, signal);
+    } finally {
+      this.streams.set(inst, (this.streams.get(inst) ?? 1) - 1);
+      this.openStreams--;
+      if (this.pending === 0) this.drained?.();
+    }
   }
 
   submit(request: ExecuteRequest, signal?: AbortSignal): Promise<Tensor[]> {

@@ -7,8 +7,9 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type { DataPlane } from '../../dataplane.js';
-import { grpc as g, inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
+import { duet, grpc as g, inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
 import { healthImpl } from './health.js';
+import { generatorImpl, modelStreamInfer } from './streaming.js';
 import { inferenceServiceImpl, methodDefinition, predictorImpl, unary, type MessageType } from './service.js';
 
 export interface GrpcServerOptions {
@@ -34,13 +35,14 @@ const t = (x: unknown) => x as AnyType;
 
 // Request and response types of every GRPCInferenceService method (name -> [request, response]).
 const I = inference;
-const INFERENCE_METHODS: Record<string, [AnyType, AnyType]> = {
+const INFERENCE_METHODS: Record<string, [AnyType, AnyType, Kind?]> = {
   ServerLive: [t(I.ServerLiveRequest), t(I.ServerLiveResponse)],
   ServerReady: [t(I.ServerReadyRequest), t(I.ServerReadyResponse)],
   ModelReady: [t(I.ModelReadyRequest), t(I.ModelReadyResponse)],
   ServerMetadata: [t(I.ServerMetadataRequest), t(I.ServerMetadataResponse)],
   ModelMetadata: [t(I.ModelMetadataRequest), t(I.ModelMetadataResponse)],
   ModelInfer: [t(I.ModelInferRequest), t(I.ModelInferResponse)],
+  ModelStreamInfer: [t(I.ModelInferRequest), t(I.ModelStreamInferResponse), 'bidi'],
   ModelConfig: [t(I.ModelConfigRequest), t(I.ModelConfigResponse)],
   ModelStatistics: [t(I.ModelStatisticsRequest), t(I.ModelStatisticsResponse)],
   RepositoryIndex: [t(I.RepositoryIndexRequest), t(I.RepositoryIndexResponse)],
@@ -56,12 +58,14 @@ const INFERENCE_METHODS: Record<string, [AnyType, AnyType]> = {
   LogSettings: [t(I.LogSettingsRequest), t(I.LogSettingsResponse)],
 };
 
-function serviceDefinition(service: string, methods: Record<string, [AnyType, AnyType, boolean?]>): grpc.ServiceDefinition {
+type Kind = 'unary' | 'server' | 'bidi';
+
+function serviceDefinition(service: string, methods: Record<string, [AnyType, AnyType, Kind?]>): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const [name, [req, res, stream]] of Object.entries(methods)) {
+  for (const [name, [req, res, kind]] of Object.entries(methods)) {
     def[name] = methodDefinition({
       path: `/${service}/${name}`, requestType: req, responseType: res,
-      requestStream: false, responseStream: stream === true, handler: async () => undefined,
+      requestStream: kind === 'bidi', responseStream: kind === 'bidi' || kind === 'server',
     });
   }
   return def as grpc.ServiceDefinition;
@@ -69,9 +73,12 @@ function serviceDefinition(service: string, methods: Record<string, [AnyType, An
 
 export const INFERENCE_SERVICE = serviceDefinition('inference.GRPCInferenceService', INFERENCE_METHODS);
 export const PREDICTOR_SERVICE = serviceDefinition('Predictor', { Predict: [t(PredictRequest), t(PredictResponse)] });
+export const GENERATOR_SERVICE = serviceDefinition('duet.Generator', {
+  Generate: [t(duet.GenerateRequest), t(duet.GenerateResponse), 'server'],
+});
 export const HEALTH_SERVICE = serviceDefinition('grpc.health.v1.Health', {
   Check: [t(g.health.v1.HealthCheckRequest), t(g.health.v1.HealthCheckResponse)],
-  Watch: [t(g.health.v1.HealthCheckRequest), t(g.health.v1.HealthCheckResponse), true],
+  Watch: [t(g.health.v1.HealthCheckRequest), t(g.health.v1.HealthCheckResponse), 'server'],
 });
 
 export class GrpcServer {
@@ -91,14 +98,18 @@ export class GrpcServer {
     });
     const impl = inferenceServiceImpl(dp);
     const handlers: grpc.UntypedServiceImplementation = {};
-    for (const name of Object.keys(INFERENCE_METHODS)) handlers[name] = unary(impl[name]);
+    for (const [name, [, , kind]] of Object.entries(INFERENCE_METHODS)) if (!kind) handlers[name] = unary(impl[name]);
+    handlers.ModelStreamInfer = modelStreamInfer(dp) as grpc.UntypedHandleCall;
     this.server.addService(INFERENCE_SERVICE, handlers);
     this.server.addService(PREDICTOR_SERVICE, { Predict: unary(predictorImpl(dp, opts.predictorModel ?? 'my_model') as never) });
+    this.server.addService(GENERATOR_SERVICE, { Generate: generatorImpl(dp) as grpc.UntypedHandleCall });
     this.server.addService(HEALTH_SERVICE, healthImpl(dp) as unknown as grpc.UntypedServiceImplementation);
-    const pkg = loadSync(['grpc_service.proto', 'model_config.proto', 'predictor.proto', 'health.proto'], {
+    const pkg = loadSync(['grpc_service.proto', 'model_config.proto', 'predictor.proto', 'health.proto', 'generator.proto'], {
       includeDirs: [opts.protoDir], keepCase: true,
     });
-    new ReflectionService(pkg).addToServer(this.server);
+    const reflection = new ReflectionService(pkg);
+    unDotPackagelessNames(reflection);
+    reflection.addToServer(this.server);
   }
 
   async listen(): Promise<{ address: string; port: number }> {
@@ -144,6 +155,32 @@ export function raiseFlowControlWindows(server: grpc.Server, windowBytes: number
         // session already closing
       }
     });
+  }
+}
+
+/**
+ * @grpc/reflection 1.0.x names the symbols of a file without a package with a leading dot, so
+ * list_services answered '.Predictor' and file_containing_symbol 'Predictor' was NOT_FOUND (grpcurl could
+ * neither describe nor call it). Index those names without the dot too. This reaches into the library's
+ * private indexes; if they ever move, reflection stays as the library makes it.
+ */
+function unDotPackagelessNames(reflection: ReflectionService): void {
+  type Index = { services?: Record<string, unknown>; symbols?: Record<string, unknown> };
+  const r = reflection as unknown as { v1?: Index; v1Alpha?: Index };
+  for (const impl of [r.v1, r.v1Alpha]) {
+    if (!impl) continue;
+    const { services, symbols } = impl;
+    if (services && typeof services === 'object') {
+      for (const [name, svc] of Object.entries(services)) {
+        if (name.startsWith('.')) {
+          delete services[name];
+          services[name.slice(1)] = svc;
+        }
+      }
+    }
+    if (symbols && typeof symbols === 'object') {
+      for (const [name, file] of Object.entries(symbols)) if (name.startsWith('.')) symbols[name.slice(1)] ??= file;
+    }
   }
 }
 

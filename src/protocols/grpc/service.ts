@@ -26,7 +26,6 @@ export interface MethodSpec {
   responseType: MessageType<unknown>;
   requestStream: boolean;
   responseStream: boolean;
-  handler: (call: grpc.ServerUnaryCall<unknown, unknown>) => Promise<unknown>;
 }
 
 export function methodDefinition(m: MethodSpec): grpc.MethodDefinition<unknown, unknown> {

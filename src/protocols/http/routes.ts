@@ -4,11 +4,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { invalidArg, InferenceError } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH, parseJsonBody } from './codec.js';
+import { decodeGenerateRequest, generateResponseJson, jsonText, sseFrames } from './streaming.js';
 
 export interface HttpReply {
   status: number;
   json?: unknown;
   chunks?: Uint8Array[];
+  /** Written as they come, with backpressure (server-sent events). */
+  events?: AsyncIterable<string>;
   headers?: Record<string, string | number>;
 }
 
@@ -36,7 +39,7 @@ function optionalJson(body: Buffer): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats)?\/?$/;
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats|\/generate|\/generate_stream)?\/?$/;
 const REPO_PATH = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)\/?$/;
 
 export async function route(dp: DataPlane, method: string, path: string, input: RouteInput): Promise<HttpReply> {
@@ -54,6 +57,8 @@ export async function route(dp: DataPlane, method: string, path: string, input: 
     if (tail === '/ready' && get) return flag(dp.modelReady(name, version));
     if (tail === '/config' && get) return ok(dp.modelConfig(name, version));
     if (tail === '/infer' && method === 'POST') return infer(dp, name, version, input);
+    if (tail === '/generate' && method === 'POST') return generate(dp, name, version, input);
+    if (tail === '/generate_stream' && method === 'POST') return generateStream(dp, name, version, input);
     if (tail === '/stats') throw new InferenceError('UNIMPLEMENTED', 'the statistics extension is not available yet');
     throw methodNotAllowed(method, path);
   }
@@ -111,5 +116,31 @@ async function infer(dp: DataPlane, name: string, version: string | undefined, i
     status: 200,
     chunks: enc.chunks,
     headers: { 'content-type': 'application/octet-stream', [HEADER_LENGTH]: enc.headerLength },
+  };
+}
+
+function generateRequest(dp: DataPlane, name: string, version: string | undefined, input: RouteInput) {
+  const req = decodeGenerateRequest(parseJsonBody(input.body.toString('utf8')), dp.modelConfig(name, version), name, version);
+  req.signal = input.signal;
+  return req;
+}
+
+async function generate(dp: DataPlane, name: string, version: string | undefined, input: RouteInput): Promise<HttpReply> {
+  const { responses } = dp.openStream(generateRequest(dp, name, version, input));
+  const all = [];
+  for await (const r of responses) all.push(r);
+  if (all.length !== 1) {
+    throw invalidArg(`model '${name}' sent ${all.length} responses; generate expects exactly one (use generate_stream)`);
+  }
+  return { status: 200, chunks: [Buffer.from(jsonText(generateResponseJson(all[0])))] };
+}
+
+async function generateStream(dp: DataPlane, name: string, version: string | undefined, input: RouteInput): Promise<HttpReply> {
+  const it = dp.openStream(generateRequest(dp, name, version, input)).responses[Symbol.asyncIterator]();
+  const first = await it.next();
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
+    events: sseFrames(first, it),
   };
 }

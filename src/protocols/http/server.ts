@@ -2,6 +2,7 @@
 // answers the client accepts, and turns every error into {"error": "..."} with the table's status.
 
 import http from 'node:http';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -135,7 +136,7 @@ export class HttpServer {
         headers: req.headers,
         signal: abort.signal,
       });
-      await this.send(req, res, reply);
+      await this.send(req, res, reply, abort.signal);
     } catch (e) {
       if (res.headersSent) {
         res.destroy();
@@ -147,8 +148,27 @@ export class HttpServer {
     }
   }
 
-  private async send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply): Promise<void> {
+  private async send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, signal?: AbortSignal): Promise<void> {
     const headers: http.OutgoingHttpHeaders = { ...reply.headers };
+    if (reply.events) {
+      if (this.closing) headers.connection = 'close';
+      res.writeHead(reply.status, headers);
+      res.flushHeaders();
+      const it = reply.events[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          if (signal?.aborted) break;
+          const n = await it.next();
+          if (n.done) break;
+          // A slow reader holds the stream here instead of growing the server's buffers.
+          if (!res.write(n.value) && signal) await once(res, 'drain', { signal }).catch(() => {});
+        }
+      } finally {
+        await it.return?.();
+        res.end();
+      }
+      return;
+    }
     let chunks: Uint8Array[];
     if (reply.json !== undefined) {
       chunks = [Buffer.from(JSON.stringify(reply.json))];
