@@ -10,8 +10,11 @@ import { INFERENCE_SERVICE } from '../protocols/grpc/server.js';
 import {
   inputToRaw, makeResult, normalizeOutputs, ResultTensor,
   type InferenceClient, type InferInput, type InferOptions, type InferResult,
-  type ModelMetadataResult, type RepositoryEntry, type ServerMetadataResult,
+  type ModelMetadataResult, type RepositoryEntry, type ServerMetadataResult, type GenerateOptions,
 } from './types.js';
+import { AsyncQueue } from '../core/async-queue.js';
+import { decodeGenerateBody, generateResponseJson } from '../core/generate.js';
+import { EMPTY_FINAL, FINAL_FLAG } from '../protocols/grpc/streaming.js';
 
 const CODE_OF_GRPC = new Map<number, ErrorCode>();
 for (const [code, row] of Object.entries(STATUS_TABLE) as [ErrorCode, { grpc: number }][]) {
@@ -104,25 +107,132 @@ export class GrpcClient implements InferenceClient {
   }
 
   async infer(model: string, inputs: InferInput[], options: InferOptions = {}): Promise<InferResult> {
-    const request: inference.IModelInferRequest = {
-      model_name: model,
-      model_version: options.modelVersion ?? '',
-      id: options.id ?? '',
-      parameters: paramsToProto(options.parameters),
-      inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape, parameters: paramsToProto(i.parameters) })),
-      outputs: normalizeOutputs(options.outputs)?.map((o) => ({
-        name: o.name,
-        parameters: (o.classCount !== undefined ? { classification: { int64_param: o.classCount } } : {}) as Record<string, inference.IInferParameter>,
-      })) ?? [],
-      raw_input_contents: inputs.map(inputToRaw),
-    };
-    const r = await this.call<inference.ModelInferResponse>('ModelInfer', request, options.signal);
+    const r = await this.call<inference.ModelInferResponse>('ModelInfer', inferRequest(model, inputs, options), options.signal);
     return decodeInferResponse(r);
+  }
+
+  /**
+   * A ModelStreamInfer stream: send any number of requests, read every response (matched by id)
+   * as it comes. Each response item is final when the server says the request is done.
+   */
+  openStream(signal?: AbortSignal): InferStream {
+    const def = INFERENCE_SERVICE.ModelStreamInfer;
+    const call = this.client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, new grpc.Metadata(), {});
+    signal?.addEventListener('abort', () => call.cancel(), { once: true });
+    const queue = new AsyncQueue<StreamResult>();
+    call.on('data', (m: inference.ModelStreamInferResponse) => {
+      const ir = m.infer_response;
+      const params = paramsFromProto(ir?.parameters);
+      const id = ir?.id || undefined;
+      if (m.error_message) {
+        const code = typeof params.error_code === 'string' && params.error_code in STATUS_TABLE ? (params.error_code as ErrorCode) : 'INTERNAL';
+        queue.push({ id, final: true, error: new InferenceError(code, m.error_message) });
+        return;
+      }
+      const result = decodeInferResponse(ir as inference.ModelInferResponse);
+      const final = params[FINAL_FLAG] === true;
+      const marker = final && (ir?.outputs?.length ?? 0) === 0;
+      delete result.parameters?.[FINAL_FLAG];
+      queue.push({ id, final, result: marker ? undefined : result });
+    });
+    call.on('error', (e: grpc.ServiceError) => queue.end(errorOf(e)));
+    call.on('end', () => queue.end());
+    return {
+      send: (model, inputs, options = {}) => {
+        call.write(inferRequest(model, inputs, { ...options, parameters: { [EMPTY_FINAL]: true, ...options.parameters } }));
+      },
+      end: () => call.end(),
+      cancel: () => call.cancel(),
+      responses: queue,
+    };
+  }
+
+  /** One request over ModelStreamInfer: its responses as they come (zero or more for a decoupled model). */
+  async *streamInfer(model: string, inputs: InferInput[], options: InferOptions = {}): AsyncIterable<InferResult> {
+    const stream = this.openStream(options.signal);
+    stream.send(model, inputs, options);
+    stream.end();
+    try {
+      for await (const r of stream.responses) {
+        if (r.error) throw r.error;
+        if (r.result) yield r.result;
+        if (r.final) return;
+      }
+    } finally {
+      stream.cancel();
+    }
+  }
+
+  private readonly generateSpecs = new Map<string, Promise<{ inputs: ModelMetadataResult['inputs']; batched: boolean }>>();
+
+  private generateSpec(model: string, version?: string) {
+    const key = `${model}\0${version ?? ''}`;
+    let p = this.generateSpecs.get(key);
+    if (!p) {
+      p = Promise.all([this.getModelMetadata(model, version), this.getModelConfig(model, version)])
+        .then(([meta, cfg]) => ({ inputs: meta.inputs, batched: (cfg.max_batch_size ?? 0) > 0 }));
+      p.catch(() => this.generateSpecs.delete(key));
+      this.generateSpecs.set(key, p);
+    }
+    return p;
+  }
+
+  async generate(model: string, body: Record<string, unknown>, options: GenerateOptions = {}): Promise<Record<string, unknown>> {
+    const all: Record<string, unknown>[] = [];
+    for await (const r of this.generateStream(model, body, options)) all.push(r);
+    if (all.length !== 1) {
+      throw new InferenceError('INVALID_ARGUMENT', `model '${model}' sent ${all.length} responses; generate expects exactly one (use generate_stream)`);
+    }
+    return all[0];
+  }
+
+  async *generateStream(model: string, body: Record<string, unknown>, options: GenerateOptions = {}): AsyncIterable<Record<string, unknown>> {
+    const spec = await this.generateSpec(model, options.modelVersion);
+    const req = decodeGenerateBody(body, spec.inputs, spec.batched, model, options.modelVersion);
+    const inputs: InferInput[] = req.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, data: t.data }));
+    for await (const r of this.streamInfer(model, inputs, { modelVersion: options.modelVersion, id: req.id, parameters: req.parameters, signal: options.signal })) {
+      yield generateResponseJson({
+        modelName: r.modelName, modelVersion: r.modelVersion, id: r.id, parameters: r.parameters,
+        outputs: r.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape, data: o.data })),
+      });
+    }
   }
 
   async close(): Promise<void> {
     this.client.close();
   }
+}
+
+export interface StreamResult {
+  id?: string;
+  /** True when this is the request's last message. */
+  final: boolean;
+  /** Absent on an empty final marker. */
+  result?: InferResult;
+  error?: InferenceError;
+}
+
+export interface InferStream {
+  send(model: string, inputs: InferInput[], options?: InferOptions): void;
+  /** No more requests; the stream ends once every response has come. */
+  end(): void;
+  cancel(): void;
+  responses: AsyncIterable<StreamResult>;
+}
+
+function inferRequest(model: string, inputs: InferInput[], options: InferOptions): inference.IModelInferRequest {
+  return {
+    model_name: model,
+    model_version: options.modelVersion ?? '',
+    id: options.id ?? '',
+    parameters: paramsToProto(options.parameters),
+    inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape, parameters: paramsToProto(i.parameters) })),
+    outputs: normalizeOutputs(options.outputs)?.map((o) => ({
+      name: o.name,
+      parameters: (o.classCount !== undefined ? { classification: { int64_param: o.classCount } } : {}) as Record<string, inference.IInferParameter>,
+    })) ?? [],
+    raw_input_contents: inputs.map(inputToRaw),
+  };
 }
 
 export function decodeInferResponse(r: inference.ModelInferResponse): InferResult {

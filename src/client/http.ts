@@ -5,10 +5,11 @@ import { InferenceError, STATUS_TABLE, type ErrorCode } from '../core/errors.js'
 import type { ModelConfig } from '../core/model-config.js';
 import { isDataType } from '../core/datatypes.js';
 import { jsonToRaw, lostInt64Precision, parseJsonLossless, rawToJsonText } from '../core/json-tensor.js';
+import { jsonText } from '../core/generate.js';
 import {
   inputToRaw, makeResult, normalizeOutputs, ResultTensor,
   type InferenceClient, type InferInput, type InferOptions, type InferResult,
-  type ModelMetadataResult, type RepositoryEntry, type ServerMetadataResult,
+  type ModelMetadataResult, type RepositoryEntry, type ServerMetadataResult, type GenerateOptions,
 } from './types.js';
 
 const HEADER_LENGTH = 'inference-header-content-length';
@@ -140,9 +141,59 @@ export class HttpClient implements InferenceClient {
     return decodeInferResponse(res);
   }
 
+  async generate(model: string, body: Record<string, unknown>, options: GenerateOptions = {}): Promise<Record<string, unknown>> {
+    const res = await this.request('POST', `${modelPath(model, options.modelVersion)}/generate`, Buffer.from(jsonText(body)), { 'content-type': 'application/json' }, options.signal);
+    if (res.status >= 400) throw errorOf(res);
+    return parseJsonExact(res.body.toString('utf8'));
+  }
+
+  async *generateStream(model: string, body: Record<string, unknown>, options: GenerateOptions = {}): AsyncIterable<Record<string, unknown>> {
+    const payload = Buffer.from(jsonText(body));
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request({
+        host: this.host, port: this.port, method: 'POST', agent: this.agent, signal: options.signal,
+        path: `${modelPath(model, options.modelVersion)}/generate_stream`,
+        headers: { 'content-type': 'application/json', 'content-length': payload.byteLength, accept: 'text/event-stream' },
+      }, resolve);
+      req.on('error', reject);
+      req.end(payload);
+    });
+    if ((res.statusCode ?? 0) >= 400) {
+      const parts: Buffer[] = [];
+      for await (const c of res) parts.push(c as Buffer);
+      throw errorOf({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) });
+    }
+    let buf = '';
+    try {
+      for await (const chunk of res) {
+        buf += (chunk as Buffer).toString('utf8');
+        let end: number;
+        while ((end = buf.indexOf('\n\n')) >= 0) {
+          const frame = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(frame)?.[1];
+          const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (!data) continue;
+          const obj = parseJsonExact(data);
+          if (event === 'error') {
+            throw new InferenceError((obj.code as ErrorCode | undefined) ?? 'INTERNAL', String(obj.error));
+          }
+          yield obj;
+        }
+      }
+    } finally {
+      res.destroy();
+    }
+  }
+
   async close(): Promise<void> {
     this.agent.destroy();
   }
+}
+
+function parseJsonExact(text: string): Record<string, unknown> {
+  const obj = JSON.parse(text) as Record<string, unknown>;
+  return /\d{16}/.test(text) ? (parseJsonLossless(text) as Record<string, unknown>) : obj;
 }
 
 function modelPath(model: string, version?: string): string {

@@ -115,7 +115,16 @@ export interface InferenceClient {
   getModelRepositoryIndex(options?: { ready?: boolean }): Promise<RepositoryEntry[]>;
   loadModel(model: string, options?: { config?: ModelConfig | string }): Promise<void>;
   unloadModel(model: string): Promise<void>;
+  /** The generate extension: top-level keys naming inputs become tensors, the rest parameters; exactly one response. */
+  generate(model: string, body: Record<string, unknown>, options?: GenerateOptions): Promise<Record<string, unknown>>;
+  /** Each response as it is produced (SSE over REST, ModelStreamInfer over gRPC). */
+  generateStream(model: string, body: Record<string, unknown>, options?: GenerateOptions): AsyncIterable<Record<string, unknown>>;
   close(): Promise<void>;
+}
+
+export interface GenerateOptions {
+  modelVersion?: string;
+  signal?: AbortSignal;
 }
 
 /** Input data as raw wire bytes. */

@@ -120,7 +120,7 @@ export class TypeScriptRunner implements Runner {
   private asError(e: unknown): InferenceError {
     if (e instanceof InferenceError) return e;
     // ModelError, or any error carrying one of the table's codes (a model file may not share our class).
-    if (e instanceof ModelError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && (e as { code: string }).code in STATUS_TABLE)) {
+    if (e instanceof ModelError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && (e as unknown as { code: string }).code in STATUS_TABLE)) {
       return new InferenceError((e as ModelError).code, e.message);
     }
     return new InferenceError('INTERNAL', `model '${this.modelName}' failed: ${e instanceof Error ? e.message : String(e)}`);

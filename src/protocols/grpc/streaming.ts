@@ -55,7 +55,12 @@ export function modelStreamInfer(dp: DataPlane) {
         }
       } catch (e) {
         if (ac.signal.aborted) return;
-        await write({ error_message: asInferenceError(e).message, infer_response: { model_name: m?.model_name ?? '', model_version: version, id: m?.id ?? '' } });
+        const err = asInferenceError(e);
+        // error_code is Duet's addition: the error table's code, so clients can tell bad input from failure.
+        await write({
+          error_message: err.message,
+          infer_response: { model_name: m?.model_name ?? '', model_version: version, id: m?.id ?? '', parameters: { error_code: { string_param: err.code } } },
+        });
       }
     };
 

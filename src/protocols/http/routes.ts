@@ -4,7 +4,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { invalidArg, InferenceError } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH, parseJsonBody } from './codec.js';
-import { decodeGenerateRequest, generateResponseJson, jsonText, sseFrames } from './streaming.js';
+import { sseFrames } from './streaming.js';
+import { decodeGenerateBody, generateResponseJson, jsonText } from '../../core/generate.js';
 
 export interface HttpReply {
   status: number;
@@ -120,7 +121,8 @@ async function infer(dp: DataPlane, name: string, version: string | undefined, i
 }
 
 function generateRequest(dp: DataPlane, name: string, version: string | undefined, input: RouteInput) {
-  const req = decodeGenerateRequest(parseJsonBody(input.body.toString('utf8')), dp.modelConfig(name, version), name, version);
+  const meta = dp.modelMetadata(name, version);
+  const req = decodeGenerateBody(parseJsonBody(input.body.toString('utf8')), meta.inputs, dp.modelConfig(name, version).max_batch_size > 0, name, version);
   req.signal = input.signal;
   return req;
 }
