@@ -79,6 +79,7 @@ export class ModelManager extends EventEmitter {
       // A failed load of a name the repository does not hold leaves no entry behind, so it shows in
       // neither the index nor strict readiness.
       if (--entry.loads === 0 && entry.absent && this.models.get(name) === entry) this.models.delete(name);
+      this.emit('change');
     });
     entry.busy = run.catch(() => {});
     return run;
@@ -190,7 +191,11 @@ export class ModelManager extends EventEmitter {
           labels.set(o.name, text.split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1));
         }
       }
-      return { name, version, config: completed, scheduler: new Scheduler(`model '${name}' version ${version}`, instances), labels };
+      const db = completed.dynamic_batching;
+      const batching = db && completed.max_batch_size > 0
+        ? { maxBatchSize: completed.max_batch_size, preferred: db.preferred_batch_size ?? [], maxDelayMs: Number(db.max_queue_delay_microseconds ?? 0) / 1000 }
+        : undefined;
+      return { name, version, config: completed, scheduler: new Scheduler(`model '${name}' version ${version}`, instances, batching), labels };
     } catch (e) {
       await Promise.all(instances.map((i) => i.close().catch(() => {})));
       throw e;

@@ -43,3 +43,33 @@ export function unpackTensors(p: PackedTensors): Tensor[] {
     data: new Uint8Array(p.buffer, s.offset, s.length),
   }));
 }
+
+/**
+ * The inputs of a batch of requests, input by input: every request's tensor for one input sits
+ * back to back, which is the input concatenated along dim 0, so a backend can run the batch
+ * without another copy. Each group starts 8-byte aligned. Slots come back per request, in each
+ * request's own input order.
+ */
+export function packBatch(requests: readonly (readonly Tensor[])[]): { buffer: ArrayBuffer; slots: TensorSlot[][] } {
+  const names: string[] = [];
+  for (const r of requests) for (const t of r) if (!names.includes(t.name)) names.push(t.name);
+  let total = 0;
+  for (const name of names) {
+    total = align8(total);
+    for (const r of requests) for (const t of r) if (t.name === name) total += t.data.byteLength;
+  }
+  const buffer = new ArrayBuffer(align8(total));
+  const bytes = new Uint8Array(buffer);
+  const slots: TensorSlot[][] = requests.map((r) => new Array<TensorSlot>(r.length));
+  let off = 0;
+  for (const name of names) {
+    off = align8(off);
+    requests.forEach((r, ri) => r.forEach((t, ti) => {
+      if (t.name !== name) return;
+      bytes.set(t.data, off);
+      slots[ri][ti] = { name: t.name, datatype: t.datatype, shape: t.shape, offset: off, length: t.data.byteLength };
+      off += t.data.byteLength;
+    }));
+  }
+  return { buffer, slots };
+}

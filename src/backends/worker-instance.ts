@@ -7,7 +7,7 @@ import { InferenceError } from '../core/errors.js';
 import { AsyncQueue } from '../core/async-queue.js';
 import type { ExecuteRequest, ExecuteResult, LoadResult, LoadSpec, ModelInstance, StreamItem } from './backend.js';
 import type { FromWorker, ToWorker, WireRequest } from './protocol.js';
-import { packTensors, unpackTensors } from './wire.js';
+import { packBatch, packTensors, unpackTensors } from './wire.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 /** More crashes than this within RESTART_WINDOW_MS and the instance stays down. */
@@ -128,14 +128,8 @@ export class WorkerInstance implements ModelInstance {
   async execute(requests: ExecuteRequest[]): Promise<ExecuteResult[]> {
     if (this.restarting) await this.restarting;
     if (this.down) throw this.down;
-    const all = requests.flatMap((r) => r.inputs);
-    const packed = packTensors(all);
-    let k = 0;
-    const wire: WireRequest[] = requests.map((r) => {
-      const slots = packed.slots.slice(k, k + r.inputs.length);
-      k += r.inputs.length;
-      return { id: r.id, inputs: slots, outputs: r.outputs, parameters: r.parameters };
-    });
+    const packed = packBatch(requests.map((r) => r.inputs));
+    const wire: WireRequest[] = requests.map((r, i) => ({ id: r.id, inputs: packed.slots[i], outputs: r.outputs, parameters: r.parameters }));
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });

@@ -52,7 +52,8 @@ export class GrpcClient implements InferenceClient {
     return new Promise((resolve, reject) => {
       const call = this.client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new grpc.Metadata(), options,
         (err, res) => (err ? reject(errorOf(err)) : resolve(res as Res)));
-      signal?.addEventListener('abort', () => call.cancel(), { once: true });
+      if (signal?.aborted) call.cancel();
+      else signal?.addEventListener('abort', () => call.cancel(), { once: true });
     });
   }
 
@@ -118,7 +119,8 @@ export class GrpcClient implements InferenceClient {
   openStream(signal?: AbortSignal): InferStream {
     const def = INFERENCE_SERVICE.ModelStreamInfer;
     const call = this.client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, new grpc.Metadata(), {});
-    signal?.addEventListener('abort', () => call.cancel(), { once: true });
+    if (signal?.aborted) call.cancel();
+    else signal?.addEventListener('abort', () => call.cancel(), { once: true });
     const queue = new AsyncQueue<StreamResult>();
     call.on('data', (m: inference.ModelStreamInferResponse) => {
       const ir = m.infer_response;

@@ -1,12 +1,15 @@
 // Per-model-version queue in front of a pool of instances: each idle instance takes the next
-// request; requests whose client went away are dropped before they run.
+// request, or with dynamic batching the next batch of compatible requests; requests whose client
+// went away are dropped before they run.
 
 import { InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ExecuteRequest, ModelInstance, StreamItem } from '../backends/backend.js';
+import { pickBatch, type BatchPolicy } from './batcher.js';
 
 interface Job {
   request: ExecuteRequest;
+  enqueuedAt: number;
   signal?: AbortSignal;
   resolve: (t: Tensor[]) => void;
   reject: (e: Error) => void;
@@ -19,9 +22,13 @@ export class Scheduler {
   private closing = false;
   private drained: (() => void) | undefined;
 
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(
     readonly label: string,
     readonly instances: readonly ModelInstance[],
+    /** Dynamic batching; without it each request runs alone. */
+    private readonly batching?: BatchPolicy,
   ) {
     this.idle = instances.slice();
   }
@@ -55,30 +62,61 @@ export class Scheduler {
     if (this.closing) return Promise.reject(new InferenceError('UNAVAILABLE', `${this.label} is unloading`));
     if (signal?.aborted) return Promise.reject(new InferenceError('CANCELLED', `request to ${this.label} was cancelled`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, signal, resolve, reject });
+      this.queue.push({ request, signal, resolve, reject, enqueuedAt: performance.now() });
       this.dispatch();
     });
   }
 
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
-      const job = this.queue.shift()!;
-      if (job.signal?.aborted) {
-        job.reject(new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
+      const head = this.queue[0];
+      if (head.signal?.aborted) {
+        this.queue.shift();
+        head.reject(new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
         continue;
       }
-      const inst = this.idle.pop()!;
-      this.inFlight++;
-      inst.execute([job.request]).then(
-        ([r]) => (r instanceof InferenceError ? job.reject(r) : job.resolve(r)),
-        (e: Error) => job.reject(e),
-      ).finally(() => {
-        this.inFlight--;
-        this.idle.push(inst);
-        this.dispatch();
-        if (this.pending === 0) this.drained?.();
-      });
+      let jobs: Job[];
+      if (!this.batching) {
+        jobs = [this.queue.shift()!];
+      } else {
+        const waited = performance.now() - head.enqueuedAt;
+        const { take, ready } = pickBatch(this.queue.map((j) => j.request), this.batching, waited);
+        if (!ready) {
+          // Wait for more requests, but no longer than the oldest one may.
+          this.timer ??= setTimeout(() => {
+            this.timer = undefined;
+            this.dispatch();
+          }, Math.max(0, this.batching.maxDelayMs - waited));
+          return;
+        }
+        const taken = take.map((i) => this.queue[i]);
+        for (const i of take.reverse()) this.queue.splice(i, 1);
+        jobs = [];
+        for (const j of taken) {
+          if (j.signal?.aborted) j.reject(new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
+          else jobs.push(j);
+        }
+        if (jobs.length === 0) continue;
+      }
+      this.run(this.idle.pop()!, jobs);
     }
+  }
+
+  private run(inst: ModelInstance, jobs: Job[]): void {
+    this.inFlight += jobs.length;
+    inst.execute(jobs.map((j) => j.request)).then(
+      (results) => jobs.forEach((j, i) => {
+        const r = results[i];
+        if (r instanceof InferenceError) j.reject(r);
+        else j.resolve(r);
+      }),
+      (e: Error) => jobs.forEach((j) => j.reject(e)),
+    ).finally(() => {
+      this.inFlight -= jobs.length;
+      this.idle.push(inst);
+      this.dispatch();
+      if (this.pending === 0) this.drained?.();
+    });
   }
 
   /** Stop taking requests, let queued and running ones finish, then close every instance. */

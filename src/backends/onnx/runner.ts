@@ -42,6 +42,17 @@ function fromOrt(name: string, v: ort.Tensor): Tensor {
   return { name, datatype, shape, data: bytesOf(v.data as ArrayBufferView) };
 }
 
+/** Views that already sit back to back (as packBatch lays them out) join without a copy. */
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const first = parts[0];
+  let end = first.byteOffset + first.byteLength;
+  for (const p of parts.slice(1)) {
+    if (p.buffer !== first.buffer || p.byteOffset !== end) return Buffer.concat(parts);
+    end += p.byteLength;
+  }
+  return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
+}
+
 export class OnnxRunner implements Runner {
   private session: ort.InferenceSession | undefined;
   private outputNames: readonly string[] = [];
@@ -82,6 +93,15 @@ export class OnnxRunner implements Runner {
   async execute(requests: ExecuteRequest[]): Promise<ExecuteResult[]> {
     const session = this.session;
     if (!session) throw new InferenceError('UNAVAILABLE', 'ONNX session is not loaded');
+    // The dynamic batcher only groups requests whose inputs match but for dim 0: one run for all.
+    if (requests.length > 1) {
+      try {
+        return await this.runBatch(session, requests);
+      } catch (e) {
+        const err = e instanceof InferenceError ? e : new InferenceError('INTERNAL', `onnxruntime: ${(e as Error).message}`);
+        return requests.map(() => err);
+      }
+    }
     const results: ExecuteResult[] = [];
     for (const req of requests) {
       try {
@@ -93,6 +113,43 @@ export class OnnxRunner implements Runner {
       } catch (e) {
         const err = e instanceof InferenceError ? e : new InferenceError('INTERNAL', `onnxruntime: ${(e as Error).message}`);
         results.push(asInferenceError(err));
+      }
+    }
+    return results;
+  }
+
+  private async runBatch(session: ort.InferenceSession, requests: ExecuteRequest[]): Promise<ExecuteResult[]> {
+    const rows = requests.map((r) => r.inputs[0]?.shape[0] ?? 1);
+    const total = rows.reduce((a, b) => a + b, 0);
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const first of requests[0].inputs) {
+      const parts = requests.map((r) => r.inputs.find((t) => t.name === first.name)!);
+      feeds[first.name] = toOrt({ ...first, shape: [total, ...first.shape.slice(1)], data: concatBytes(parts.map((p) => p.data)) });
+    }
+    const names = requests[0].outputs ?? this.outputNames;
+    const out = await session.run(feeds, names as string[]);
+    const results: Tensor[][] = requests.map(() => []);
+    for (const n of names) {
+      const whole = fromOrt(n, out[n]);
+      if (whole.shape[0] !== total) {
+        throw new InferenceError('INTERNAL', `output '${n}' has ${whole.shape[0]} rows for a batch of ${total}; the model does not batch along dim 0`);
+      }
+      const rest = whole.shape.slice(1);
+      if (whole.datatype === 'BYTES') {
+        const els = decodeBytes(whole.data);
+        const per = total ? els.length / total : 0;
+        let row = 0;
+        requests.forEach((_, i) => {
+          results[i].push({ name: n, datatype: 'BYTES', shape: [rows[i], ...rest], data: encodeBytes(els.slice(row * per, (row + rows[i]) * per)) });
+          row += rows[i];
+        });
+      } else {
+        const rowBytes = total ? whole.data.byteLength / total : 0;
+        let row = 0;
+        requests.forEach((_, i) => {
+          results[i].push({ name: n, datatype: whole.datatype, shape: [rows[i], ...rest], data: whole.data.subarray(row * rowBytes, (row + rows[i]) * rowBytes) });
+          row += rows[i];
+        });
       }
     }
     return results;

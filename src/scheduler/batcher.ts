@@ -1,0 +1,45 @@
+// Which queued requests may run together: the dynamic batcher concatenates along dim 0, so
+// inputs must agree on everything else, and the requests must want the same outputs.
+
+import type { ExecuteRequest } from '../backends/backend.js';
+
+/** Rows a request contributes to a batch (its dim 0). */
+export const rowsOf = (r: ExecuteRequest) => r.inputs[0]?.shape[0] ?? 1;
+
+/** A key equal for exactly the requests that can share a batch. */
+export function batchKey(r: ExecuteRequest): string {
+  const inputs = r.inputs
+    .map((t) => `${t.name}:${t.datatype}:${t.shape.slice(1).join('x')}`)
+    .sort()
+    .join('|');
+  const outputs = r.outputs ? r.outputs.slice().sort().join(',') : '*';
+  return `${inputs}>${outputs}`;
+}
+
+export interface BatchPolicy {
+  maxBatchSize: number;
+  /** Dispatch as soon as a batch reaches one of these sizes (largest first). */
+  preferred: number[];
+  /** How long the oldest request may wait for others, in ms. */
+  maxDelayMs: number;
+}
+
+/**
+ * Pick the next batch from the queue: the oldest request and the compatible ones behind it, up to
+ * the largest size that fits. Returns the indexes taken and whether the batch should go now.
+ */
+export function pickBatch(queue: readonly ExecuteRequest[], policy: BatchPolicy, oldestWaitedMs: number): { take: number[]; ready: boolean } {
+  const key = batchKey(queue[0]);
+  const take = [0];
+  let rows = rowsOf(queue[0]);
+  for (let i = 1; i < queue.length && rows < policy.maxBatchSize; i++) {
+    const r = rowsOf(queue[i]);
+    if (rows + r <= policy.maxBatchSize && batchKey(queue[i]) === key) {
+      take.push(i);
+      rows += r;
+    }
+  }
+  const target = policy.preferred.length ? Math.max(...policy.preferred.filter((p) => p <= policy.maxBatchSize), 0) : policy.maxBatchSize;
+  const full = rows >= policy.maxBatchSize || (target > 0 && rows >= target) || policy.preferred.includes(rows);
+  return { take, ready: full || oldestWaitedMs >= policy.maxDelayMs };
+}
