@@ -162,13 +162,27 @@ export class DataPlane {
   }
 
   private async inferOn(sv: ServedVersion, req: InferRequest): Promise<InferResponse> {
-    const { inputs, outputs, classify } = this.validate(sv, req);
-    let result = await sv.scheduler.submit(
-      { id: req.id, inputs, outputs: outputs?.map((o) => o.name), parameters: req.parameters },
-      req.signal,
-    );
-    result = this.finishOutputs(sv, result, outputs?.map((o) => o.name), classify);
-    return { modelName: sv.name, modelVersion: sv.version, id: req.id, outputs: result };
+    const start = performance.now();
+    try {
+      const { inputs, outputs, classify } = this.validate(sv, req);
+      let result = await sv.scheduler.submit(
+        { id: req.id, inputs, outputs: outputs?.map((o) => o.name), parameters: req.parameters },
+        { signal: req.signal, deadline: req.deadline, ...queueParameters(sv, req) },
+      );
+      result = this.finishOutputs(sv, result, outputs?.map((o) => o.name), classify);
+      sv.stats.recordSuccess((performance.now() - start) * 1e6);
+      return { modelName: sv.name, modelVersion: sv.version, id: req.id, outputs: result };
+    } catch (e) {
+      sv.stats.recordFail((performance.now() - start) * 1e6);
+      throw e;
+    }
+  }
+
+  /** Triton's statistics extension for one model (all its loaded versions) or every model. */
+  statistics(name?: string, version?: string): Record<string, unknown>[] {
+    const targets = name ? (version ? [this.models.get(name, version)] : this.models.loadedVersions(name).map((v) => this.models.get(name, v))) : this.models.allLoaded();
+    if (name && targets.length === 0) this.models.get(name); // throws the right NOT_FOUND / UNAVAILABLE
+    return targets.map((sv) => sv.stats.toJson(sv.name, sv.version));
   }
 
   private validate(sv: ServedVersion, req: InferRequest) {
@@ -257,6 +271,24 @@ export class DataPlane {
       return k ? classification(out, k, batched, sv.labels.get(name)) : out;
     });
   }
+}
+
+/** The `priority` (1 = highest) and `timeout` (µs) request parameters. */
+function queueParameters(sv: ServedVersion, req: InferRequest): { priority?: number; timeoutUs?: number } {
+  const out: { priority?: number; timeoutUs?: number } = {};
+  const p = req.parameters.priority;
+  if (p !== undefined) {
+    const n = Number(p);
+    if (!Number.isInteger(n) || n < 0) throw invalidArg(`model '${sv.name}': parameter 'priority' must be a non-negative integer, got ${String(p)}`);
+    out.priority = n;
+  }
+  const t = req.parameters.timeout;
+  if (t !== undefined) {
+    const n = Number(t);
+    if (!Number.isFinite(n) || n < 0) throw invalidArg(`model '${sv.name}': parameter 'timeout' must be a non-negative number of microseconds, got ${String(t)}`);
+    out.timeoutUs = n;
+  }
+  return out;
 }
 
 const isDecoupled = (cfg: ModelConfig) => cfg.model_transaction_policy?.decoupled === true;

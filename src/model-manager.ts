@@ -4,11 +4,12 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ModelConfig } from './core/model-config.js';
+import type { ModelConfig, QueuePolicyConfig } from './core/model-config.js';
+import { ModelStats } from './metrics/statistics.js';
 import { invalidArg, notFound, unavailable } from './core/errors.js';
 import type { LoadSpec, ModelInstance } from './backends/backend.js';
 import { WorkerInstance } from './backends/worker-instance.js';
-import { Scheduler } from './scheduler/scheduler.js';
+import { Scheduler, type QueuePolicy, type SchedulerOptions } from './scheduler/scheduler.js';
 import { parseModelConfig, validateModelConfig, applyDefaults } from './repository/config.js';
 import { checkAgainstModel, completeConfig } from './repository/complete.js';
 import { findModelFile, listModels, readModelSource, selectVersions } from './repository/layout.js';
@@ -22,6 +23,33 @@ export interface ServedVersion {
   scheduler: Scheduler;
   /** Class labels per output name, from label_filename. */
   labels: Map<string, string[]>;
+  stats: ModelStats;
+}
+
+function queuePolicy(p: QueuePolicyConfig | undefined): QueuePolicy {
+  return {
+    maxQueueSize: Number(p?.max_queue_size ?? 0),
+    defaultTimeoutUs: Number(p?.default_timeout_microseconds ?? 0),
+    allowTimeoutOverride: p?.allow_timeout_override ?? false,
+    timeoutAction: p?.timeout_action === 'DELAY' ? 'DELAY' : 'REJECT',
+  };
+}
+
+/** The scheduler's settings from dynamic_batching: batching itself, priorities and queue policies. */
+export function schedulerOptions(cfg: ModelConfig): SchedulerOptions {
+  const db = cfg.dynamic_batching;
+  if (!db) return {};
+  const levelPolicies = new Map<number, QueuePolicy>();
+  for (const [level, p] of Object.entries(db.priority_queue_policy ?? {})) levelPolicies.set(Number(level), queuePolicy(p));
+  return {
+    batching: cfg.max_batch_size > 0
+      ? { maxBatchSize: cfg.max_batch_size, preferred: db.preferred_batch_size ?? [], maxDelayMs: Number(db.max_queue_delay_microseconds ?? 0) / 1000 }
+      : undefined,
+    priorityLevels: Number(db.priority_levels ?? 0),
+    defaultPriority: Number(db.default_priority_level ?? 0),
+    policy: queuePolicy(db.default_queue_policy),
+    levelPolicies,
+  };
 }
 
 interface ModelEntry {
@@ -191,11 +219,9 @@ export class ModelManager extends EventEmitter {
           labels.set(o.name, text.split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1));
         }
       }
-      const db = completed.dynamic_batching;
-      const batching = db && completed.max_batch_size > 0
-        ? { maxBatchSize: completed.max_batch_size, preferred: db.preferred_batch_size ?? [], maxDelayMs: Number(db.max_queue_delay_microseconds ?? 0) / 1000 }
-        : undefined;
-      return { name, version, config: completed, scheduler: new Scheduler(`model '${name}' version ${version}`, instances, batching), labels };
+      const stats = new ModelStats();
+      const scheduler = new Scheduler(`model '${name}' version ${version}`, instances, { ...schedulerOptions(completed), stats });
+      return { name, version, config: completed, scheduler, labels, stats };
     } catch (e) {
       await Promise.all(instances.map((i) => i.close().catch(() => {})));
       throw e;
@@ -217,6 +243,11 @@ export class ModelManager extends EventEmitter {
     }
     const latest = [...entry.versions.keys()].sort((a, b) => Number(b) - Number(a))[0];
     return entry.versions.get(latest)!;
+  }
+
+  /** Every loaded version of every model. */
+  allLoaded(): ServedVersion[] {
+    return [...this.models.values()].flatMap((e) => [...e.versions.values()]).sort((a, b) => a.name.localeCompare(b.name) || Number(a.version) - Number(b.version));
   }
 
   /** Loaded version labels of a model, ascending. */

@@ -31,7 +31,7 @@ export interface RunningServer {
 }
 
 /** Extensions of Triton's protocol this server speaks (reported in server metadata). */
-export const EXTENSIONS = ['classification', 'model_repository', 'model_configuration', 'binary_tensor_data'];
+export const EXTENSIONS = ['classification', 'model_repository', 'model_configuration', 'binary_tensor_data', 'statistics', 'generate'];
 
 const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
 

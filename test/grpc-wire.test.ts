@@ -408,7 +408,7 @@ describe('malformed requests and unknown calls', () => {
   });
 
   test('calls not built yet -> UNIMPLEMENTED with a message', async () => {
-    for (const method of ['SystemSharedMemoryStatus', 'CudaSharedMemoryRegister', 'TraceSetting', 'LogSettings', 'ModelStatistics'] as const) {
+    for (const method of ['SystemSharedMemoryStatus', 'CudaSharedMemoryRegister', 'TraceSetting', 'LogSettings'] as const) {
       let err: unknown;
       try {
         await sdk.call(method, {});

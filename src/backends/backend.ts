@@ -45,11 +45,24 @@ export interface StreamItem {
   parameters?: Parameters;
 }
 
+/** Where an execution's time went, measured in the worker (nanoseconds). */
+export interface ExecutionTiming {
+  inputNs: number;
+  inferNs: number;
+  outputNs: number;
+}
+
+export interface ExecuteBatchResult {
+  /** One per request, in order. */
+  results: ExecuteResult[];
+  timing?: ExecutionTiming;
+}
+
 export interface ModelInstance {
   readonly name: string;
   readonly loadResult: LoadResult;
   /** One result per request, in order; a failed request does not fail the others. */
-  execute(requests: ExecuteRequest[]): Promise<ExecuteResult[]>;
+  execute(requests: ExecuteRequest[]): Promise<ExecuteBatchResult>;
   /** Decoupled models: the responses of one request as they are produced; ends at the final flag. */
   stream(request: ExecuteRequest, signal: AbortSignal): AsyncIterable<StreamItem>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@
 
 import type { ErrorCode } from '../core/errors.js';
 import type { Parameters } from '../core/tensor.js';
-import type { LoadResult, LoadSpec } from './backend.js';
+import type { ExecutionTiming, LoadResult, LoadSpec } from './backend.js';
 import type { TensorSlot } from './wire.js';
 
 export interface WireRequest {
@@ -28,7 +28,7 @@ export type WireResult = { outputs: TensorSlot[] } | { error: WireError };
 export type FromWorker =
   | { type: 'loaded'; result: LoadResult }
   | { type: 'load-failed'; error: WireError }
-  | { type: 'results'; seq: number; results: WireResult[]; buffer: ArrayBuffer }
+  | { type: 'results'; seq: number; results: WireResult[]; buffer: ArrayBuffer; timing: ExecutionTiming }
   | { type: 'stream-item'; seq: number; outputs: TensorSlot[]; parameters?: Parameters; buffer: ArrayBuffer }
   | { type: 'stream-end'; seq: number; error?: WireError }
   | { type: 'closed' };

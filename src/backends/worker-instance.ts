@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { InferenceError } from '../core/errors.js';
 import { AsyncQueue } from '../core/async-queue.js';
-import type { ExecuteRequest, ExecuteResult, LoadResult, LoadSpec, ModelInstance, StreamItem } from './backend.js';
+import type { ExecuteBatchResult, ExecuteRequest, LoadResult, LoadSpec, ModelInstance, StreamItem } from './backend.js';
 import type { FromWorker, ToWorker, WireRequest } from './protocol.js';
 import { packBatch, packTensors, unpackTensors } from './wire.js';
 
@@ -15,7 +15,7 @@ const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
 
 interface Pending {
-  resolve: (r: ExecuteResult[]) => void;
+  resolve: (r: ExecuteBatchResult) => void;
   reject: (e: Error) => void;
 }
 
@@ -82,8 +82,11 @@ export class WorkerInstance implements ModelInstance {
         const p = this.pending.get(m.seq);
         if (!p) return;
         this.pending.delete(m.seq);
-        p.resolve(m.results.map((r) =>
-          'error' in r ? new InferenceError(r.error.code, r.error.message) : unpackTensors({ slots: r.outputs, buffer: m.buffer })));
+        p.resolve({
+          results: m.results.map((r) =>
+            'error' in r ? new InferenceError(r.error.code, r.error.message) : unpackTensors({ slots: r.outputs, buffer: m.buffer })),
+          timing: m.timing,
+        });
         return;
       }
       case 'stream-item':
@@ -125,7 +128,7 @@ export class WorkerInstance implements ModelInstance {
     });
   }
 
-  async execute(requests: ExecuteRequest[]): Promise<ExecuteResult[]> {
+  async execute(requests: ExecuteRequest[]): Promise<ExecuteBatchResult> {
     if (this.restarting) await this.restarting;
     if (this.down) throw this.down;
     const packed = packBatch(requests.map((r) => r.inputs));

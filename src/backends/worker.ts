@@ -64,6 +64,7 @@ port.on('message', async (msg: ToWorker) => {
       }
       return;
     case 'execute': {
+      const t0 = process.hrtime.bigint();
       const requests = msg.requests.map((r) => ({
         id: r.id,
         outputs: r.outputs,
@@ -71,12 +72,14 @@ port.on('message', async (msg: ToWorker) => {
         inputs: unpackTensors({ slots: r.inputs, buffer: msg.buffer }),
       }));
       let results;
+      const t1 = process.hrtime.bigint();
       try {
         if (!runner) throw new InferenceError('UNAVAILABLE', 'model instance is not loaded');
         results = await runner.execute(requests);
       } catch (e) {
         results = requests.map(() => asInferenceError(e));
       }
+      const t2 = process.hrtime.bigint();
       // All outputs of the batch travel back in one transferred buffer.
       const all: Tensor[] = [];
       const counts: number[] = [];
@@ -95,7 +98,9 @@ port.on('message', async (msg: ToWorker) => {
         k += counts[i];
         return { outputs: slots };
       });
-      post({ type: 'results', seq: msg.seq, results: wire, buffer: packed.buffer }, [packed.buffer]);
+      const t3 = process.hrtime.bigint();
+      const timing = { inputNs: Number(t1 - t0), inferNs: Number(t2 - t1), outputNs: Number(t3 - t2) };
+      post({ type: 'results', seq: msg.seq, results: wire, buffer: packed.buffer, timing }, [packed.buffer]);
       return;
     }
     case 'stream':

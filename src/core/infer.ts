@@ -18,6 +18,8 @@ export interface InferRequest {
   parameters: Parameters;
   /** Aborted when the client goes away; queued work is then dropped. */
   signal?: AbortSignal;
+  /** Absolute deadline (Date.now() milliseconds), e.g. from a gRPC deadline. */
+  deadline?: number;
 }
 
 export interface InferResponse {

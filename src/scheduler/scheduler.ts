@@ -1,44 +1,160 @@
 // Per-model-version queue in front of a pool of instances: each idle instance takes the next
-// request, or with dynamic batching the next batch of compatible requests; requests whose client
-// went away are dropped before they run.
+// request, or with dynamic batching the next batch of compatible requests. The queue is ordered by
+// priority, then arrival; it is bounded (max_queue_size); a request leaves it when its client goes
+// away or its timeout passes, and is never executed then.
 
 import { InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ExecuteRequest, ModelInstance, StreamItem } from '../backends/backend.js';
-import { pickBatch, type BatchPolicy } from './batcher.js';
+import type { ModelStats } from '../metrics/statistics.js';
+import { pickBatch, rowsOf, type BatchPolicy } from './batcher.js';
+
+export interface QueuePolicy {
+  /** 0: unbounded. */
+  maxQueueSize: number;
+  /** 0: no timeout. */
+  defaultTimeoutUs: number;
+  allowTimeoutOverride: boolean;
+  /** REJECT fails a request whose timeout passes in the queue; DELAY lets it wait on. */
+  timeoutAction: 'REJECT' | 'DELAY';
+}
+
+export interface SchedulerOptions {
+  batching?: BatchPolicy;
+  /** 0: priorities off (every request at one level). */
+  priorityLevels?: number;
+  defaultPriority?: number;
+  policy?: QueuePolicy;
+  /** Per priority level, replacing `policy` for that level. */
+  levelPolicies?: Map<number, QueuePolicy>;
+  stats?: ModelStats;
+}
+
+export interface SubmitOptions {
+  signal?: AbortSignal;
+  /** 1 is the highest; 0 or absent means the default level. */
+  priority?: number;
+  /** The request's own timeout (the `timeout` parameter), honoured when the policy allows it. */
+  timeoutUs?: number;
+  /** Absolute deadline (Date.now() milliseconds), e.g. a gRPC deadline: always honoured. */
+  deadline?: number;
+}
 
 interface Job {
   request: ExecuteRequest;
+  priority: number;
+  seq: number;
   enqueuedAt: number;
   signal?: AbortSignal;
   resolve: (t: Tensor[]) => void;
   reject: (e: Error) => void;
+  cleanup: () => void;
 }
+
+const NO_POLICY: QueuePolicy = { maxQueueSize: 0, defaultTimeoutUs: 0, allowTimeoutOverride: true, timeoutAction: 'REJECT' };
 
 export class Scheduler {
   private readonly queue: Job[] = [];
   private readonly idle: ModelInstance[];
   private inFlight = 0;
+  private seq = 0;
   private closing = false;
   private drained: (() => void) | undefined;
-
   private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly label: string,
-    readonly instances: readonly ModelInstance[],
-    /** Dynamic batching; without it each request runs alone. */
-    private readonly batching?: BatchPolicy,
-  ) {
-    this.idle = instances.slice();
-  }
-
   /** Open streams per instance: a decoupled instance interleaves many; new ones go to the least busy. */
   private readonly streams = new Map<ModelInstance, number>();
   private openStreams = 0;
 
+  constructor(
+    readonly label: string,
+    readonly instances: readonly ModelInstance[],
+    private readonly opts: SchedulerOptions = {},
+  ) {
+    this.idle = instances.slice();
+  }
+
+  /** Requests waiting or running (what nv_inference_pending_request_count shows). */
   get pending(): number {
     return this.queue.length + this.inFlight + this.openStreams;
+  }
+
+  private policyFor(priority: number): QueuePolicy {
+    return this.opts.levelPolicies?.get(priority) ?? this.opts.policy ?? NO_POLICY;
+  }
+
+  private levelOf(requested: number | undefined): number {
+    const levels = this.opts.priorityLevels ?? 0;
+    if (levels <= 0) return 1;
+    const p = requested && requested > 0 ? requested : (this.opts.defaultPriority || Math.ceil(levels / 2));
+    if (!Number.isInteger(p) || p > levels) {
+      throw new InferenceError('INVALID_ARGUMENT', `${this.label}: priority ${requested} is outside 1..${levels} (priority_levels ${levels})`);
+    }
+    return p;
+  }
+
+  submit(request: ExecuteRequest, o: SubmitOptions = {}): Promise<Tensor[]> {
+    if (this.closing) return Promise.reject(new InferenceError('UNAVAILABLE', `${this.label} is unloading`));
+    if (o.signal?.aborted) return Promise.reject(new InferenceError('CANCELLED', `request to ${this.label} was cancelled`));
+    let priority: number;
+    try {
+      priority = this.levelOf(o.priority);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const policy = this.policyFor(priority);
+    if (policy.maxQueueSize > 0 && this.queuedAt(priority) >= policy.maxQueueSize) {
+      return Promise.reject(new InferenceError('UNAVAILABLE', `${this.label}: the queue is full (max_queue_size ${policy.maxQueueSize}); try again later`));
+    }
+    const timeoutUs = o.timeoutUs !== undefined && o.timeoutUs > 0 && policy.allowTimeoutOverride ? o.timeoutUs : policy.defaultTimeoutUs;
+    return new Promise((resolve, reject) => {
+      const job: Job = { request, priority, seq: this.seq++, enqueuedAt: performance.now(), signal: o.signal, resolve, reject, cleanup: () => {} };
+      const timers: NodeJS.Timeout[] = [];
+      const onAbort = () => this.drop(job, new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutUs > 0 && policy.timeoutAction === 'REJECT') {
+        timers.push(setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
+          `request to ${this.label} timed out after ${timeoutUs} µs in the queue`)), timeoutUs / 1000));
+      }
+      if (o.deadline !== undefined) {
+        timers.push(setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
+          `the deadline of the request to ${this.label} passed while it was queued`)), Math.max(0, o.deadline - Date.now())));
+      }
+      job.cleanup = () => {
+        for (const t of timers) clearTimeout(t);
+        o.signal?.removeEventListener('abort', onAbort);
+      };
+      this.insert(job);
+      this.dispatch();
+    });
+  }
+
+  private queuedAt(priority: number): number {
+    let n = 0;
+    for (const j of this.queue) if (j.priority === priority) n++;
+    return n;
+  }
+
+  /** Keep the queue ordered by priority level, then arrival. */
+  private insert(job: Job): void {
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const q = this.queue[mid];
+      if (q.priority < job.priority || (q.priority === job.priority && q.seq < job.seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, job);
+  }
+
+  /** Take a still-queued job out and fail it; a job already running is left alone. */
+  private drop(job: Job, err: InferenceError): void {
+    const i = this.queue.indexOf(job);
+    if (i < 0) return;
+    this.queue.splice(i, 1);
+    job.cleanup();
+    job.reject(err);
+    if (this.pending === 0) this.drained?.();
   }
 
   /** A decoupled model's responses to one request. */
@@ -58,45 +174,29 @@ export class Scheduler {
     }
   }
 
-  submit(request: ExecuteRequest, signal?: AbortSignal): Promise<Tensor[]> {
-    if (this.closing) return Promise.reject(new InferenceError('UNAVAILABLE', `${this.label} is unloading`));
-    if (signal?.aborted) return Promise.reject(new InferenceError('CANCELLED', `request to ${this.label} was cancelled`));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ request, signal, resolve, reject, enqueuedAt: performance.now() });
-      this.dispatch();
-    });
-  }
-
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
-      const head = this.queue[0];
-      if (head.signal?.aborted) {
-        this.queue.shift();
-        head.reject(new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
-        continue;
-      }
       let jobs: Job[];
-      if (!this.batching) {
+      if (!this.opts.batching) {
         jobs = [this.queue.shift()!];
       } else {
-        const waited = performance.now() - head.enqueuedAt;
-        const { take, ready } = pickBatch(this.queue.map((j) => j.request), this.batching, waited);
+        const waited = performance.now() - this.queue[0].enqueuedAt;
+        const { take, ready } = pickBatch(this.queue.map((j) => j.request), this.opts.batching, waited);
         if (!ready) {
           // Wait for more requests, but no longer than the oldest one may.
           this.timer ??= setTimeout(() => {
             this.timer = undefined;
             this.dispatch();
-          }, Math.max(0, this.batching.maxDelayMs - waited));
+          }, Math.max(0, this.opts.batching.maxDelayMs - waited));
           return;
         }
-        const taken = take.map((i) => this.queue[i]);
-        for (const i of take.reverse()) this.queue.splice(i, 1);
-        jobs = [];
-        for (const j of taken) {
-          if (j.signal?.aborted) j.reject(new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
-          else jobs.push(j);
-        }
-        if (jobs.length === 0) continue;
+        jobs = take.map((i) => this.queue[i]);
+        for (const i of take.slice().reverse()) this.queue.splice(i, 1);
+      }
+      const now = performance.now();
+      for (const j of jobs) {
+        j.cleanup();
+        this.opts.stats?.recordQueue((now - j.enqueuedAt) * 1e6);
       }
       this.run(this.idle.pop()!, jobs);
     }
@@ -105,11 +205,14 @@ export class Scheduler {
   private run(inst: ModelInstance, jobs: Job[]): void {
     this.inFlight += jobs.length;
     inst.execute(jobs.map((j) => j.request)).then(
-      (results) => jobs.forEach((j, i) => {
-        const r = results[i];
-        if (r instanceof InferenceError) j.reject(r);
-        else j.resolve(r);
-      }),
+      ({ results, timing }) => {
+        if (timing) this.opts.stats?.recordExecution(jobs.length, jobs.reduce((n, j) => n + rowsOf(j.request), 0), timing);
+        jobs.forEach((j, i) => {
+          const r = results[i];
+          if (r instanceof InferenceError) j.reject(r);
+          else j.resolve(r);
+        });
+      },
       (e: Error) => jobs.forEach((j) => j.reject(e)),
     ).finally(() => {
       this.inFlight -= jobs.length;
@@ -123,6 +226,7 @@ export class Scheduler {
   async close(): Promise<void> {
     this.closing = true;
     if (this.pending > 0) await new Promise<void>((r) => (this.drained = r));
+    clearTimeout(this.timer);
     await Promise.all(this.instances.map((i) => i.close().catch(() => {})));
   }
 }

@@ -78,6 +78,13 @@ function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
   return ac.signal;
 }
 
+/** The call's gRPC deadline as Date.now() milliseconds, if it has one. */
+export function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): number | undefined {
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 type Impl = Record<string, (req: never, call: grpc.ServerUnaryCall<unknown, unknown>) => unknown>;
 
 export function inferenceServiceImpl(dp: DataPlane): Impl {
@@ -93,9 +100,11 @@ export function inferenceServiceImpl(dp: DataPlane): Impl {
     ModelInfer: async (r: inference.ModelInferRequest, call) => {
       const req = decodeInferRequest(r);
       req.signal = callSignal(call);
+      req.deadline = deadlineOf(call);
       return encodeInferResponse(await dp.infer(req));
     },
-    ModelStatistics: unimplemented('ModelStatistics (the statistics extension)'),
+    ModelStatistics: (r: inference.ModelStatisticsRequest) =>
+      I.ModelStatisticsResponse.fromObject({ model_stats: dp.statistics(r.name || undefined, r.version || undefined) }),
     RepositoryIndex: async (r: inference.RepositoryIndexRequest) => {
       const entries = await dp.repositoryIndex(r.ready === true);
       return I.RepositoryIndexResponse.create({ models: entries });

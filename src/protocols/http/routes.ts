@@ -49,6 +49,8 @@ export async function route(dp: DataPlane, method: string, path: string, input: 
   if (path === '/v2/health/ready' && get) return flag(dp.ready());
   if ((path === '/v2' || path === '/v2/') && get) return ok(dp.serverMetadata());
 
+  if ((path === '/v2/models/stats' || path === '/v2/models/stats/') && get) return ok({ model_stats: dp.statistics() });
+
   const m = MODEL_PATH.exec(path);
   if (m) {
     const name = decodeSegment(m[1]);
@@ -60,7 +62,7 @@ export async function route(dp: DataPlane, method: string, path: string, input: 
     if (tail === '/infer' && method === 'POST') return infer(dp, name, version, input);
     if (tail === '/generate' && method === 'POST') return generate(dp, name, version, input);
     if (tail === '/generate_stream' && method === 'POST') return generateStream(dp, name, version, input);
-    if (tail === '/stats') throw new InferenceError('UNIMPLEMENTED', 'the statistics extension is not available yet');
+    if (tail === '/stats' && get) return ok({ model_stats: dp.statistics(name, version) });
     throw methodNotAllowed(method, path);
   }
 
