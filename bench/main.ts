@@ -53,12 +53,12 @@ async function main() {
   const echoGrpc = await startChild(join(ROOT, 'dist/bench/echo-grpc.js'), [], /grpc echo listening on port (\d+)/);
   const echoGrpcWide = await startChild(join(ROOT, 'dist/bench/echo-grpc.js'), ['--window', String(8 * 1024 * 1024)], /grpc echo listening on port (\d+)/);
   const duet = await startChild(join(ROOT, 'dist/src/cli/main.js'),
-    ['serve', '--model-repository', join(ROOT, 'models'), '--http-port', '0', '--grpc-port', '0', '--host', '127.0.0.1'],
+    ['serve', '--model-repository', join(ROOT, 'models'), '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1'],
     /REST \(KServe v2\) listening on http:\/\/[^:]+:(\d+)/, /gRPC .* listening on [^:]+:(\d+)/);
   const grpcPort = duet.ports[1];
   // The same server with grpc-js's default 64 KiB HTTP/2 windows, to measure what --grpc-window buys.
   const narrow = await startChild(join(ROOT, 'dist/src/cli/main.js'),
-    ['serve', '--model-repository', join(ROOT, 'models'), '--http-port', '0', '--grpc-port', '0', '--host', '127.0.0.1', '--grpc-window', '65535'],
+    ['serve', '--model-repository', join(ROOT, 'models'), '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--grpc-window', '65535'],
     /gRPC .* listening on [^:]+:(\d+)/);
   const rows = [['target', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs floor']];
   const row = (name: string, c: number, r: Awaited<ReturnType<typeof runLoad>>, floor?: number) =>

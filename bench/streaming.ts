@@ -75,7 +75,7 @@ async function inProcess(): Promise<Generation> {
 
 async function main() {
   const duet = await startChild(join(ROOT, 'dist/src/cli/main.js'),
-    ['serve', '--model-repository', join(ROOT, 'models'), '--http-port', '0', '--grpc-port', '0', '--host', '127.0.0.1'],
+    ['serve', '--model-repository', join(ROOT, 'models'), '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1'],
     /REST \(KServe v2\) listening on http:\/\/[^:]+:(\d+)/, /gRPC .* listening on [^:]+:(\d+)/);
   const [httpPort, grpcPort] = duet.ports;
   const http = new HttpClient(`127.0.0.1:${httpPort}`, { maxSockets: 256 });

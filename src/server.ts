@@ -6,6 +6,7 @@ import { ModelManager } from './model-manager.js';
 import { HttpServer } from './protocols/http/server.js';
 import { GrpcServer } from './protocols/grpc/server.js';
 import { fileURLToPath } from 'node:url';
+import { Metrics, MetricsServer } from './metrics/prometheus.js';
 
 export interface ServerOptions {
   modelRepository: string;
@@ -17,6 +18,8 @@ export interface ServerOptions {
   grpcMaxMessageBytes?: number;
   grpcWindowBytes?: number;
   predictorModel?: string;
+  /** Prometheus port; 0 picks a free one; null turns metrics off. */
+  metricsPort?: number | null;
   strictReadiness?: boolean;
   log?: (line: string) => void;
 }
@@ -26,6 +29,7 @@ export interface RunningServer {
   models: ModelManager;
   http: AddressInfo;
   grpc?: { address: string; port: number };
+  metrics?: AddressInfo;
   /** Stop accepting, finish requests in flight, unload every model. */
   stop(): Promise<void>;
 }
@@ -39,8 +43,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? (() => {});
   const models = new ModelManager(opts.modelRepository, { log });
   const dataPlane = new DataPlane(models, { extensions: EXTENSIONS, strictReadiness: opts.strictReadiness });
+  const metrics = new Metrics(() => models.allLoaded().map((sv) => ({ name: sv.name, version: sv.version, stats: sv.stats, pending: sv.scheduler.pending })));
   await models.loadAll();
-  const http = new HttpServer(dataPlane, { host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes });
+  const http = new HttpServer(dataPlane, {
+    host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes,
+    observe: (route, status, seconds) => metrics.observe('http', route, status, seconds),
+  });
   const httpAddr = await http.listen();
   let grpc: GrpcServer | undefined;
   let grpcAddr: { address: string; port: number } | undefined;
@@ -48,11 +56,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     grpc = new GrpcServer(dataPlane, {
       host: opts.host, port: opts.grpcPort ?? 8001, maxMessageBytes: opts.grpcMaxMessageBytes,
       windowBytes: opts.grpcWindowBytes, predictorModel: opts.predictorModel, protoDir: PROTO_DIR,
+      observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
     });
     try {
       grpcAddr = await grpc.listen();
     } catch (e) {
       await http.close();
+      await models.close();
+      throw e;
+    }
+  }
+  let metricsServer: MetricsServer | undefined;
+  let metricsAddr: AddressInfo | undefined;
+  if (opts.metricsPort !== null) {
+    metricsServer = new MetricsServer(metrics, { host: opts.host, port: opts.metricsPort ?? 8002 });
+    try {
+      metricsAddr = await metricsServer.listen();
+    } catch (e) {
+      await Promise.all([http.close(), grpc?.close()]);
       await models.close();
       throw e;
     }
@@ -63,11 +84,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     models,
     http: httpAddr,
     grpc: grpcAddr,
+    metrics: metricsAddr,
     stop() {
       stopping ??= (async () => {
         dataPlane.beginShutdown();
         await Promise.all([http.close(), grpc?.close()]);
         await models.close();
+        await metricsServer?.close();
       })();
       return stopping;
     },

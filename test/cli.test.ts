@@ -152,7 +152,7 @@ describe('cli', { timeout: 120_000 }, () => {
   });
 
   test('serve without --model-repository exits 2 and says what is missing', async () => {
-    const cli = new Cli(['serve', '--http-port', '0']);
+    const cli = new Cli(['serve', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0']);
     const e = await cli.exit(10_000);
     assert.deepEqual(e, { code: 2, signal: null });
     assert.match(cli.stderr, /--model-repository is required/);
@@ -175,7 +175,7 @@ describe('cli', { timeout: 120_000 }, () => {
   });
 
   test('a model repository that does not exist is an error, not an empty server', async () => {
-    const cli = new Cli(['serve', '--model-repository', join(MODELS, 'no', 'such', 'repo'), '--http-port', '0', '--host', '127.0.0.1']);
+    const cli = new Cli(['serve', '--model-repository', join(MODELS, 'no', 'such', 'repo'), '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1']);
     const e = await cli.exit(20_000);
     assert.notEqual(e.code, 0);
     assert.match(cli.stderr, /no[/\\]such[/\\]repo|ENOENT/);
@@ -186,7 +186,7 @@ describe('cli', { timeout: 120_000 }, () => {
     const dir = await repoWith(['my_model']);
     await addBroken(dir, 'broken');
     for (const strict of [undefined, 'false']) {
-      const cli = new Cli(['serve', '--model-repository', dir, '--http-port', '0', '--host', '127.0.0.1', ...(strict ? ['--strict-readiness', strict] : [])]);
+      const cli = new Cli(['serve', '--model-repository', dir, '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1', ...(strict ? ['--strict-readiness', strict] : [])]);
       const port = await cli.port();
       assert.match(cli.stdout, new RegExp(`loading models from ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
       assert.match(cli.stdout, /^\s+my_model\s+1\s+READY\s*$/m);
@@ -209,7 +209,7 @@ describe('cli', { timeout: 120_000 }, () => {
       const dir = await repoWith([]);
       await put(join(dir, 'slow', 'config.pbtxt'), SLOW_CONFIG);
       await put(join(dir, 'slow', '1', 'model.ts'), SLOW_MODEL_TS);
-      const cli = new Cli(['serve', '--model-repository', dir, '--http-port', '0', '--host', '127.0.0.1']);
+      const cli = new Cli(['serve', '--model-repository', dir, '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1']);
       const port = await cli.port();
       assert.match(cli.stdout, /^\s+slow\s+1\s+READY\s*$/m);
 

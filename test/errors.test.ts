@@ -428,7 +428,7 @@ describe('REST wire', () => {
     let sc: HttpClient;
     before(async () => {
       repo = await scratchRepo(['my_model']);
-      small = await startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, grpcPort: null, maxBodyBytes: 1000 });
+      small = await startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, metricsPort: 0, grpcPort: null, maxBodyBytes: 1000 });
       sc = new HttpClient(baseUrl(small));
     });
     after(async () => {

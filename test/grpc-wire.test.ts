@@ -176,7 +176,7 @@ describe('grpc.health.v1.Health', () => {
     const clients: grpc.Client[] = [];
     try {
       for (const repo of [clean, broken]) {
-        const s = await startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, grpcPort: 0 });
+        const s = await startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, metricsPort: 0, grpcPort: 0 });
         servers.push(s);
         clients.push(new grpc.Client(`127.0.0.1:${s.grpc!.port}`, grpc.credentials.createInsecure()));
       }
@@ -454,7 +454,7 @@ describe('HTTP/2 flow-control windows', () => {
     const servers: RunningServer[] = [];
     try {
       for (const [win, want] of [[1 << 20, 1 << 20], [65535, 65535]] as const) {
-        const s = await startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, grpcPort: 0, grpcWindowBytes: win });
+        const s = await startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, metricsPort: 0, grpcPort: 0, grpcWindowBytes: win });
         servers.push(s);
         const w = await serverWindows(s.grpc!.port);
         assert.equal(w.initialWindowSize, want, `grpcWindowBytes ${win}`);
@@ -492,7 +492,7 @@ describe('message size limits', () => {
     before(async () => {
       repo = await scratchRepo(['identity_fp32']);
       small = await startServer({
-        modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, grpcPort: 0,
+        modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, metricsPort: 0, grpcPort: 0,
         grpcMaxMessageBytes: 1024 * 1024, predictorModel: 'no_such_model',
       });
       c = new GrpcClient(`127.0.0.1:${small.grpc!.port}`);

@@ -24,7 +24,7 @@ export const PROTOCOLS: Protocol[] = [
 ];
 
 export async function startTestServer(modelRepository = MODELS, opts: { strictReadiness?: boolean } = {}): Promise<RunningServer> {
-  return startServer({ modelRepository, host: '127.0.0.1', httpPort: 0, grpcPort: 0, ...opts });
+  return startServer({ modelRepository, host: '127.0.0.1', httpPort: 0, grpcPort: 0, metricsPort: 0, ...opts });
 }
 
 /** A scratch model repository holding copies of the named example models. */

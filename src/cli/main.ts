@@ -19,7 +19,7 @@ Options for serve:
   --grpc-max-message BYTES largest gRPC message either way (default 2147483647, as Triton's client)
   --grpc-window BYTES      HTTP/2 flow-control window for gRPC streams and connections (default 8388608)
   --predictor-model NAME   the model behind Predictor.Predict (default my_model)
-  --metrics-port N         Prometheus port (default 8002; reserved, metrics are not built yet)
+  --metrics-port N         Prometheus metrics at GET /metrics (default 8002; 0 picks a free port; -1 turns it off)
   --http-max-body BYTES    largest REST request body, after decompression (default ${DEFAULT_MAX_BODY})
   --strict-readiness B     server ready only when every model is (default true)
   -h, --help               show this help
@@ -74,12 +74,14 @@ async function serve(argv: string[]): Promise<void> {
     grpcMaxMessageBytes: int('grpc-max-message', values['grpc-max-message'], 2 ** 31 - 1),
     grpcWindowBytes: int('grpc-window', values['grpc-window'], 8 * 1024 * 1024),
     predictorModel: values['predictor-model'] ?? 'my_model',
+    metricsPort: values['metrics-port'] === '-1' ? null : int('metrics-port', values['metrics-port'], 8002),
     log,
   });
   const index = await server.dataPlane.repositoryIndex();
   const w = Math.max(5, ...index.map((e) => e.name.length));
   log(`models:\n${index.map((e) => `  ${e.name.padEnd(w)}  ${(e.version || '-').padEnd(3)}  ${e.state}${e.reason ? `  ${e.reason}` : ''}`).join('\n')}`);
   log(`REST (KServe v2) listening on http://${server.http.address}:${server.http.port}`);
+  if (server.metrics) log(`Prometheus metrics at http://${server.metrics.address}:${server.metrics.port}/metrics`);
   if (server.grpc) log(`gRPC (inference.GRPCInferenceService, Predictor, Health, reflection) listening on ${server.grpc.address}:${server.grpc.port}`);
   let stopping = false;
   const stop = (signal: string) => {

@@ -24,6 +24,8 @@ export interface GrpcServerOptions {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   protoDir: string;
+  /** Told of every finished call (for metrics): method name, status name, seconds. */
+  observe?: (method: string, status: string, seconds: number) => void;
 }
 
 export const DEFAULT_MAX_MESSAGE = 2 ** 31 - 1;
@@ -98,11 +100,12 @@ export class GrpcServer {
     });
     const impl = inferenceServiceImpl(dp);
     const handlers: grpc.UntypedServiceImplementation = {};
-    for (const [name, [, , kind]] of Object.entries(INFERENCE_METHODS)) if (!kind) handlers[name] = unary(impl[name]);
-    handlers.ModelStreamInfer = modelStreamInfer(dp) as grpc.UntypedHandleCall;
+    const observed = (name: string, h: grpc.UntypedHandleCall) => observeCalls(name, h, opts.observe);
+    for (const [name, [, , kind]] of Object.entries(INFERENCE_METHODS)) if (!kind) handlers[name] = observed(name, unary(impl[name]));
+    handlers.ModelStreamInfer = observed('ModelStreamInfer', modelStreamInfer(dp) as grpc.UntypedHandleCall);
     this.server.addService(INFERENCE_SERVICE, handlers);
-    this.server.addService(PREDICTOR_SERVICE, { Predict: unary(predictorImpl(dp, opts.predictorModel ?? 'my_model') as never) });
-    this.server.addService(GENERATOR_SERVICE, { Generate: generatorImpl(dp) as grpc.UntypedHandleCall });
+    this.server.addService(PREDICTOR_SERVICE, { Predict: observed('Predict', unary(predictorImpl(dp, opts.predictorModel ?? 'my_model') as never)) });
+    this.server.addService(GENERATOR_SERVICE, { Generate: observed('Generate', generatorImpl(dp) as grpc.UntypedHandleCall) });
     this.server.addService(HEALTH_SERVICE, healthImpl(dp) as unknown as grpc.UntypedServiceImplementation);
     const pkg = loadSync(['grpc_service.proto', 'model_config.proto', 'predictor.proto', 'health.proto', 'generator.proto'], {
       includeDirs: [opts.protoDir], keepCase: true,
@@ -134,6 +137,35 @@ export class GrpcServer {
       });
     });
   }
+}
+
+const STATUS_NAME = Object.fromEntries(Object.entries(grpc.status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k])) as Record<number, string>;
+
+/** Wrap a handler so each call reports its method, final status and duration. */
+function observeCalls(method: string, handler: grpc.UntypedHandleCall, observe: GrpcServerOptions['observe']): grpc.UntypedHandleCall {
+  if (!observe) return handler;
+  return ((call: grpc.ServerUnaryCall<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => {
+    const start = performance.now();
+    const done = (code: number) => observe(method, STATUS_NAME[code] ?? String(code), (performance.now() - start) / 1000);
+    if (callback) {
+      return (handler as grpc.handleUnaryCall<unknown, unknown>)(call, (err, value) => {
+        done(err ? ((err as grpc.ServiceError).code ?? grpc.status.UNKNOWN) : grpc.status.OK);
+        callback(err, value);
+      });
+    }
+    const stream = call as unknown as grpc.ServerWritableStream<unknown, unknown>;
+    let reported = false;
+    const once = (code: number) => {
+      if (!reported) {
+        reported = true;
+        done(code);
+      }
+    };
+    stream.on('finish', () => once(grpc.status.OK));
+    stream.on('cancelled', () => once(grpc.status.CANCELLED));
+    stream.on('error', (e: grpc.ServiceError) => once(e.code ?? grpc.status.UNKNOWN));
+    return (handler as (c: unknown) => void)(call);
+  }) as grpc.UntypedHandleCall;
 }
 
 /**

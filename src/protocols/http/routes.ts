@@ -148,3 +148,14 @@ async function generateStream(dp: DataPlane, name: string, version: string | und
     events: sseFrames(first, it),
   };
 }
+
+/** A low-cardinality name for a request, for metrics: the route, never the model name. */
+export function routeLabel(method: string, path: string): string {
+  if (path.startsWith('/v2/health/')) return `health_${path.slice(11).replace(/\/$/, '')}`;
+  if (path === '/v2' || path === '/v2/') return 'server_metadata';
+  if (path.startsWith('/v2/repository/')) return path.endsWith('/index') ? 'repository_index' : path.includes('/unload') ? 'repository_unload' : 'repository_load';
+  const m = MODEL_PATH.exec(path);
+  if (m) return m[3] ? m[3].slice(1) : 'model_metadata';
+  if (path.startsWith('/v2/models/stats')) return 'stats';
+  return method === 'GET' || method === 'POST' ? 'unknown_route' : 'other';
+}

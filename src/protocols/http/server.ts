@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { asInferenceError, InferenceError } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
-import { route, type HttpReply } from './routes.js';
+import { route, routeLabel, type HttpReply } from './routes.js';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
@@ -22,6 +22,8 @@ export interface HttpServerOptions {
   maxBodyBytes?: number;
   /** Compress responses at least this large when the client accepts it. */
   compressMinBytes?: number;
+  /** Told of every answered request (for metrics). */
+  observe?: (route: string, status: number, seconds: number) => void;
 }
 
 export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
@@ -120,6 +122,11 @@ export class HttpServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const abort = new AbortController();
+    const observe = this.opts.observe;
+    if (observe) {
+      const start = performance.now();
+      res.on('finish', () => observe(routeLabel(req.method ?? 'GET', (req.url ?? '/').split('?')[0]), res.statusCode, (performance.now() - start) / 1000));
+    }
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
     });

@@ -1,0 +1,104 @@
+// Prometheus exposition on its own port: Triton's nv_inference_* metrics per model and version
+// (read from the same statistics as the statistics extension, at scrape time) and Duet's own
+// per-protocol request counters and latency histograms.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import client from 'prom-client';
+import type { ModelStats } from './statistics.js';
+
+export interface ModelSnapshot {
+  name: string;
+  version: string;
+  stats: ModelStats;
+  pending: number;
+}
+
+type Source = () => ModelSnapshot[];
+
+/** A counter whose value is read from the statistics at scrape time. */
+function mirroredCounter(registry: client.Registry, name: string, help: string, source: Source, value: (m: ModelSnapshot) => number) {
+  return new client.Counter({
+    name, help, labelNames: ['model', 'version'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const m of source()) this.inc({ model: m.name, version: m.version }, Math.max(0, value(m)));
+    },
+  });
+}
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  private readonly requests: client.Counter<'protocol' | 'method' | 'code'>;
+  private readonly latency: client.Histogram<'protocol' | 'method'>;
+
+  constructor(source: Source) {
+    const r = this.registry;
+    const us = (ns: number) => Math.floor(ns / 1000);
+    mirroredCounter(r, 'nv_inference_request_success', 'Number of successful inference requests, all batch sizes', source, (m) => m.stats.success.count);
+    mirroredCounter(r, 'nv_inference_request_failure', 'Number of failed inference requests, all batch sizes', source, (m) => m.stats.fail.count);
+    mirroredCounter(r, 'nv_inference_count', 'Number of inferences performed (each row of a batch counts)', source, (m) => m.stats.inferenceCount);
+    mirroredCounter(r, 'nv_inference_exec_count', 'Number of model executions performed (a batch counts once)', source, (m) => m.stats.executionCount);
+    mirroredCounter(r, 'nv_inference_request_duration_us', 'Cumulative inference request duration in microseconds', source, (m) => us(m.stats.success.ns + m.stats.fail.ns));
+    mirroredCounter(r, 'nv_inference_queue_duration_us', 'Cumulative inference queuing duration in microseconds', source, (m) => us(m.stats.queue.ns));
+    mirroredCounter(r, 'nv_inference_compute_input_duration_us', 'Cumulative compute input duration in microseconds', source, (m) => us(m.stats.computeInput.ns));
+    mirroredCounter(r, 'nv_inference_compute_infer_duration_us', 'Cumulative compute inference duration in microseconds', source, (m) => us(m.stats.computeInfer.ns));
+    mirroredCounter(r, 'nv_inference_compute_output_duration_us', 'Cumulative inference compute output duration in microseconds', source, (m) => us(m.stats.computeOutput.ns));
+    new client.Gauge({
+      name: 'nv_inference_pending_request_count', help: 'Instantaneous number of pending requests awaiting execution per model',
+      labelNames: ['model', 'version'], registers: [r],
+      collect() {
+        this.reset();
+        for (const m of source()) this.set({ model: m.name, version: m.version }, m.pending);
+      },
+    });
+    this.requests = new client.Counter({
+      name: 'duet_requests_total', help: 'Requests answered, by protocol, method and status code',
+      labelNames: ['protocol', 'method', 'code'], registers: [r],
+    });
+    this.latency = new client.Histogram({
+      name: 'duet_request_duration_seconds', help: 'Time from request arrival to response, by protocol and method',
+      labelNames: ['protocol', 'method'], registers: [r],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    });
+    client.collectDefaultMetrics({ register: r, prefix: 'duet_' });
+  }
+
+  /** One answered request; `code` is the HTTP status or the gRPC status name. */
+  observe(protocol: 'http' | 'grpc', method: string, code: string | number, seconds: number): void {
+    this.requests.inc({ protocol, method, code: String(code) });
+    this.latency.observe({ protocol, method }, seconds);
+  }
+}
+
+export class MetricsServer {
+  private readonly server: http.Server;
+
+  constructor(private readonly metrics: Metrics, private readonly opts: { host?: string; port?: number }) {
+    this.server = http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' || path !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route for ${req.method} ${path}; metrics are at GET /metrics` }));
+        return;
+      }
+      this.metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text),
+        (e: Error) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: e.message })),
+      );
+    });
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port ?? 8002, this.opts.host ?? '0.0.0.0', () => resolve(this.server.address() as AddressInfo));
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
