@@ -167,7 +167,7 @@ export class DataPlane {
       const { inputs, outputs, classify } = this.validate(sv, req);
       let result = await sv.scheduler.submit(
         { id: req.id, inputs, outputs: outputs?.map((o) => o.name), parameters: req.parameters },
-        { signal: req.signal, deadline: req.deadline, ...queueParameters(sv, req) },
+        { signal: req.signal, deadline: req.deadline, trace: req.trace, ...queueParameters(sv, req) },
       );
       result = this.finishOutputs(sv, result, outputs?.map((o) => o.name), classify);
       sv.stats.recordSuccess((performance.now() - start) * 1e6);

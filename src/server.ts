@@ -7,6 +7,7 @@ import { HttpServer } from './protocols/http/server.js';
 import { GrpcServer } from './protocols/grpc/server.js';
 import { fileURLToPath } from 'node:url';
 import { Metrics, MetricsServer } from './metrics/prometheus.js';
+import { Tracing, type TracingOptions } from './metrics/tracing.js';
 
 export interface ServerOptions {
   modelRepository: string;
@@ -18,6 +19,8 @@ export interface ServerOptions {
   grpcMaxMessageBytes?: number;
   grpcWindowBytes?: number;
   predictorModel?: string;
+  /** OpenTelemetry tracing; off when absent. */
+  tracing?: TracingOptions;
   /** Prometheus port; 0 picks a free one; null turns metrics off. */
   metricsPort?: number | null;
   strictReadiness?: boolean;
@@ -44,9 +47,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const models = new ModelManager(opts.modelRepository, { log });
   const dataPlane = new DataPlane(models, { extensions: EXTENSIONS, strictReadiness: opts.strictReadiness });
   const metrics = new Metrics(() => models.allLoaded().map((sv) => ({ name: sv.name, version: sv.version, stats: sv.stats, pending: sv.scheduler.pending })));
+  const tracing = opts.tracing && (opts.tracing.otlpEndpoint || opts.tracing.exporter) ? new Tracing(opts.tracing) : undefined;
   await models.loadAll();
   const http = new HttpServer(dataPlane, {
-    host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes,
+    host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, tracing,
     observe: (route, status, seconds) => metrics.observe('http', route, status, seconds),
   });
   const httpAddr = await http.listen();
@@ -57,6 +61,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       host: opts.host, port: opts.grpcPort ?? 8001, maxMessageBytes: opts.grpcMaxMessageBytes,
       windowBytes: opts.grpcWindowBytes, predictorModel: opts.predictorModel, protoDir: PROTO_DIR,
       observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
+      tracing,
     });
     try {
       grpcAddr = await grpc.listen();
@@ -91,6 +96,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await Promise.all([http.close(), grpc?.close()]);
         await models.close();
         await metricsServer?.close();
+        await tracing?.shutdown();
       })();
       return stopping;
     },

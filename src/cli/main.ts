@@ -22,6 +22,8 @@ Options for serve:
   --metrics-port N         Prometheus metrics at GET /metrics (default 8002; 0 picks a free port; -1 turns it off)
   --http-max-body BYTES    largest REST request body, after decompression (default ${DEFAULT_MAX_BODY})
   --strict-readiness B     server ready only when every model is (default true)
+  --trace-otlp-endpoint U  turn OpenTelemetry tracing on, exporting over OTLP/HTTP to U
+                           (e.g. http://localhost:4318/v1/traces; default: off, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
   -h, --help               show this help
 `;
 
@@ -49,6 +51,7 @@ async function serve(argv: string[]): Promise<void> {
       'metrics-port': { type: 'string' },
       'http-max-body': { type: 'string' },
       'strict-readiness': { type: 'string' },
+      'trace-otlp-endpoint': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -74,6 +77,10 @@ async function serve(argv: string[]): Promise<void> {
     grpcMaxMessageBytes: int('grpc-max-message', values['grpc-max-message'], 2 ** 31 - 1),
     grpcWindowBytes: int('grpc-window', values['grpc-window'], 8 * 1024 * 1024),
     predictorModel: values['predictor-model'] ?? 'my_model',
+    tracing: (() => {
+      const endpoint = values['trace-otlp-endpoint'] ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+      return endpoint ? { otlpEndpoint: endpoint, serviceName: process.env.OTEL_SERVICE_NAME ?? 'duet' } : undefined;
+    })(),
     metricsPort: values['metrics-port'] === '-1' ? null : int('metrics-port', values['metrics-port'], 8002),
     log,
   });

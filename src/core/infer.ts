@@ -1,6 +1,7 @@
 // The protocol-neutral inference request and response.
 
 import type { Parameters, Tensor } from './tensor.js';
+import type { TraceRecorder } from './trace.js';
 
 export interface RequestedOutput {
   name: string;
@@ -20,6 +21,8 @@ export interface InferRequest {
   signal?: AbortSignal;
   /** Absolute deadline (Date.now() milliseconds), e.g. from a gRPC deadline. */
   deadline?: number;
+  /** Present when tracing is on: the stages below the protocol record into it. */
+  trace?: TraceRecorder;
 }
 
 export interface InferResponse {

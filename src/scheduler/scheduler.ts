@@ -7,6 +7,7 @@ import { InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ExecuteRequest, ModelInstance, StreamItem } from '../backends/backend.js';
 import type { ModelStats } from '../metrics/statistics.js';
+import { nowMs, type TraceRecorder } from '../core/trace.js';
 import { pickBatch, rowsOf, type BatchPolicy } from './batcher.js';
 
 export interface QueuePolicy {
@@ -38,6 +39,7 @@ export interface SubmitOptions {
   timeoutUs?: number;
   /** Absolute deadline (Date.now() milliseconds), e.g. a gRPC deadline: always honoured. */
   deadline?: number;
+  trace?: TraceRecorder;
 }
 
 interface Job {
@@ -46,6 +48,7 @@ interface Job {
   seq: number;
   enqueuedAt: number;
   signal?: AbortSignal;
+  trace?: TraceRecorder;
   resolve: (t: Tensor[]) => void;
   reject: (e: Error) => void;
   cleanup: () => void;
@@ -107,7 +110,7 @@ export class Scheduler {
     }
     const timeoutUs = o.timeoutUs !== undefined && o.timeoutUs > 0 && policy.allowTimeoutOverride ? o.timeoutUs : policy.defaultTimeoutUs;
     return new Promise((resolve, reject) => {
-      const job: Job = { request, priority, seq: this.seq++, enqueuedAt: performance.now(), signal: o.signal, resolve, reject, cleanup: () => {} };
+      const job: Job = { request, priority, seq: this.seq++, enqueuedAt: performance.now(), signal: o.signal, trace: o.trace, resolve, reject, cleanup: () => {} };
       const timers: NodeJS.Timeout[] = [];
       const onAbort = () => this.drop(job, new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
       o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -197,6 +200,7 @@ export class Scheduler {
       for (const j of jobs) {
         j.cleanup();
         this.opts.stats?.recordQueue((now - j.enqueuedAt) * 1e6);
+        j.trace?.record('queue', performance.timeOrigin + j.enqueuedAt, performance.timeOrigin + now);
       }
       this.run(this.idle.pop()!, jobs);
     }
@@ -204,8 +208,11 @@ export class Scheduler {
 
   private run(inst: ModelInstance, jobs: Job[]): void {
     this.inFlight += jobs.length;
+    const started = nowMs();
     inst.execute(jobs.map((j) => j.request)).then(
       ({ results, timing }) => {
+        const ended = nowMs();
+        for (const j of jobs) j.trace?.record('compute', started, ended);
         if (timing) this.opts.stats?.recordExecution(jobs.length, jobs.reduce((n, j) => n + rowsOf(j.request), 0), timing);
         jobs.forEach((j, i) => {
           const r = results[i];

@@ -9,6 +9,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { DataPlane } from '../../dataplane.js';
 import { duet, grpc as g, inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
 import { healthImpl } from './health.js';
+import type { Tracing } from '../../metrics/tracing.js';
 import { generatorImpl, modelStreamInfer } from './streaming.js';
 import { inferenceServiceImpl, methodDefinition, predictorImpl, unary, type MessageType } from './service.js';
 
@@ -24,6 +25,7 @@ export interface GrpcServerOptions {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   protoDir: string;
+  tracing?: Tracing;
   /** Told of every finished call (for metrics): method name, status name, seconds. */
   observe?: (method: string, status: string, seconds: number) => void;
 }
@@ -98,7 +100,7 @@ export class GrpcServer {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     });
-    const impl = inferenceServiceImpl(dp);
+    const impl = inferenceServiceImpl(dp, opts.tracing);
     const handlers: grpc.UntypedServiceImplementation = {};
     const observed = (name: string, h: grpc.UntypedHandleCall) => observeCalls(name, h, opts.observe);
     for (const [name, [, , kind]] of Object.entries(INFERENCE_METHODS)) if (!kind) handlers[name] = observed(name, unary(impl[name]));

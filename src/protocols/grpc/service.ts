@@ -7,6 +7,8 @@ import { rawToValues } from '../../core/json-tensor.js';
 import type { DataPlane } from '../../dataplane.js';
 import { inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
 import { decodeInferRequest, encodeInferResponse } from './codec.js';
+import { nowMs } from '../../core/trace.js';
+import type { Tracing } from '../../metrics/tracing.js';
 
 /** A protobuf message type as the generated static code exposes it. */
 export interface MessageType<T> {
@@ -87,7 +89,7 @@ export function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.S
 
 type Impl = Record<string, (req: never, call: grpc.ServerUnaryCall<unknown, unknown>) => unknown>;
 
-export function inferenceServiceImpl(dp: DataPlane): Impl {
+export function inferenceServiceImpl(dp: DataPlane, tracing?: Tracing): Impl {
   const I = inference;
   return {
     ServerLive: () => I.ServerLiveResponse.create({ live: dp.live() }),
@@ -98,10 +100,27 @@ export function inferenceServiceImpl(dp: DataPlane): Impl {
     ModelConfig: (r: inference.ModelConfigRequest) =>
       I.ModelConfigResponse.create({ config: I.ModelConfig.fromObject(dp.modelConfig(r.name, r.version || undefined)) }),
     ModelInfer: async (r: inference.ModelInferRequest, call) => {
-      const req = decodeInferRequest(r);
-      req.signal = callSignal(call);
-      req.deadline = deadlineOf(call);
-      return encodeInferResponse(await dp.infer(req));
+      const trace = tracing?.startRequest('ModelInfer', {
+        traceparent: call.metadata.get('traceparent')[0]?.toString(),
+        tracestate: call.metadata.get('tracestate')[0]?.toString(),
+      }, { 'rpc.system': 'grpc', 'rpc.method': 'ModelInfer', 'duet.model': r.model_name });
+      try {
+        const t0 = nowMs();
+        const req = decodeInferRequest(r);
+        req.signal = callSignal(call);
+        req.deadline = deadlineOf(call);
+        req.trace = trace;
+        trace?.record('decode', t0, nowMs());
+        const res = await dp.infer(req);
+        const t1 = nowMs();
+        const out = encodeInferResponse(res);
+        trace?.record('encode', t1, nowMs());
+        trace?.end();
+        return out;
+      } catch (e) {
+        trace?.end({ message: (e as Error).message });
+        throw e;
+      }
     },
     ModelStatistics: (r: inference.ModelStatisticsRequest) =>
       I.ModelStatisticsResponse.fromObject({ model_stats: dp.statistics(r.name || undefined, r.version || undefined) }),

@@ -5,6 +5,7 @@ import { invalidArg, InferenceError } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH, parseJsonBody } from './codec.js';
 import { sseFrames } from './streaming.js';
+import { nowMs, type TraceRecorder } from '../../core/trace.js';
 import { decodeGenerateBody, generateResponseJson, jsonText } from '../../core/generate.js';
 
 export interface HttpReply {
@@ -20,6 +21,7 @@ export interface RouteInput {
   body: Buffer;
   headers: IncomingHttpHeaders;
   signal: AbortSignal;
+  trace?: TraceRecorder;
 }
 
 const ok = (json?: unknown): HttpReply => ({ status: 200, json });
@@ -110,10 +112,15 @@ async function infer(dp: DataPlane, name: string, version: string | undefined, i
       throw invalidArg(`Inference-Header-Content-Length must be a non-negative integer, got '${String(raw)}'`);
     }
   }
+  const t0 = nowMs();
   const decoded = decodeInferRequest(input.body, headerLength, name, version);
   decoded.request.signal = input.signal;
+  decoded.request.trace = input.trace;
+  input.trace?.record('decode', t0, nowMs());
   const res = await dp.infer(decoded.request);
+  const t1 = nowMs();
   const enc = encodeInferResponse(res, (n) => decoded.binaryOutputs.get(n) ?? decoded.binaryDefault);
+  input.trace?.record('encode', t1, nowMs());
   if (enc.headerLength === undefined) return { status: 200, chunks: enc.chunks };
   return {
     status: 200,

@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import { asInferenceError, InferenceError } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
 import { route, routeLabel, type HttpReply } from './routes.js';
+import type { RequestTrace, Tracing } from '../../metrics/tracing.js';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
@@ -24,6 +25,8 @@ export interface HttpServerOptions {
   compressMinBytes?: number;
   /** Told of every answered request (for metrics). */
   observe?: (route: string, status: number, seconds: number) => void;
+  /** When set, inference requests are traced. */
+  tracing?: Tracing;
 }
 
 export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
@@ -138,10 +141,12 @@ export class HttpServer {
       if (req.method === 'POST' || req.method === 'PUT') {
         body = await decodeContent(await readBody(req, this.maxBody), req.headers['content-encoding'], this.maxBody);
       }
+      const trace = this.traceFor(req, path, res);
       const reply = await route(this.dp, req.method ?? 'GET', path, {
         body: body ?? Buffer.alloc(0),
         headers: req.headers,
         signal: abort.signal,
+        trace,
       });
       await this.send(req, res, reply, abort.signal);
     } catch (e) {
@@ -153,6 +158,18 @@ export class HttpServer {
       const message = e instanceof HttpError || e instanceof InferenceError ? e.message : asInferenceError(e).message;
       await this.send(req, res, { status, json: { error: message }, headers: status === 413 ? { connection: 'close' } : undefined });
     }
+  }
+
+  /** A span for inference routes when tracing is on; it ends with the response. */
+  private traceFor(req: http.IncomingMessage, path: string, res: http.ServerResponse): RequestTrace | undefined {
+    const tracing = this.opts.tracing;
+    if (!tracing || req.method !== 'POST') return undefined;
+    const label = routeLabel('POST', path);
+    if (label !== 'infer' && label !== 'generate' && label !== 'generate_stream') return undefined;
+    const headers = { traceparent: req.headers.traceparent as string | undefined, tracestate: req.headers.tracestate as string | undefined };
+    const t = tracing.startRequest(`POST ${label}`, headers, { 'rpc.system': 'http', 'url.path': path });
+    res.on('close', () => t.end(res.statusCode >= 400 ? { message: `HTTP ${res.statusCode}` } : undefined));
+    return t;
   }
 
   private async send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, signal?: AbortSignal): Promise<void> {
