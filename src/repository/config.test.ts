@@ -505,3 +505,13 @@ test('CONFIG_TO_KSERVE and KSERVE_TO_CONFIG are inverse tables', () => {
   assert.equal(KSERVE_TO_CONFIG['constructor'], undefined);
   assert.ok(Object.isFrozen(CONFIG_TO_KSERVE) && Object.isFrozen(KSERVE_TO_CONFIG));
 });
+
+test('instance_group defaults: half the cores on CPU (at least one), one on GPU', async () => {
+  const { availableParallelism } = await import('node:os');
+  const { applyDefaults, defaultInstanceCount } = await import('./config.js');
+  const want = Math.max(1, Math.floor(availableParallelism() / 2));
+  assert.equal(defaultInstanceCount('KIND_CPU'), want);
+  assert.equal(defaultInstanceCount('KIND_GPU'), 1);
+  const cfg = applyDefaults({ name: 'm', input: [], output: [], max_batch_size: 0 } as never, 'm');
+  assert.deepEqual(cfg.instance_group, [{ kind: 'KIND_CPU', count: want }]);
+});

@@ -1,6 +1,7 @@
 // Turns config.pbtxt / config.json text into a typed ModelConfig, fills Triton's
 // defaults, and checks the config for mistakes Triton would reject.
 
+import { availableParallelism } from 'node:os';
 import type {
   ConfigDataType,
   DynamicBatchingConfig,
@@ -496,6 +497,14 @@ function ordered<T extends object>(obj: T, first: readonly string[]): T {
 }
 
 /** Returns a copy with Triton's defaults filled in; `cfg` itself is not changed. */
+/**
+ * Instances when a config does not say: on CPU, half the cores (at least one), since each instance
+ * runs its own thread and the event loop needs a core for the protocols; one per GPU group.
+ */
+export function defaultInstanceCount(kind: string): number {
+  return kind === 'KIND_CPU' || kind === 'KIND_AUTO' ? Math.max(1, Math.floor(availableParallelism() / 2)) : 1;
+}
+
 export function applyDefaults(cfg: ModelConfig, modelName: string): ModelConfig {
   const out = structuredClone(cfg);
   if (!out.name) out.name = modelName;
@@ -506,9 +515,9 @@ export function applyDefaults(cfg: ModelConfig, modelName: string): ModelConfig 
     ordered({ ...input, format: input.format ?? 'FORMAT_NONE', dims: input.dims ?? [] }, ['name', 'data_type', 'format', 'dims']));
   out.output = (out.output ?? []).map((output) => ({ ...output, dims: output.dims ?? [] }));
   if (!out.instance_group || out.instance_group.length === 0) {
-    out.instance_group = [{ kind: 'KIND_CPU', count: 1 }];
+    out.instance_group = [{ kind: 'KIND_CPU', count: defaultInstanceCount('KIND_CPU') }];
   } else {
-    out.instance_group = out.instance_group.map((g) => ({ ...g, kind: g.kind ?? 'KIND_CPU', count: g.count ?? 1 }));
+    out.instance_group = out.instance_group.map((g) => ({ ...g, kind: g.kind ?? 'KIND_CPU', count: g.count ?? defaultInstanceCount(g.kind ?? 'KIND_CPU') }));
   }
   return ordered(out, TOP_ORDER);
 }
