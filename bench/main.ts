@@ -6,6 +6,8 @@
 //   node dist/bench/main.js [--seconds 5] [--concurrency 1,64]
 
 import * as grpc from '@grpc/grpc-js';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { INFERENCE_SERVICE } from '../src/protocols/grpc/server.js';
@@ -56,6 +58,14 @@ async function main() {
     ['serve', '--model-repository', join(ROOT, 'models'), '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1'],
     /REST \(KServe v2\) listening on http:\/\/[^:]+:(\d+)/, /gRPC .* listening on [^:]+:(\d+)/);
   const grpcPort = duet.ports[1];
+  // my_model again with dynamic batching on, to measure what batching buys under load.
+  const batchedRepo = mkdtempSync(join(tmpdir(), 'duet-bench-'));
+  cpSync(join(ROOT, 'models', 'my_model'), join(batchedRepo, 'my_model'), { recursive: true });
+  const cfgPath = join(batchedRepo, 'my_model', 'config.pbtxt');
+  writeFileSync(cfgPath, `${readFileSync(cfgPath, 'utf8')}\ndynamic_batching { max_queue_delay_microseconds: 0 }\n`);
+  const batched = await startChild(join(ROOT, 'dist/src/cli/main.js'),
+    ['serve', '--model-repository', batchedRepo, '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1'],
+    /REST \(KServe v2\) listening on http:\/\/[^:]+:(\d+)/, /gRPC .* listening on [^:]+:(\d+)/);
   // The same server with grpc-js's default 64 KiB HTTP/2 windows, to measure what --grpc-window buys.
   const narrow = await startChild(join(ROOT, 'dist/src/cli/main.js'),
     ['serve', '--model-repository', join(ROOT, 'models'), '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--grpc-window', '65535'],
@@ -76,12 +86,15 @@ async function main() {
       const hJson = await measure(httpCaller(echoHttp.port, small.json, c), c);
       row('node:http echo, my_model JSON body', c, hJson);
       row('duet REST JSON, my_model', c, await measure(httpCaller(duet.port, small.json, c), c), hJson.rps);
+      row('duet REST JSON, my_model, dynamic batching', c, await measure(httpCaller(batched.ports[0], small.json, c), c), hJson.rps);
       const hBin = await measure(httpCaller(echoHttp.port, small.binary, c), c);
       row('node:http echo, my_model binary body', c, hBin);
       row('duet REST binary, my_model', c, await measure(httpCaller(duet.port, small.binary, c), c), hBin.rps);
+      row('duet REST binary, my_model, dynamic batching', c, await measure(httpCaller(batched.ports[0], small.binary, c), c), hBin.rps);
       const g = await measure(grpcCaller(echoGrpc.port, 'my_model', [1, 128], features), c);
       row('grpc-js echo, my_model', c, g);
       row('duet gRPC, my_model', c, await measure(grpcCaller(grpcPort, 'my_model', [1, 128], features), c), g.rps);
+      row('duet gRPC, my_model, dynamic batching', c, await measure(grpcCaller(batched.ports[1], 'my_model', [1, 128], features), c), g.rps);
     }
     const big = restCalls('resnet_mini', [1, 3, 224, 224], image);
     for (const c of [1, 8]) {
@@ -96,7 +109,8 @@ async function main() {
       row('duet gRPC, resnet_mini 1x3x224x224 (default)', c, await measure(grpcCaller(grpcPort, 'resnet_mini', [1, 3, 224, 224], image), c), gw.rps);
     }
   } finally {
-    await Promise.all([duet, narrow, echoHttp, echoGrpc, echoGrpcWide].map((p) => stopChild(p.child)));
+    await Promise.all([duet, batched, narrow, echoHttp, echoGrpc, echoGrpcWide].map((p) => stopChild(p.child)));
+    rmSync(batchedRepo, { recursive: true, force: true });
   }
   process.stdout.write(`\nclosed loop on 127.0.0.1, ${seconds}s per row after 0.5s warm-up (${new Date().toISOString()})\n`);
   process.stdout.write('"vs floor" = req/s divided by the echo server row above it, measured in the same run\n\n');
