@@ -122,22 +122,33 @@ export class GrpcClient implements InferenceClient {
     if (signal?.aborted) call.cancel();
     else signal?.addEventListener('abort', () => call.cancel(), { once: true });
     const queue = new AsyncQueue<StreamResult>();
+    // A slow reader pauses the call once STREAM_HIGH_WATER responses wait here, so HTTP/2 flow control
+    // holds the server (and the model) back instead of this queue growing without bound.
+    let buffered = 0;
+    const push = (r: StreamResult) => {
+      queue.push(r);
+      if (++buffered >= STREAM_HIGH_WATER && !call.isPaused()) call.pause();
+    };
     call.on('data', (m: inference.ModelStreamInferResponse) => {
       const ir = m.infer_response;
       const params = paramsFromProto(ir?.parameters);
       const id = ir?.id || undefined;
       if (m.error_message) {
         const code = typeof params.error_code === 'string' && params.error_code in STATUS_TABLE ? (params.error_code as ErrorCode) : 'INTERNAL';
-        queue.push({ id, final: true, error: new InferenceError(code, m.error_message) });
+        push({ id, final: true, error: new InferenceError(code, m.error_message) });
         return;
       }
       const result = decodeInferResponse(ir as inference.ModelInferResponse);
       const final = params[FINAL_FLAG] === true;
       const marker = final && (ir?.outputs?.length ?? 0) === 0;
       delete result.parameters?.[FINAL_FLAG];
-      queue.push({ id, final, result: marker ? undefined : result });
+      push({ id, final, result: marker ? undefined : result });
     });
-    call.on('error', (e: grpc.ServiceError) => queue.end(errorOf(e)));
+    call.on('error', (e: grpc.ServiceError) => {
+      // Responses that came before the error and wait in the paused call still reach the reader.
+      while (call.read() !== null);
+      queue.end(errorOf(e));
+    });
     call.on('end', () => queue.end());
     return {
       send: (model, inputs, options = {}) => {
@@ -145,7 +156,12 @@ export class GrpcClient implements InferenceClient {
       },
       end: () => call.end(),
       cancel: () => call.cancel(),
-      responses: queue,
+      responses: (async function* () {
+        for await (const r of queue) {
+          if (--buffered < STREAM_HIGH_WATER && call.isPaused()) call.resume();
+          yield r;
+        }
+      })(),
     };
   }
 
@@ -204,6 +220,9 @@ export class GrpcClient implements InferenceClient {
     this.client.close();
   }
 }
+
+/** Responses an InferStream holds for a slow reader before it stops reading from the network. */
+const STREAM_HIGH_WATER = 16;
 
 export interface StreamResult {
   id?: string;
