@@ -21,7 +21,13 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 /** Model folder names in the repository, sorted; hidden entries are skipped. */
 export async function listModels(repoDir: string): Promise<string[]> {
   const entries = await readdir(repoDir, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  const names: string[] = [];
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    // A symlinked model folder counts as a folder.
+    if (e.isDirectory() || (e.isSymbolicLink() && (await stat(join(repoDir, e.name)).then((s) => s.isDirectory(), () => false)))) names.push(e.name);
+  }
+  return names.sort();
 }
 
 /** Read one model's folder. Throws with the reason when its config cannot be parsed. */
