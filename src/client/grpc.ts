@@ -6,7 +6,7 @@ import type { ModelConfig } from '../core/model-config.js';
 import { isDataType } from '../core/datatypes.js';
 import { inference } from '../generated/proto.js';
 import { paramsFromProto, paramsToProto, toNumber } from '../protocols/grpc/codec.js';
-import { INFERENCE_SERVICE } from '../protocols/grpc/server.js';
+import { EMPTY_FINAL, FINAL_FLAG, INFERENCE_SERVICE } from '../protocols/grpc/definitions.js';
 import {
   inputToRaw, makeResult, normalizeOutputs, ResultTensor,
   type InferenceClient, type InferInput, type InferOptions, type InferResult,
@@ -14,7 +14,7 @@ import {
 } from './types.js';
 import { AsyncQueue } from '../core/async-queue.js';
 import { decodeGenerateBody, generateResponseJson } from '../core/generate.js';
-import { EMPTY_FINAL, FINAL_FLAG } from '../protocols/grpc/streaming.js';
+
 
 const CODE_OF_GRPC = new Map<number, ErrorCode>();
 for (const [code, row] of Object.entries(STATUS_TABLE) as [ErrorCode, { grpc: number }][]) {

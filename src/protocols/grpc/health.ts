@@ -3,7 +3,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { DataPlane } from '../../dataplane.js';
 import { grpc as g } from '../../generated/proto.js';
-import { DecodeFailure, toServiceError } from './service.js';
+import { toServiceError } from './service.js';
+import { DecodeFailure } from './definitions.js';
 import { InferenceError, invalidArg } from '../../core/errors.js';
 
 const Status = g.health.v1.HealthCheckResponse.ServingStatus;

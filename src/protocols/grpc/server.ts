@@ -7,11 +7,13 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type { DataPlane } from '../../dataplane.js';
-import { duet, grpc as g, inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
 import { healthImpl } from './health.js';
 import type { Tracing } from '../../metrics/tracing.js';
 import { generatorImpl, modelStreamInfer } from './streaming.js';
-import { inferenceServiceImpl, methodDefinition, predictorImpl, unary, type MessageType } from './service.js';
+import { inferenceServiceImpl, predictorImpl, unary } from './service.js';
+import { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_METHODS, INFERENCE_SERVICE, PREDICTOR_SERVICE } from './definitions.js';
+
+export { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_SERVICE, PREDICTOR_SERVICE };
 
 export interface GrpcServerOptions {
   host?: string;
@@ -33,57 +35,6 @@ export interface GrpcServerOptions {
 export const DEFAULT_MAX_MESSAGE = 2 ** 31 - 1;
 /** 8 MiB: a 600 KB image fits in the first window; the default 64 KiB window costs ~10 round trips. */
 export const DEFAULT_WINDOW = 8 * 1024 * 1024;
-
-type AnyType = MessageType<unknown>;
-const t = (x: unknown) => x as AnyType;
-
-// Request and response types of every GRPCInferenceService method (name -> [request, response]).
-const I = inference;
-const INFERENCE_METHODS: Record<string, [AnyType, AnyType, Kind?]> = {
-  ServerLive: [t(I.ServerLiveRequest), t(I.ServerLiveResponse)],
-  ServerReady: [t(I.ServerReadyRequest), t(I.ServerReadyResponse)],
-  ModelReady: [t(I.ModelReadyRequest), t(I.ModelReadyResponse)],
-  ServerMetadata: [t(I.ServerMetadataRequest), t(I.ServerMetadataResponse)],
-  ModelMetadata: [t(I.ModelMetadataRequest), t(I.ModelMetadataResponse)],
-  ModelInfer: [t(I.ModelInferRequest), t(I.ModelInferResponse)],
-  ModelStreamInfer: [t(I.ModelInferRequest), t(I.ModelStreamInferResponse), 'bidi'],
-  ModelConfig: [t(I.ModelConfigRequest), t(I.ModelConfigResponse)],
-  ModelStatistics: [t(I.ModelStatisticsRequest), t(I.ModelStatisticsResponse)],
-  RepositoryIndex: [t(I.RepositoryIndexRequest), t(I.RepositoryIndexResponse)],
-  RepositoryModelLoad: [t(I.RepositoryModelLoadRequest), t(I.RepositoryModelLoadResponse)],
-  RepositoryModelUnload: [t(I.RepositoryModelUnloadRequest), t(I.RepositoryModelUnloadResponse)],
-  SystemSharedMemoryStatus: [t(I.SystemSharedMemoryStatusRequest), t(I.SystemSharedMemoryStatusResponse)],
-  SystemSharedMemoryRegister: [t(I.SystemSharedMemoryRegisterRequest), t(I.SystemSharedMemoryRegisterResponse)],
-  SystemSharedMemoryUnregister: [t(I.SystemSharedMemoryUnregisterRequest), t(I.SystemSharedMemoryUnregisterResponse)],
-  CudaSharedMemoryStatus: [t(I.CudaSharedMemoryStatusRequest), t(I.CudaSharedMemoryStatusResponse)],
-  CudaSharedMemoryRegister: [t(I.CudaSharedMemoryRegisterRequest), t(I.CudaSharedMemoryRegisterResponse)],
-  CudaSharedMemoryUnregister: [t(I.CudaSharedMemoryUnregisterRequest), t(I.CudaSharedMemoryUnregisterResponse)],
-  TraceSetting: [t(I.TraceSettingRequest), t(I.TraceSettingResponse)],
-  LogSettings: [t(I.LogSettingsRequest), t(I.LogSettingsResponse)],
-};
-
-type Kind = 'unary' | 'server' | 'bidi';
-
-function serviceDefinition(service: string, methods: Record<string, [AnyType, AnyType, Kind?]>): grpc.ServiceDefinition {
-  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const [name, [req, res, kind]] of Object.entries(methods)) {
-    def[name] = methodDefinition({
-      path: `/${service}/${name}`, requestType: req, responseType: res,
-      requestStream: kind === 'bidi', responseStream: kind === 'bidi' || kind === 'server',
-    });
-  }
-  return def as grpc.ServiceDefinition;
-}
-
-export const INFERENCE_SERVICE = serviceDefinition('inference.GRPCInferenceService', INFERENCE_METHODS);
-export const PREDICTOR_SERVICE = serviceDefinition('Predictor', { Predict: [t(PredictRequest), t(PredictResponse)] });
-export const GENERATOR_SERVICE = serviceDefinition('duet.Generator', {
-  Generate: [t(duet.GenerateRequest), t(duet.GenerateResponse), 'server'],
-});
-export const HEALTH_SERVICE = serviceDefinition('grpc.health.v1.Health', {
-  Check: [t(g.health.v1.HealthCheckRequest), t(g.health.v1.HealthCheckResponse)],
-  Watch: [t(g.health.v1.HealthCheckRequest), t(g.health.v1.HealthCheckResponse), 'server'],
-});
 
 export class GrpcServer {
   readonly server: grpc.Server;

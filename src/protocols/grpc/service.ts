@@ -5,51 +5,11 @@ import { asInferenceError, InferenceError, invalidArg } from '../../core/errors.
 import { elementSize } from '../../core/datatypes.js';
 import { rawToValues } from '../../core/json-tensor.js';
 import type { DataPlane } from '../../dataplane.js';
-import { inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
+import { inference, PredictResponse, type PredictRequest } from '../../generated/proto.js';
+import { DecodeFailure } from './definitions.js';
 import { decodeInferRequest, encodeInferResponse } from './codec.js';
 import { nowMs } from '../../core/trace.js';
 import type { Tracing } from '../../metrics/tracing.js';
-
-/** A protobuf message type as the generated static code exposes it. */
-export interface MessageType<T> {
-  decode(r: Uint8Array): T;
-  encode(m: T): { finish(): Uint8Array };
-  fromObject?(o: Record<string, unknown>): T;
-}
-
-/** A request that failed to decode: handlers answer it INVALID_ARGUMENT instead of crashing. */
-export class DecodeFailure {
-  constructor(readonly message: string) {}
-}
-
-export interface MethodSpec {
-  path: string;
-  requestType: MessageType<unknown>;
-  responseType: MessageType<unknown>;
-  requestStream: boolean;
-  responseStream: boolean;
-}
-
-export function methodDefinition(m: MethodSpec): grpc.MethodDefinition<unknown, unknown> {
-  return {
-    path: m.path,
-    requestStream: m.requestStream,
-    responseStream: m.responseStream,
-    requestSerialize: (v: unknown) => Buffer.from(m.requestType.encode(v).finish()),
-    requestDeserialize: (b: Buffer) => {
-      try {
-        return m.requestType.decode(b);
-      } catch (e) {
-        return new DecodeFailure(`malformed ${m.path.split('/').pop()} request: ${(e as Error).message}`);
-      }
-    },
-    responseSerialize: (v: unknown) => {
-      const u = m.responseType.encode(v).finish();
-      return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-    },
-    responseDeserialize: (b: Buffer) => m.responseType.decode(b),
-  };
-}
 
 export function toServiceError(e: unknown): grpc.ServiceError {
   const err = asInferenceError(e);

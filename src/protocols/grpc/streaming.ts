@@ -9,10 +9,9 @@ import type { DataPlane } from '../../dataplane.js';
 import { duet, type inference } from '../../generated/proto.js';
 import { decodeBytes, encodeBytes, type Parameters } from '../../core/tensor.js';
 import { decodeInferRequest, encodeInferResponse } from './codec.js';
-import { DecodeFailure, toServiceError } from './service.js';
+import { toServiceError } from './service.js';
+import { DecodeFailure, EMPTY_FINAL, FINAL_FLAG } from './definitions.js';
 
-export const EMPTY_FINAL = 'triton_enable_empty_final_response';
-export const FINAL_FLAG = 'triton_final_response';
 
 /** Writes that wait for the socket when grpc-js's buffer is full, so a slow reader bounds the server's memory. */
 export function backpressuredWriter(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, signal: AbortSignal) {

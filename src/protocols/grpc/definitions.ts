@@ -1,0 +1,102 @@
+// The gRPC services' method tables: paths, streaming kinds and the static protobuf codecs, shared
+// by the server and the client (which must not load the server's own dependencies).
+
+import type * as grpc from '@grpc/grpc-js';
+import { duet, grpc as g, inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
+
+/** Triton's request parameter asking for final-response flags on a stream, and the flag itself. */
+export const EMPTY_FINAL = 'triton_enable_empty_final_response';
+export const FINAL_FLAG = 'triton_final_response';
+
+/** A protobuf message type as the generated static code exposes it. */
+export interface MessageType<T> {
+  decode(r: Uint8Array): T;
+  encode(m: T): { finish(): Uint8Array };
+  fromObject?(o: Record<string, unknown>): T;
+}
+
+/** A request that failed to decode: handlers answer it INVALID_ARGUMENT instead of crashing. */
+export class DecodeFailure {
+  constructor(readonly message: string) {}
+}
+
+export interface MethodSpec {
+  path: string;
+  requestType: MessageType<unknown>;
+  responseType: MessageType<unknown>;
+  requestStream: boolean;
+  responseStream: boolean;
+}
+
+export function methodDefinition(m: MethodSpec): grpc.MethodDefinition<unknown, unknown> {
+  return {
+    path: m.path,
+    requestStream: m.requestStream,
+    responseStream: m.responseStream,
+    requestSerialize: (v: unknown) => Buffer.from(m.requestType.encode(v).finish()),
+    requestDeserialize: (b: Buffer) => {
+      try {
+        return m.requestType.decode(b);
+      } catch (e) {
+        return new DecodeFailure(`malformed ${m.path.split('/').pop()} request: ${(e as Error).message}`);
+      }
+    },
+    responseSerialize: (v: unknown) => {
+      const u = m.responseType.encode(v).finish();
+      return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+    },
+    responseDeserialize: (b: Buffer) => m.responseType.decode(b),
+  };
+}
+
+type AnyType = MessageType<unknown>;
+const t = (x: unknown) => x as AnyType;
+
+// Request and response types of every GRPCInferenceService method (name -> [request, response]).
+const I = inference;
+export const INFERENCE_METHODS: Record<string, [AnyType, AnyType, Kind?]> = {
+  ServerLive: [t(I.ServerLiveRequest), t(I.ServerLiveResponse)],
+  ServerReady: [t(I.ServerReadyRequest), t(I.ServerReadyResponse)],
+  ModelReady: [t(I.ModelReadyRequest), t(I.ModelReadyResponse)],
+  ServerMetadata: [t(I.ServerMetadataRequest), t(I.ServerMetadataResponse)],
+  ModelMetadata: [t(I.ModelMetadataRequest), t(I.ModelMetadataResponse)],
+  ModelInfer: [t(I.ModelInferRequest), t(I.ModelInferResponse)],
+  ModelStreamInfer: [t(I.ModelInferRequest), t(I.ModelStreamInferResponse), 'bidi'],
+  ModelConfig: [t(I.ModelConfigRequest), t(I.ModelConfigResponse)],
+  ModelStatistics: [t(I.ModelStatisticsRequest), t(I.ModelStatisticsResponse)],
+  RepositoryIndex: [t(I.RepositoryIndexRequest), t(I.RepositoryIndexResponse)],
+  RepositoryModelLoad: [t(I.RepositoryModelLoadRequest), t(I.RepositoryModelLoadResponse)],
+  RepositoryModelUnload: [t(I.RepositoryModelUnloadRequest), t(I.RepositoryModelUnloadResponse)],
+  SystemSharedMemoryStatus: [t(I.SystemSharedMemoryStatusRequest), t(I.SystemSharedMemoryStatusResponse)],
+  SystemSharedMemoryRegister: [t(I.SystemSharedMemoryRegisterRequest), t(I.SystemSharedMemoryRegisterResponse)],
+  SystemSharedMemoryUnregister: [t(I.SystemSharedMemoryUnregisterRequest), t(I.SystemSharedMemoryUnregisterResponse)],
+  CudaSharedMemoryStatus: [t(I.CudaSharedMemoryStatusRequest), t(I.CudaSharedMemoryStatusResponse)],
+  CudaSharedMemoryRegister: [t(I.CudaSharedMemoryRegisterRequest), t(I.CudaSharedMemoryRegisterResponse)],
+  CudaSharedMemoryUnregister: [t(I.CudaSharedMemoryUnregisterRequest), t(I.CudaSharedMemoryUnregisterResponse)],
+  TraceSetting: [t(I.TraceSettingRequest), t(I.TraceSettingResponse)],
+  LogSettings: [t(I.LogSettingsRequest), t(I.LogSettingsResponse)],
+};
+
+type Kind = 'unary' | 'server' | 'bidi';
+
+function serviceDefinition(service: string, methods: Record<string, [AnyType, AnyType, Kind?]>): grpc.ServiceDefinition {
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, [req, res, kind]] of Object.entries(methods)) {
+    def[name] = methodDefinition({
+      path: `/${service}/${name}`, requestType: req, responseType: res,
+      requestStream: kind === 'bidi', responseStream: kind === 'bidi' || kind === 'server',
+    });
+  }
+  return def as grpc.ServiceDefinition;
+}
+
+export const INFERENCE_SERVICE = serviceDefinition('inference.GRPCInferenceService', INFERENCE_METHODS);
+export const PREDICTOR_SERVICE = serviceDefinition('Predictor', { Predict: [t(PredictRequest), t(PredictResponse)] });
+export const GENERATOR_SERVICE = serviceDefinition('duet.Generator', {
+  Generate: [t(duet.GenerateRequest), t(duet.GenerateResponse), 'server'],
+});
+export const HEALTH_SERVICE = serviceDefinition('grpc.health.v1.Health', {
+  Check: [t(g.health.v1.HealthCheckRequest), t(g.health.v1.HealthCheckResponse)],
+  Watch: [t(g.health.v1.HealthCheckRequest), t(g.health.v1.HealthCheckResponse), 'server'],
+});
+
