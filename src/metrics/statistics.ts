@@ -47,15 +47,19 @@ export class ModelStats {
     add(this.fail, ns);
   }
 
-  recordQueue(ns: number): void {
-    add(this.queue, ns);
-  }
-
-  /** One model execution of `requests` requests holding `rows` rows in all. */
-  recordExecution(requests: number, rows: number, t: ExecutionTiming): void {
+  /**
+   * One model execution holding `rows` rows in all, of which the requests in `succeeded` succeeded.
+   * Like Triton, execution_count and batch_stats count every execution, while inference_count and the
+   * request-level queue and compute stats count successful requests only (a failed request counts in
+   * `fail` alone); each request is charged the whole batch's compute time.
+   */
+  recordExecution(rows: number, t: ExecutionTiming, succeeded: readonly { rows: number; queueNs: number }[]): void {
     this.executionCount++;
-    this.inferenceCount += rows;
-    // Like Triton, request-level compute stats count each request; the batch's time is counted once per request.
+    const requests = succeeded.length;
+    for (const r of succeeded) {
+      this.inferenceCount += r.rows;
+      add(this.queue, r.queueNs);
+    }
     add(this.computeInput, t.inputNs * requests, requests);
     add(this.computeInfer, t.inferNs * requests, requests);
     add(this.computeOutput, t.outputNs * requests, requests);

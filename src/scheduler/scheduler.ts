@@ -47,6 +47,8 @@ interface Job {
   priority: number;
   seq: number;
   enqueuedAt: number;
+  /** Nanoseconds it waited in the queue, set when it is dispatched. */
+  queuedNs?: number;
   signal?: AbortSignal;
   trace?: TraceRecorder;
   resolve: (t: Tensor[]) => void;
@@ -199,7 +201,7 @@ export class Scheduler {
       const now = performance.now();
       for (const j of jobs) {
         j.cleanup();
-        this.opts.stats?.recordQueue((now - j.enqueuedAt) * 1e6);
+        j.queuedNs = (now - j.enqueuedAt) * 1e6;
         j.trace?.record('queue', performance.timeOrigin + j.enqueuedAt, performance.timeOrigin + now);
       }
       this.run(this.idle.pop()!, jobs);
@@ -213,7 +215,11 @@ export class Scheduler {
       ({ results, timing }) => {
         const ended = nowMs();
         for (const j of jobs) j.trace?.record('compute', started, ended);
-        if (timing) this.opts.stats?.recordExecution(jobs.length, jobs.reduce((n, j) => n + rowsOf(j.request), 0), timing);
+        if (timing) {
+          // Like Triton: the execution counts whatever its outcome; inferences, queue and compute time count for the requests that succeeded.
+          const succeeded = jobs.filter((_, i) => !(results[i] instanceof InferenceError)).map((j) => ({ rows: rowsOf(j.request), queueNs: j.queuedNs ?? 0 }));
+          this.opts.stats?.recordExecution(jobs.reduce((n, j) => n + rowsOf(j.request), 0), timing, succeeded);
+        }
         jobs.forEach((j, i) => {
           const r = results[i];
           if (r instanceof InferenceError) j.reject(r);
