@@ -29,3 +29,11 @@ test('a batch short of the target waits for the delay; a preferred size goes at 
   assert.equal(pickBatch([req(1), req(1)], policy, 6).ready, true);
   assert.equal(pickBatch([req(2), req(2)], policy, 0).ready, true);
 });
+
+test('the largest preferred size the queue fills exactly is taken, not more', () => {
+  const policy = { maxBatchSize: 8, preferred: [2, 4], maxDelayMs: 1000 };
+  const q = [req(1), req(1), req(1), req(1), req(1), req(1), req(1)];
+  assert.deepEqual(pickBatch(q, policy, 0), { take: [0, 1, 2, 3], ready: true });
+  assert.deepEqual(pickBatch([req(3), req(3)], policy, 0), { take: [0, 1], ready: false });
+  assert.deepEqual(pickBatch([req(3), req(3)], policy, 2000), { take: [0, 1], ready: true });
+});

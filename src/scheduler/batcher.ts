@@ -31,15 +31,22 @@ export interface BatchPolicy {
 export function pickBatch(queue: readonly ExecuteRequest[], policy: BatchPolicy, oldestWaitedMs: number): { take: number[]; ready: boolean } {
   const key = batchKey(queue[0]);
   const take = [0];
-  let rows = rowsOf(queue[0]);
+  const sums = [rowsOf(queue[0])];
+  let rows = sums[0];
   for (let i = 1; i < queue.length && rows < policy.maxBatchSize; i++) {
     const r = rowsOf(queue[i]);
     if (rows + r <= policy.maxBatchSize && batchKey(queue[i]) === key) {
       take.push(i);
       rows += r;
+      sums.push(rows);
     }
   }
-  const target = policy.preferred.length ? Math.max(...policy.preferred.filter((p) => p <= policy.maxBatchSize), 0) : policy.maxBatchSize;
-  const full = rows >= policy.maxBatchSize || (target > 0 && rows >= target) || policy.preferred.includes(rows);
-  return { take, ready: full || oldestWaitedMs >= policy.maxDelayMs };
+  // Like Triton: the largest preferred size the queue can fill exactly goes at once.
+  const preferred = policy.preferred.filter((p) => p <= policy.maxBatchSize).sort((a, b) => b - a);
+  for (const p of preferred) {
+    const k = sums.indexOf(p);
+    if (k >= 0) return { take: take.slice(0, k + 1), ready: true };
+  }
+  // Otherwise a full batch goes at once, and anything else when the oldest request has waited enough.
+  return { take, ready: rows >= policy.maxBatchSize || oldestWaitedMs >= policy.maxDelayMs };
 }
