@@ -1,10 +1,11 @@
 // The one client interface both protocols implement, so code and tests are written once.
 
-import { bytesOf, isDataType, typedView, type DataType, type TypedArray } from '../core/datatypes.js';
+import { bytesOf, isDataType, type DataType, type TypedArray } from '../core/datatypes.js';
 import { invalidArg } from '../core/errors.js';
-import { jsonToRaw, rawToValues } from '../core/json-tensor.js';
+import { jsonToRaw } from '../core/json-tensor.js';
+import { TensorView } from '../core/tensor-view.js';
 import type { ModelConfig } from '../core/model-config.js';
-import { decodeBytes, encodeBytes, type Parameters } from '../core/tensor.js';
+import { encodeBytes, type Parameters } from '../core/tensor.js';
 
 export type InputData = TypedArray | readonly (string | Uint8Array)[] | readonly boolean[] | readonly number[] | readonly bigint[];
 
@@ -34,33 +35,8 @@ export interface InferOptions {
   signal?: AbortSignal;
 }
 
-export class ResultTensor {
-  constructor(
-    readonly name: string,
-    readonly datatype: DataType,
-    readonly shape: number[],
-    /** Raw little-endian bytes; BYTES in their length-prefixed form. */
-    readonly data: Uint8Array,
-  ) {}
-
-  typed<T extends TypedArray = TypedArray>(): T {
-    if (this.datatype === 'BYTES') throw new Error(`output '${this.name}' is BYTES; use strings() or bytes()`);
-    return typedView(this.datatype, this.data) as T;
-  }
-
-  bytes(): Uint8Array[] {
-    return decodeBytes(this.data, `output '${this.name}'`);
-  }
-
-  strings(): string[] {
-    return this.bytes().map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
-  }
-
-  /** Elements as JS values: numbers (FP16 converted), booleans, strings, bigint for 64-bit ints. */
-  values(): unknown[] {
-    return rawToValues(this.datatype, this.data);
-  }
-}
+/** An output of a result: typed(), bytes(), strings(), values(). */
+export class ResultTensor extends TensorView {}
 
 export interface InferResult {
   modelName: string;

@@ -6,9 +6,10 @@
 //     async finalize() {}
 //   }
 
-import { bytesOf, typedView, type DataType, type TypedArray } from '../../core/datatypes.js';
+import { bytesOf, type DataType, type TypedArray } from '../../core/datatypes.js';
 import type { ModelConfig } from '../../core/model-config.js';
-import { decodeBytes, encodeBytes, type Parameters, type Tensor } from '../../core/tensor.js';
+import { encodeBytes, type Parameters, type Tensor } from '../../core/tensor.js';
+import { TensorView } from '../../core/tensor-view.js';
 
 export type { DataType, ModelConfig, Parameters, TypedArray };
 
@@ -21,31 +22,8 @@ export interface InitializeArgs {
   instanceName: string;
 }
 
-/** An input tensor as a model sees it, with zero-copy accessors. */
-export class ModelTensor implements Tensor {
-  constructor(
-    readonly name: string,
-    readonly datatype: DataType,
-    readonly shape: number[],
-    readonly data: Uint8Array,
-  ) {}
-
-  /** A typed view of the elements (FP16 as raw Uint16 bits). Not for BYTES. */
-  typed<T extends TypedArray = TypedArray>(): T {
-    if (this.datatype === 'BYTES') throw new Error(`tensor '${this.name}' is BYTES; use strings() or bytes()`);
-    return typedView(this.datatype, this.data) as T;
-  }
-
-  /** BYTES elements as raw bytes. */
-  bytes(): Uint8Array[] {
-    return decodeBytes(this.data, `tensor '${this.name}'`);
-  }
-
-  /** BYTES elements decoded as UTF-8. */
-  strings(): string[] {
-    return this.bytes().map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
-  }
-}
+/** An input tensor as a model sees it, with zero-copy accessors: typed(), bytes(), strings(), values(). */
+export class ModelTensor extends TensorView {}
 
 export interface ModelRequest {
   id?: string;
