@@ -10,6 +10,8 @@ const HELP = `duet — a model inference server (KServe v2 / Triton protocol)
 
 Usage:
   duet serve --model-repository DIR [options]
+  duet bench [--model NAME] [--protocol grpc|http-json|http-binary|all] [--concurrency 1,4,16,64]
+             [--duration S] [--url HOST:PORT] [options]   (duet bench --help for all of them)
 
 Options for serve:
   --model-repository DIR   Triton-layout model repository (required)
@@ -109,6 +111,8 @@ async function main(): Promise<void> {
   switch (cmd) {
     case 'serve':
       return serve(rest);
+    case 'bench':
+      return (await import('../bench/cli.js')).benchCommand(rest);
     case undefined:
     case '-h':
     case '--help':

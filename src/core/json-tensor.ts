@@ -159,6 +159,16 @@ export function rawToJsonText(datatype: DataType, bytes: Uint8Array): string {
 
 /** Like JSON.stringify of numbers, but -0 stays -0 and non-finite values become "NaN"/"Infinity" strings. */
 function floatsToJson(v: ArrayLike<number>): string {
+  // JSON.stringify is the fast path; it is exact unless a -0 or a non-finite value is present.
+  let plain = true;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if ((x === 0 && 1 / x < 0) || x - x !== 0) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return JSON.stringify(Array.isArray(v) ? v : Array.from(v));
   const parts = new Array<string>(v.length);
   for (let i = 0; i < v.length; i++) {
     const x = v[i];

@@ -1,0 +1,157 @@
+// `duet bench`: flags in, the run, then the terminal table, results.json, results.csv, report.html
+// and (with --markdown) a BENCHMARKS.md with SVG charts.
+
+import { readFileSync } from 'node:fs';
+import { resolve, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConsoleProgress } from './progress.js';
+import { PROTOCOLS, parseDataSpec, parseShapes, type Protocol } from './payload.js';
+import { briefScenarios, type Scenario } from './scenarios.js';
+import { BUNDLED_MODELS, endpointsFrom } from './target.js';
+import { runBench, type BenchResults } from './run.js';
+import { terminalReport, writeResults } from './output.js';
+import { htmlReport } from './html.js';
+import { writeMarkdownReport } from './markdown.js';
+
+export const BENCH_HELP = `duet bench — closed-loop load over gRPC, REST JSON and REST binary, as perf_analyzer measures
+
+Usage:
+  duet bench [--model NAME | --scenarios LIST] [options]
+
+Without --model it runs the brief's scenarios (features, embedding, image, image-int, audio, text),
+each over every protocol, next to its floors. Without --url it starts its own server (ports 0).
+
+Options for bench:
+  --model NAME             the model to load (one scenario); its inputs come from the server's metadata
+  --model-version V        a version of it (default: the server's choice)
+  --scenarios LIST         brief scenarios by name, comma-separated (default all of them)
+  --protocol P             grpc | http-json | http-binary | all, or a comma list (default all)
+  --concurrency LIST       closed-loop concurrency levels (default 1,4,16,64)
+  --duration S             measured seconds per run (default 2)
+  --warmup S               unmeasured warm-up seconds before each run (default 0.5)
+  --shape DIMS             input shape, e.g. 1,128 or INPUT0:1,128;INPUT1:1,4 (default: metadata, -1 -> 1)
+  --data random|pixels|text:STRING|FILE
+                           input values: random values of the datatype (floats at full precision);
+                           pixels = integers 0..255; a JSON file ({"INPUT0":[...]}, {"inputs":[...]}
+                           or an array) or a raw little-endian binary file (default random)
+  --url HOST:PORT          REST address of a running server (default: start one)
+  --grpc-url HOST:PORT     its gRPC address (default: the --url host, port 8001)
+  --model-repository DIR   models for the server it starts and the in-process baseline (default: the bundled models/)
+  --baselines LIST         echo,in-process or none (default echo,in-process): echo = bare node:http and grpc-js
+                           servers answering the same bytes; in-process = dataPlane.infer with no protocol
+  --workers N              load-generator threads (default min(concurrency, cores))
+  --encode each|once       encode every request as a client does (default), or once and resend the bytes
+  --timeout S              per-request timeout, counted as an error (default 60)
+  --out DIR                results directory: results.json, results.csv, report.html (default bench-results)
+  --markdown FILE          also write a report in Markdown (BENCHMARKS.md) with SVG charts in --charts-dir
+  --charts-dir DIR         where the Markdown report's charts go (default docs/bench)
+  --quiet                  no progress output
+  --from-results FILE      run nothing: re-render the table, report.html and --markdown from a results.json
+  -h, --help               show this help
+`;
+
+function fail(msg: string): never {
+  process.stderr.write(`duet bench: ${msg}\n`);
+  process.exit(2);
+}
+
+function positive(name: string, v: string | undefined, dflt: number, allowZero = false): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) fail(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got '${v}'`);
+  return n;
+}
+
+export async function benchCommand(argv: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        model: { type: 'string' },
+        'model-version': { type: 'string' },
+        scenarios: { type: 'string' },
+        protocol: { type: 'string' },
+        concurrency: { type: 'string' },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        shape: { type: 'string' },
+        data: { type: 'string' },
+        url: { type: 'string' },
+        'grpc-url': { type: 'string' },
+        'model-repository': { type: 'string' },
+        baselines: { type: 'string' },
+        workers: { type: 'string' },
+        encode: { type: 'string' },
+        timeout: { type: 'string' },
+        out: { type: 'string' },
+        markdown: { type: 'string' },
+        'charts-dir': { type: 'string' },
+        quiet: { type: 'boolean' },
+        'from-results': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    fail(`${(e as Error).message}\n\n${BENCH_HELP}`);
+  }
+  if (values.help) {
+    process.stdout.write(BENCH_HELP);
+    return;
+  }
+  const protoArg = values.protocol ?? 'all';
+  const protocols = (protoArg === 'all' ? [...PROTOCOLS] : protoArg.split(',').map((p) => p.trim())) as Protocol[];
+  for (const p of protocols) if (!PROTOCOLS.includes(p)) fail(`--protocol: '${p}' is not one of grpc, http-json, http-binary, all`);
+  const concurrency = (values.concurrency ?? '1,4,16,64').split(',').map((c) => Number(c.trim()));
+  if (concurrency.some((c) => !Number.isInteger(c) || c < 1)) fail(`--concurrency must be positive integers like 1,4,16,64, got '${values.concurrency}'`);
+  const encode = values.encode ?? 'each';
+  if (encode !== 'each' && encode !== 'once') fail(`--encode must be each or once, got '${encode}'`);
+  const baselineList = (values.baselines ?? 'echo,in-process').split(',').map((b) => b.trim());
+  for (const b of baselineList) if (!['echo', 'in-process', 'none', ''].includes(b)) fail(`--baselines: '${b}' is not echo, in-process or none`);
+
+  let scenarios: Scenario[];
+  try {
+    if (values.model) {
+      if (values.scenarios) fail('give --model or --scenarios, not both');
+      const data = parseDataSpec(values.data);
+      scenarios = [{ name: values.model, title: values.model, model: values.model, version: values['model-version'], shapes: parseShapes(values.shape), data }];
+    } else {
+      if (values.shape || values.data) fail('--shape and --data go with --model (the brief scenarios have their own)');
+      scenarios = briefScenarios(values.scenarios?.split(',').map((s) => s.trim()).filter(Boolean));
+    }
+  } catch (e) {
+    fail((e as Error).message);
+  }
+
+  const out = resolve(values.out ?? 'bench-results');
+  const log = values.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  const results: BenchResults = values['from-results'] ? JSON.parse(readFileSync(values['from-results'], 'utf8')) as BenchResults : await runBench({
+    scenarios,
+    protocols,
+    concurrency,
+    durationS: positive('duration', values.duration, 2),
+    warmupS: positive('warmup', values.warmup, 0.5, true),
+    endpoints: values.url ? endpointsFrom(values.url, values['grpc-url']) : values['grpc-url'] ? fail('--grpc-url needs --url too (stats and metadata come over REST)') : undefined,
+    modelRepository: resolve(values['model-repository'] ?? BUNDLED_MODELS),
+    baselines: { echo: baselineList.includes('echo'), inProcess: baselineList.includes('in-process') },
+    workers: values.workers === undefined ? undefined : Math.floor(positive('workers', values.workers, 1)),
+    encode,
+    timeoutS: positive('timeout', values.timeout, 60),
+    progress: values.quiet ? undefined : new ConsoleProgress(),
+    log,
+    command: argv,
+  });
+  process.stdout.write(terminalReport(results));
+  if (results.runs.length === 0) {
+    process.stderr.write('duet bench: nothing was measured\n');
+    process.exit(1);
+  }
+  const files = writeResults(out, results, htmlReport(results));
+  if (values.markdown) {
+    const md = resolve(values.markdown);
+    const charts = resolve(values['charts-dir'] ?? 'docs/bench');
+    files.push(md, ...writeMarkdownReport(results, md, charts, argv));
+  }
+  process.stdout.write(`\nwrote ${files.map((f) => relative(process.cwd(), f) || f).join(', ')}\n`);
+}
