@@ -18,6 +18,8 @@ export interface ServerOptions {
   grpcPort?: number | null;
   grpcMaxMessageBytes?: number;
   grpcWindowBytes?: number;
+  grpcKeepaliveTimeMs?: number;
+  grpcKeepaliveTimeoutMs?: number;
   predictorModel?: string;
   /** OpenTelemetry tracing; off when absent. */
   tracing?: TracingOptions;
@@ -60,6 +62,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     grpc = new GrpcServer(dataPlane, {
       host: opts.host, port: opts.grpcPort ?? 8001, maxMessageBytes: opts.grpcMaxMessageBytes,
       windowBytes: opts.grpcWindowBytes, predictorModel: opts.predictorModel, protoDir: PROTO_DIR,
+      keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
       observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
       tracing,
     });

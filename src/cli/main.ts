@@ -20,6 +20,8 @@ Options for serve:
   --grpc-port N            gRPC port (default 8001; 0 picks a free port; -1 turns gRPC off)
   --grpc-max-message BYTES largest gRPC message either way (default 2147483647, as Triton's client)
   --grpc-window BYTES      HTTP/2 flow-control window for gRPC streams and connections (default 8388608)
+  --grpc-keepalive-time-ms N     ping an idle gRPC connection every N ms (default 7200000)
+  --grpc-keepalive-timeout-ms N  close it when a ping is not answered in N ms (default 20000)
   --predictor-model NAME   the model behind Predictor.Predict (default my_model)
   --metrics-port N         Prometheus metrics at GET /metrics (default 8002; 0 picks a free port; -1 turns it off)
   --http-max-body BYTES    largest REST request body, after decompression (default ${DEFAULT_MAX_BODY})
@@ -50,6 +52,8 @@ async function serve(argv: string[]): Promise<void> {
       'grpc-max-message': { type: 'string' },
       'grpc-window': { type: 'string' },
       'predictor-model': { type: 'string' },
+      'grpc-keepalive-time-ms': { type: 'string' },
+      'grpc-keepalive-timeout-ms': { type: 'string' },
       'metrics-port': { type: 'string' },
       'http-max-body': { type: 'string' },
       'strict-readiness': { type: 'string' },
@@ -79,6 +83,8 @@ async function serve(argv: string[]): Promise<void> {
     grpcMaxMessageBytes: int('grpc-max-message', values['grpc-max-message'], 2 ** 31 - 1),
     grpcWindowBytes: int('grpc-window', values['grpc-window'], 8 * 1024 * 1024),
     predictorModel: values['predictor-model'] ?? 'my_model',
+    grpcKeepaliveTimeMs: int('grpc-keepalive-time-ms', values['grpc-keepalive-time-ms'], 2 * 60 * 60 * 1000),
+    grpcKeepaliveTimeoutMs: int('grpc-keepalive-timeout-ms', values['grpc-keepalive-timeout-ms'], 20_000),
     tracing: (() => {
       const endpoint = values['trace-otlp-endpoint'] ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
       return endpoint ? { otlpEndpoint: endpoint, serviceName: process.env.OTEL_SERVICE_NAME ?? 'duet' } : undefined;

@@ -182,7 +182,8 @@ export class HttpClient implements InferenceClient {
         }
       }
     } finally {
-      res.destroy();
+      // A stream read to its end leaves the keep-alive socket for the next request; one abandoned midway is closed.
+      if (!res.complete) res.destroy();
     }
   }
 

@@ -177,7 +177,6 @@ export class HttpServer {
     if (reply.events) {
       if (this.closing) headers.connection = 'close';
       res.writeHead(reply.status, headers);
-      res.flushHeaders();
       const it = reply.events[Symbol.asyncIterator]();
       try {
         for (;;) {
