@@ -1,7 +1,7 @@
 // BENCHMARKS.md from a bench run: the brief's claims as a measured table, charts as SVG files, and
 // a reading of where each claim holds and where it does not — every number in it measured in the run.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { buildCharts, protocolName } from './charts.js';
 import { floorOf, fmtBytes, fmtMs, fmtRate } from './output.js';
@@ -275,6 +275,9 @@ function allRunsTable(v: View): string[] {
  * Write the report to `file` and its charts as SVG files into `chartsDir` (referenced by relative
  * paths); returns the chart files written. `argv` is the bench command line, quoted in the report.
  */
+/** Everything after this line in BENCHMARKS.md is kept when the report is written again. */
+export const KEEP_MARKER = '<!-- Kept across bench:report runs: sections measured by other scripts. -->';
+
 export function writeMarkdownReport(res: BenchResults, file: string, chartsDir: string, argv: string[]): string[] {
   mkdirSync(chartsDir, { recursive: true });
   mkdirSync(dirname(file), { recursive: true });
@@ -346,6 +349,9 @@ export function writeMarkdownReport(res: BenchResults, file: string, chartsDir: 
     for (const n of m.notes) out.push(`- ${n}`);
     out.push('');
   }
-  writeFileSync(file, out.join('\n').replace(/\n{3,}/g, '\n\n'));
+  // Sections measured by other scripts (bench:transport, bench:stream) live below the marker and survive a re-run.
+  const kept = existsSync(file) ? readFileSync(file, 'utf8').split(KEEP_MARKER)[1] : undefined;
+  const body = out.join('\n').replace(/\n{3,}/g, '\n\n');
+  writeFileSync(file, kept === undefined ? body : `${body.trimEnd()}\n\n${KEEP_MARKER}${kept}`);
   return files;
 }

@@ -17,19 +17,22 @@ Options for serve:
   --model-repository DIR   Triton-layout model repository (required)
   --host HOST              address to bind (default 0.0.0.0)
   --http-port N            REST port (default 8000; 0 picks a free port)
-  --grpc-port N            gRPC port (default 8001; 0 picks a free port; -1 turns gRPC off)
+  --grpc-port N            gRPC port (default 8001; 0 picks a free port; off turns gRPC off)
   --grpc-max-message BYTES largest gRPC message either way (default 2147483647, as Triton's client)
   --grpc-window BYTES      HTTP/2 flow-control window for gRPC streams and connections (default 8388608)
   --grpc-keepalive-time-ms N     ping an idle gRPC connection every N ms (default 7200000)
   --grpc-keepalive-timeout-ms N  close it when a ping is not answered in N ms (default 20000)
   --predictor-model NAME   the model behind Predictor.Predict (default my_model)
-  --metrics-port N         Prometheus metrics at GET /metrics (default 8002; 0 picks a free port; -1 turns it off)
+  --metrics-port N         Prometheus metrics at GET /metrics (default 8002; 0 picks a free port; off turns it off)
   --http-max-body BYTES    largest REST request body, after decompression (default ${DEFAULT_MAX_BODY})
   --strict-readiness B     server ready only when every model is (default true)
   --trace-otlp-endpoint U  turn OpenTelemetry tracing on, exporting over OTLP/HTTP to U
                            (e.g. http://localhost:4318/v1/traces; default: off, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
   -h, --help               show this help
 `;
+
+/** `off` (or `--flag=-1`) turns a listener off. */
+const isOff = (v: string | undefined) => v === 'off' || v === '-1';
 
 function int(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
@@ -79,7 +82,7 @@ async function serve(argv: string[]): Promise<void> {
     httpPort: int('http-port', values['http-port'], 8000),
     maxBodyBytes: int('http-max-body', values['http-max-body'], DEFAULT_MAX_BODY),
     strictReadiness: values['strict-readiness'] !== 'false',
-    grpcPort: values['grpc-port'] === '-1' ? null : int('grpc-port', values['grpc-port'], 8001),
+    grpcPort: isOff(values['grpc-port']) ? null : int('grpc-port', values['grpc-port'], 8001),
     grpcMaxMessageBytes: int('grpc-max-message', values['grpc-max-message'], 2 ** 31 - 1),
     grpcWindowBytes: int('grpc-window', values['grpc-window'], 8 * 1024 * 1024),
     predictorModel: values['predictor-model'] ?? 'my_model',
@@ -89,7 +92,7 @@ async function serve(argv: string[]): Promise<void> {
       const endpoint = values['trace-otlp-endpoint'] ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
       return endpoint ? { otlpEndpoint: endpoint, serviceName: process.env.OTEL_SERVICE_NAME ?? 'duet' } : undefined;
     })(),
-    metricsPort: values['metrics-port'] === '-1' ? null : int('metrics-port', values['metrics-port'], 8002),
+    metricsPort: isOff(values['metrics-port']) ? null : int('metrics-port', values['metrics-port'], 8002),
     log,
   });
   const index = await server.dataPlane.repositoryIndex();
