@@ -65,7 +65,7 @@ export async function route(dp: DataPlane, method: string, path: string, input: 
     if (tail === '/generate' && method === 'POST') return generate(dp, name, version, input);
     if (tail === '/generate_stream' && method === 'POST') return generateStream(dp, name, version, input);
     if (tail === '/stats' && get) return ok({ model_stats: dp.statistics(name, version) });
-    throw methodNotAllowed(method, path);
+    throw noRoute(method, path);
   }
 
   if (path === '/v2/repository/index' && method === 'POST') {
@@ -96,10 +96,10 @@ export async function route(dp: DataPlane, method: string, path: string, input: 
     }
     return ok();
   }
-  throw path.startsWith('/v2') ? methodNotAllowed(method, path) : new InferenceError('NOT_FOUND', `no route for ${method} ${path}`);
+  throw noRoute(method, path);
 }
 
-function methodNotAllowed(method: string, path: string): InferenceError {
+function noRoute(method: string, path: string): InferenceError {
   return new InferenceError('NOT_FOUND', `no route for ${method} ${path}`);
 }
 
