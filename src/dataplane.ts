@@ -264,7 +264,7 @@ export class DataPlane {
       if (c?.reshape) {
         // The model produced the reshape shape; clients see the config dims.
         const lead = batched ? [t.shape[0]] : [];
-        const dims = c.dims.map((d, i) => (d === -1 ? inferDim(t, c.dims, lead, i) : d));
+        const dims = c.dims.map((d) => (d === -1 ? inferDim(t, c.dims, lead) : d));
         out = { ...t, shape: [...lead, ...dims] };
       }
       const k = classify.get(name);
@@ -299,7 +299,7 @@ function reshapeInput(t: Tensor, c: ModelInputConfig, batched: boolean): Tensor 
   return { ...t, shape: [...lead, ...c.reshape.shape] };
 }
 
-function inferDim(t: Tensor, dims: number[], lead: number[], _i: number): number {
+function inferDim(t: Tensor, dims: number[], lead: number[]): number {
   const known = dims.filter((d) => d !== -1).reduce((a, b) => a * b, 1) * elementCount(lead);
   return known ? elementCount(t.shape) / known : 0;
 }

@@ -5,7 +5,7 @@ import { getFloat16, setFloat16 } from '@petamoriken/float16';
 import { parse as parseLossless, isSafeNumber, isInteger } from 'lossless-json';
 import { elementSize, typedView, type DataType } from './datatypes.js';
 import { invalidArg } from './errors.js';
-import { decodeBytes, encodeBytes } from './tensor.js';
+import { decodeStrings, encodeBytes } from './tensor.js';
 
 const INT_RANGE: Record<string, [number, number]> = {
   INT8: [-128, 127], INT16: [-32768, 32767], INT32: [-2147483648, 2147483647],
@@ -137,7 +137,7 @@ export function jsonToRaw(datatype: DataType, raw: unknown, what: string): Uint8
 export function rawToJsonText(datatype: DataType, bytes: Uint8Array): string {
   switch (datatype) {
     case 'BYTES':
-      return JSON.stringify(decodeBytes(bytes).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')));
+      return JSON.stringify(decodeStrings(bytes));
     case 'BOOL': {
       const parts = new Array<string>(bytes.length);
       for (let i = 0; i < bytes.length; i++) parts[i] = bytes[i] ? 'true' : 'false';
@@ -181,7 +181,7 @@ function floatsToJson(v: ArrayLike<number>): string {
 export function rawToValues(datatype: DataType, bytes: Uint8Array): unknown[] {
   switch (datatype) {
     case 'BYTES':
-      return decodeBytes(bytes).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
+      return decodeStrings(bytes);
     case 'BOOL':
       return Array.from(bytes, (b) => b !== 0);
     case 'FP16': {

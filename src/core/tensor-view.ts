@@ -3,7 +3,7 @@
 
 import { typedView, type DataType, type TypedArray } from './datatypes.js';
 import { rawToValues } from './json-tensor.js';
-import { decodeBytes, type Tensor } from './tensor.js';
+import { decodeBytes, decodeStrings, type Tensor } from './tensor.js';
 
 export class TensorView implements Tensor {
   constructor(
@@ -27,7 +27,7 @@ export class TensorView implements Tensor {
 
   /** BYTES elements decoded as UTF-8. */
   strings(): string[] {
-    return this.bytes().map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
+    return decodeStrings(this.data, `tensor '${this.name}'`);
   }
 
   /** Elements as JS values: numbers (FP16 converted), booleans, strings, bigint for 64-bit ints. */

@@ -59,6 +59,11 @@ export function decodeBytes(data: Uint8Array, what = 'BYTES tensor'): Uint8Array
   return out;
 }
 
+/** BYTES elements decoded as UTF-8 (invalid sequences become U+FFFD). */
+export function decodeStrings(data: Uint8Array, what = 'BYTES tensor'): string[] {
+  return decodeBytes(data, what).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
+}
+
 /** Count BYTES elements without materializing them. */
 export function countBytesElements(data: Uint8Array, what = 'BYTES tensor'): number {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);

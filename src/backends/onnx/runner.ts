@@ -3,7 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import { bytesOf, typedView, type DataType } from '../../core/datatypes.js';
 import { InferenceError, asInferenceError } from '../../core/errors.js';
-import { decodeBytes, encodeBytes, type Tensor } from '../../core/tensor.js';
+import { decodeBytes, decodeStrings, encodeBytes, type Tensor } from '../../core/tensor.js';
 import type { ExecuteRequest, ExecuteResult, IoMeta, LoadResult, LoadSpec } from '../backend.js';
 import type { Runner } from '../runner.js';
 
@@ -25,7 +25,7 @@ function ioMeta(list: readonly ort.InferenceSession.ValueMetadata[], what: strin
 
 function toOrt(t: Tensor): ort.Tensor {
   if (t.datatype === 'BYTES') {
-    const strings = decodeBytes(t.data).map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
+    const strings = decodeStrings(t.data);
     return new ort.Tensor('string', strings, t.shape);
   }
   const view = typedView(t.datatype, t.data);

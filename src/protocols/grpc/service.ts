@@ -131,6 +131,6 @@ export function predictorImpl(dp: DataPlane, modelName: string) {
       throw new InferenceError('FAILED_PRECONDITION', `predictor model '${modelName}' did not produce a numeric first output`);
     }
     const first = rawToValues(out.datatype, out.data.subarray(0, elementSize(out.datatype)))[0];
-    return PredictResponse.create({ score: typeof first === 'boolean' ? Number(first) : Number(first) });
+    return PredictResponse.create({ score: Number(first) });
   };
 }

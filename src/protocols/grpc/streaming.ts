@@ -7,7 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { asInferenceError, invalidArg } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
 import { duet, type inference } from '../../generated/proto.js';
-import { decodeBytes, encodeBytes, type Parameters } from '../../core/tensor.js';
+import { decodeStrings, encodeBytes, type Parameters } from '../../core/tensor.js';
 import { decodeInferRequest, encodeInferResponse } from './codec.js';
 import { toServiceError } from './service.js';
 import { DecodeFailure, EMPTY_FINAL, FINAL_FLAG } from './definitions.js';
@@ -105,7 +105,7 @@ export function generatorImpl(dp: DataPlane) {
       let finished = false;
       for await (const res of responses) {
         const out = res.outputs.find((o) => o.name === 'text_output');
-        const text = out ? decodeBytes(out.data).map((b) => Buffer.from(b).toString('utf8')).join('') : '';
+        const text = out ? decodeStrings(out.data).join('') : '';
         const reason = res.parameters?.finish_reason;
         finished = reason !== undefined;
         await write(duet.GenerateResponse.create({ text, index: index++, final: finished, finish_reason: finished ? String(reason) : '' }));
