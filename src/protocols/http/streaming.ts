@@ -10,9 +10,9 @@ import type { InferResponse } from '../../core/infer.js';
  * before streaming starts is a JSON error); an error later becomes an `event: error` frame.
  */
 export async function* sseFrames(first: IteratorResult<InferResponse>, rest: AsyncIterator<InferResponse>): AsyncIterable<string> {
-  if (first.done) return;
-  yield `data: ${jsonText(generateResponseJson(first.value))}\n\n`;
   try {
+    if (first.done) return;
+    yield `data: ${jsonText(generateResponseJson(first.value))}\n\n`;
     for (;;) {
       const n = await rest.next();
       if (n.done) return;
@@ -21,5 +21,9 @@ export async function* sseFrames(first: IteratorResult<InferResponse>, rest: Asy
   } catch (e) {
     const err = asInferenceError(e);
     yield `event: error\ndata: ${JSON.stringify({ error: err.message, code: err.code })}\n\n`;
+  } finally {
+    // Closed early (the client went away): close the response stream too, so the model's
+    // stream ends and its slot in the scheduler is released.
+    await rest.return?.();
   }
 }
