@@ -31,6 +31,8 @@ Options for serve:
   -h, --help               show this help
 `;
 
+const SHUTDOWN_GRACE_MS = 30_000;
+
 /** `off` (or `--flag=-1`) turns a listener off. */
 const isOff = (v: string | undefined) => v === 'off' || v === '-1';
 
@@ -106,6 +108,11 @@ async function serve(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log(`${signal}: finishing requests in flight, then exiting`);
+    // A request that never finishes must not keep the process up for ever.
+    setTimeout(() => {
+      log(`still busy ${SHUTDOWN_GRACE_MS / 1000} s after ${signal}; exiting anyway`);
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
     server.stop().then(() => process.exit(0), (e) => {
       log(`error during shutdown: ${(e as Error).message}`);
       process.exit(1);
