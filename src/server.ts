@@ -8,6 +8,7 @@ import { GrpcServer } from './protocols/grpc/server.js';
 import { fileURLToPath } from 'node:url';
 import { Metrics, MetricsServer } from './metrics/prometheus.js';
 import { Tracing, type TracingOptions } from './metrics/tracing.js';
+import { checkTls, listenerTls, type TlsOptions } from './core/tls.js';
 
 export interface ServerOptions {
   modelRepository: string;
@@ -26,6 +27,10 @@ export interface ServerOptions {
   /** Prometheus port; 0 picks a free one; null turns metrics off. */
   metricsPort?: number | null;
   strictReadiness?: boolean;
+  /** HTTPS for REST and metrics; with `clientCa`, mutual TLS. Off when absent. */
+  tls?: TlsOptions;
+  /** TLS for gRPC: absent means the same as `tls`; null means plaintext gRPC. */
+  grpcTls?: TlsOptions | null;
   log?: (line: string) => void;
 }
 
@@ -46,6 +51,10 @@ const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? (() => {});
+  const grpcTls = opts.grpcTls === undefined ? opts.tls : opts.grpcTls ?? undefined;
+  // Bad PEM fails here with the option named, before any model loads.
+  if (opts.tls) checkTls(opts.tls);
+  if (grpcTls && grpcTls !== opts.tls) checkTls(grpcTls, { cert: 'grpcTls.cert', key: 'grpcTls.key', clientCa: 'grpcTls.clientCa' });
   const models = new ModelManager(opts.modelRepository, { log });
   const dataPlane = new DataPlane(models, { extensions: EXTENSIONS, strictReadiness: opts.strictReadiness });
   const metrics = new Metrics(() => models.allLoaded().map((sv) => ({ name: sv.name, version: sv.version, stats: sv.stats, pending: sv.scheduler.pending })));
@@ -53,6 +62,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await models.loadAll();
   const http = new HttpServer(dataPlane, {
     host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, tracing,
+    tls: opts.tls && listenerTls(opts.tls),
     observe: (route, status, seconds) => metrics.observe('http', route, status, seconds),
   });
   const httpAddr = await http.listen();
@@ -65,6 +75,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
       observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
       tracing,
+      tls: grpcTls && listenerTls(grpcTls),
     });
     try {
       grpcAddr = await grpc.listen();
@@ -77,7 +88,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let metricsServer: MetricsServer | undefined;
   let metricsAddr: AddressInfo | undefined;
   if (opts.metricsPort !== null) {
-    metricsServer = new MetricsServer(metrics, { host: opts.host, port: opts.metricsPort ?? 8002 });
+    metricsServer = new MetricsServer(metrics, { host: opts.host, port: opts.metricsPort ?? 8002, tls: opts.tls && listenerTls(opts.tls) });
     try {
       metricsAddr = await metricsServer.listen();
     } catch (e) {

@@ -3,9 +3,11 @@
 // per-protocol request counters and latency histograms.
 
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
 import type { ModelStats } from './statistics.js';
+import { nodeTlsOptions, type ListenerTls } from '../core/tls.js';
 
 export interface ModelSnapshot {
   name: string;
@@ -72,10 +74,11 @@ export class Metrics {
 }
 
 export class MetricsServer {
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
 
-  constructor(private readonly metrics: Metrics, private readonly opts: { host?: string; port?: number }) {
-    this.server = http.createServer((req, res) => {
+  /** With `tls`, metrics are served over HTTPS. */
+  constructor(private readonly metrics: Metrics, private readonly opts: { host?: string; port?: number; tls?: ListenerTls }) {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method !== 'GET' || path !== '/metrics') {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route for ${req.method} ${path}; metrics are at GET /metrics` }));
@@ -85,7 +88,8 @@ export class MetricsServer {
         (text) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text),
         (e: Error) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: e.message })),
       );
-    });
+    };
+    this.server = opts.tls ? https.createServer(nodeTlsOptions(opts.tls), handler) : http.createServer(handler);
   }
 
   listen(): Promise<AddressInfo> {

@@ -9,6 +9,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { DataPlane } from '../../dataplane.js';
 import { healthImpl } from './health.js';
 import type { Tracing } from '../../metrics/tracing.js';
+import type { ListenerTls } from '../../core/tls.js';
 import { generatorImpl, modelStreamInfer } from './streaming.js';
 import { inferenceServiceImpl, predictorImpl, unary } from './service.js';
 import { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_METHODS, INFERENCE_SERVICE, PREDICTOR_SERVICE } from './definitions.js';
@@ -30,6 +31,8 @@ export interface GrpcServerOptions {
   tracing?: Tracing;
   /** Told of every finished call (for metrics): method name, status name, seconds. */
   observe?: (method: string, status: string, seconds: number) => void;
+  /** Serve gRPC over TLS; with requireClientCert, a client without a certificate signed by `ca` is refused at the handshake. */
+  tls?: ListenerTls;
 }
 
 export const DEFAULT_MAX_MESSAGE = 2 ** 31 - 1;
@@ -72,7 +75,7 @@ export class GrpcServer {
     const host = this.opts.host ?? '0.0.0.0';
     const addr = host.includes(':') ? `[${host}]:${this.opts.port ?? 8001}` : `${host}:${this.opts.port ?? 8001}`;
     const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+      this.server.bindAsync(addr, credentials(this.opts.tls), (e, p) => (e ? reject(e) : resolve(p))));
     raiseFlowControlWindows(this.server, this.windowBytes);
     return { address: host, port };
   }
@@ -90,6 +93,12 @@ export class GrpcServer {
       });
     });
   }
+}
+
+function credentials(tls: ListenerTls | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const buf = (pem: string | Buffer) => (typeof pem === 'string' ? Buffer.from(pem) : pem);
+  return grpc.ServerCredentials.createSsl(tls.ca === undefined ? null : buf(tls.ca), [{ cert_chain: buf(tls.cert), private_key: buf(tls.key) }], tls.requireClientCert);
 }
 
 const STATUS_NAME = Object.fromEntries(Object.entries(grpc.status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k])) as Record<number, string>;

@@ -2,6 +2,7 @@
 // answers the client accepts, and turns every error into {"error": "..."} with the table's status.
 
 import http from 'node:http';
+import https from 'node:https';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
@@ -10,6 +11,7 @@ import { asInferenceError, InferenceError } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
 import { route, routeLabel, type HttpReply } from './routes.js';
 import type { RequestTrace, Tracing } from '../../metrics/tracing.js';
+import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
@@ -27,6 +29,8 @@ export interface HttpServerOptions {
   observe?: (route: string, status: number, seconds: number) => void;
   /** When set, inference requests are traced. */
   tracing?: Tracing;
+  /** Serve HTTPS instead of HTTP. */
+  tls?: ListenerTls;
 }
 
 export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
@@ -90,7 +94,7 @@ function pickEncoding(accept: string | undefined): 'gzip' | 'deflate' | undefine
 }
 
 export class HttpServer {
-  readonly server: http.Server;
+  readonly server: http.Server | https.Server;
   private readonly maxBody: number;
   private readonly compressMin: number;
   /** Set by close(): responses still to go out end their connection, so a keep-alive client cannot hold shutdown open. */
@@ -99,7 +103,10 @@ export class HttpServer {
   constructor(private readonly dp: DataPlane, private readonly opts: HttpServerOptions = {}) {
     this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
     this.compressMin = opts.compressMinBytes ?? 1024;
-    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    this.server = opts.tls
+      ? https.createServer({ ...nodeTlsOptions(opts.tls), keepAliveTimeout: 65_000 }, handler)
+      : http.createServer({ keepAliveTimeout: 65_000 }, handler);
     // Clients that hold the socket idle must not keep the process alive at shutdown.
     this.server.headersTimeout = 60_000;
   }
