@@ -10,7 +10,7 @@ import { EMPTY_FINAL, FINAL_FLAG, INFERENCE_SERVICE } from '../protocols/grpc/de
 import {
   inputToRaw, makeResult, normalizeOutputs, ResultTensor,
   type InferenceClient, type InferInput, type InferOptions, type InferResult,
-  type ModelMetadataResult, type RepositoryEntry, type ServerMetadataResult, type GenerateOptions,
+  type ModelMetadataResult, type RepositoryEntry, type ServerMetadataResult, type GenerateOptions, type ClientTls,
 } from './types.js';
 import { AsyncQueue } from '../core/async-queue.js';
 import { decodeGenerateBody, generateResponseJson } from '../core/generate.js';
@@ -27,6 +27,14 @@ export interface GrpcClientOptions {
   windowBytes?: number;
   /** Per-call deadline in milliseconds. */
   timeoutMs?: number;
+  /** Connect over TLS: `ca` to trust (default: the system's CAs); `cert` and `key` for mutual TLS. */
+  tls?: ClientTls;
+}
+
+function channelCredentials(tls: ClientTls | undefined): grpc.ChannelCredentials {
+  if (!tls) return grpc.credentials.createInsecure();
+  const buf = (pem: string | Buffer | undefined) => (pem === undefined ? null : typeof pem === 'string' ? Buffer.from(pem) : pem);
+  return grpc.credentials.createSsl(buf(tls.ca), buf(tls.key), buf(tls.cert));
 }
 
 export class GrpcClient implements InferenceClient {
@@ -34,10 +42,10 @@ export class GrpcClient implements InferenceClient {
   readonly client: grpc.Client;
   private readonly timeoutMs: number | undefined;
 
-  /** `address` like "localhost:8001". */
+  /** `address` like "localhost:8001" (plaintext unless `tls` is given). */
   constructor(address: string, opts: GrpcClientOptions = {}) {
     const max = opts.maxMessageBytes ?? 2 ** 31 - 1;
-    this.client = new grpc.Client(address.replace(/^grpc:\/\//, ''), grpc.credentials.createInsecure(), {
+    this.client = new grpc.Client(address.replace(/^grpc:\/\//, ''), channelCredentials(opts.tls), {
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
       'grpc-node.flow_control_window': opts.windowBytes ?? 8 * 1024 * 1024,

@@ -1,6 +1,7 @@
 // HttpClient: the KServe v2 REST protocol with Triton's binary tensor extension, over node:http keep-alive.
 
 import http from 'node:http';
+import https from 'node:https';
 import { InferenceError, STATUS_TABLE, type ErrorCode } from '../core/errors.js';
 import type { ModelConfig } from '../core/model-config.js';
 import { isDataType } from '../core/datatypes.js';
@@ -9,7 +10,7 @@ import { jsonText } from '../core/generate.js';
 import {
   inputToRaw, makeResult, normalizeOutputs, ResultTensor,
   type InferenceClient, type InferInput, type InferOptions, type InferResult,
-  type ModelMetadataResult, type RepositoryEntry, type ServerMetadataResult, type GenerateOptions,
+  type ModelMetadataResult, type RepositoryEntry, type ServerMetadataResult, type GenerateOptions, type ClientTls,
 } from './types.js';
 
 const HEADER_LENGTH = 'inference-header-content-length';
@@ -30,13 +31,23 @@ export class HttpClient implements InferenceClient {
   private readonly agent: http.Agent;
   private readonly host: string;
   private readonly port: number;
+  /** http.request or https.request, by the URL's scheme. */
+  private readonly send: typeof http.request;
 
-  /** `url` like "localhost:8000" or "http://localhost:8000". */
-  constructor(url: string, opts: { maxSockets?: number } = {}) {
-    const u = new URL(url.includes('://') ? url : `http://${url}`);
+  /**
+   * `url` like "localhost:8000", "http://localhost:8000" or "https://localhost:8443". `tls` (CA, client
+   * certificate) makes a URL without a scheme HTTPS.
+   */
+  constructor(url: string, opts: { maxSockets?: number; tls?: ClientTls } = {}) {
+    const u = new URL(url.includes('://') ? url : `${opts.tls ? 'https' : 'http'}://${url}`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`HttpClient: URL scheme must be http or https, got '${u.protocol}'`);
+    const secure = u.protocol === 'https:';
+    if (opts.tls && !secure) throw new TypeError(`HttpClient: the tls option needs an https:// URL, got '${url}'`);
     this.host = u.hostname.replace(/^\[|\]$/g, '');
-    this.port = Number(u.port || 80);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 64 });
+    this.port = Number(u.port || (secure ? 443 : 80));
+    const pool = { keepAlive: true, maxSockets: opts.maxSockets ?? 64 };
+    this.agent = secure ? new https.Agent({ ...pool, ...opts.tls }) : new http.Agent(pool);
+    this.send = secure ? https.request : http.request;
   }
 
   /** One raw HTTP exchange (exported for tests and tools). */
@@ -44,7 +55,7 @@ export class HttpClient implements InferenceClient {
     const chunks = body === undefined ? [] : Array.isArray(body) ? body : [body];
     const length = chunks.reduce((n, c) => n + c.byteLength, 0);
     return new Promise((resolve, reject) => {
-      const req = http.request(
+      const req = this.send(
         { host: this.host, port: this.port, method, path, agent: this.agent, signal, headers: { ...(body !== undefined ? { 'content-length': length } : {}), ...headers } },
         (res) => {
           const parts: Buffer[] = [];
@@ -150,7 +161,7 @@ export class HttpClient implements InferenceClient {
   async *generateStream(model: string, body: Record<string, unknown>, options: GenerateOptions = {}): AsyncIterable<Record<string, unknown>> {
     const payload = Buffer.from(jsonText(body));
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request({
+      const req = this.send({
         host: this.host, port: this.port, method: 'POST', agent: this.agent, signal: options.signal,
         path: `${modelPath(model, options.modelVersion)}/generate_stream`,
         headers: { 'content-type': 'application/json', 'content-length': payload.byteLength, accept: 'text/event-stream' },

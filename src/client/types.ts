@@ -35,6 +35,13 @@ export interface InferOptions {
   signal?: AbortSignal;
 }
 
+/** TLS for a client: `ca` to trust (default: the system's CAs); `cert` and `key` for mutual TLS. PEM text or bytes. */
+export interface ClientTls {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
+
 /** An output of a result: typed(), bytes(), strings(), values(). */
 export class ResultTensor extends TensorView {}
 
