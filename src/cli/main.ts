@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startServer } from '../server.js';
 import { DEFAULT_MAX_BODY } from '../protocols/http/server.js';
+import { describeTls, TlsConfigError } from '../core/tls.js';
+import { TLS_FLAGS, TLS_HELP, tlsFromFlags, type TlsFlags } from './tls-flags.js';
 
 const HELP = `duet — a model inference server (KServe v2 / Triton protocol)
 
@@ -28,7 +30,7 @@ Options for serve:
   --strict-readiness B     server ready only when every model is (default true)
   --trace-otlp-endpoint U  turn OpenTelemetry tracing on, exporting over OTLP/HTTP to U
                            (e.g. http://localhost:4318/v1/traces; default: off, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
-  -h, --help               show this help
+${TLS_HELP}  -h, --help               show this help
 `;
 
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -63,6 +65,7 @@ async function serve(argv: string[]): Promise<void> {
       'http-max-body': { type: 'string' },
       'strict-readiness': { type: 'string' },
       'trace-otlp-endpoint': { type: 'string' },
+      ...TLS_FLAGS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -76,7 +79,16 @@ async function serve(argv: string[]): Promise<void> {
     process.stderr.write('duet serve: --model-repository is required\n\n' + HELP);
     process.exit(2);
   }
+  let tls: TlsFlags;
+  try {
+    tls = tlsFromFlags(values);
+  } catch (e) {
+    if (!(e instanceof TlsConfigError)) throw e;
+    process.stderr.write(`duet serve: ${e.message}\n`);
+    process.exit(2);
+  }
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  for (const w of tls.warnings) log(`warning: ${w}`);
   log(`loading models from ${resolve(repo)}`);
   const server = await startServer({
     modelRepository: resolve(repo),
@@ -95,14 +107,21 @@ async function serve(argv: string[]): Promise<void> {
       return endpoint ? { otlpEndpoint: endpoint, serviceName: process.env.OTEL_SERVICE_NAME ?? 'duet' } : undefined;
     })(),
     metricsPort: isOff(values['metrics-port']) ? null : int('metrics-port', values['metrics-port'], 8002),
+    tls: tls.tls,
+    grpcTls: tls.grpcTls,
     log,
   });
   const index = await server.dataPlane.repositoryIndex();
   const w = Math.max(5, ...index.map((e) => e.name.length));
   log(`models:\n${index.map((e) => `  ${e.name.padEnd(w)}  ${(e.version || '-').padEnd(3)}  ${e.state}${e.reason ? `  ${e.reason}` : ''}`).join('\n')}`);
-  log(`REST (KServe v2) listening on http://${server.http.address}:${server.http.port}`);
-  if (server.metrics) log(`Prometheus metrics at http://${server.metrics.address}:${server.metrics.port}/metrics`);
-  if (server.grpc) log(`gRPC (inference.GRPCInferenceService, Predictor, Health, reflection) listening on ${server.grpc.address}:${server.grpc.port}`);
+  // Which listeners use TLS, so an operator can see it at a glance.
+  const httpTls = describeTls(tls.tls);
+  const grpcTls = describeTls(tls.grpcTls === undefined ? tls.tls : tls.grpcTls);
+  const scheme = httpTls ? 'https' : 'http';
+  const note = (d: string | undefined) => (d ? ` (${d})` : '');
+  log(`REST (KServe v2) listening on ${scheme}://${server.http.address}:${server.http.port}${note(httpTls)}`);
+  if (server.metrics) log(`Prometheus metrics at ${scheme}://${server.metrics.address}:${server.metrics.port}/metrics${note(httpTls)}`);
+  if (server.grpc) log(`gRPC (inference.GRPCInferenceService, Predictor, Health, reflection) listening on ${server.grpc.address}:${server.grpc.port}${note(grpcTls)}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
