@@ -2,7 +2,7 @@
 // model lookup and errors live here, once.
 
 import { typedView, type DataType } from './core/datatypes.js';
-import { InferenceError, invalidArg } from './core/errors.js';
+import { InferenceError, invalidArg, unavailable } from './core/errors.js';
 import type { InferRequest, InferResponse } from './core/infer.js';
 import type { ModelConfig, ModelInputConfig } from './core/model-config.js';
 import { checkTensorSize, elementCount, encodeBytes, shapeString, type Tensor } from './core/tensor.js';
@@ -12,6 +12,8 @@ import { getFloat16 } from '@petamoriken/float16';
 
 export const SERVER_NAME = 'duet';
 export const SERVER_VERSION = '0.1.0';
+/** Triton's answer to load/unload when model control mode is not 'explicit' (its words, in every mode). */
+export const MODEL_CONTROL_DISABLED = 'explicit model load / unload is not allowed if polling is enabled';
 
 export interface TensorMetadata {
   name: string;
@@ -111,12 +113,26 @@ export class DataPlane {
     return this.models.index(readyOnly);
   }
 
-  loadModel(name: string, config?: string): Promise<void> {
-    return this.models.load(name, config);
+  /**
+   * The repository API's load: only in model control mode 'explicit', as in Triton. `config` replaces the
+   * model's config file; `files` are the names of `file:` overrides, which this server does not take.
+   */
+  async loadModel(name: string, opts: { config?: string; files?: string[] } = {}): Promise<void> {
+    this.checkModelControl();
+    if (opts.files?.length) {
+      throw new InferenceError('UNIMPLEMENTED', `model file overrides (${opts.files[0]}) are not supported; put the files in the repository`);
+    }
+    return this.models.load(name, opts.config);
   }
 
-  unloadModel(name: string): Promise<void> {
+  async unloadModel(name: string): Promise<void> {
+    this.checkModelControl();
     return this.models.unload(name);
+  }
+
+  private checkModelControl(): void {
+    // Triton's status and words, so its clients recognise them.
+    if (this.models.controlMode !== 'explicit') throw unavailable(MODEL_CONTROL_DISABLED);
   }
 
   async infer(req: InferRequest): Promise<InferResponse> {

@@ -3,6 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ModelConfig, QueuePolicyConfig } from './core/model-config.js';
 import { ModelStats } from './metrics/statistics.js';
@@ -12,9 +13,20 @@ import { WorkerInstance } from './backends/worker-instance.js';
 import { Scheduler, type QueuePolicy, type SchedulerOptions } from './scheduler/scheduler.js';
 import { parseModelConfig, validateModelConfig, applyDefaults } from './repository/config.js';
 import { checkAgainstModel, completeConfig } from './repository/complete.js';
-import { findModelFile, listModels, readModelSource, selectVersions } from './repository/layout.js';
+import { checkConfigPaths, findModelFile, listModels, readModelSource, selectVersions } from './repository/layout.js';
+import { containedRealPath, namedPath, type ModelPlace } from './repository/contain.js';
+import { ModelPoller } from './model-poller.js';
 
 export type ModelState = 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
+
+/** Triton's model control modes: who may load and unload models after start. */
+export type ModelControlMode = 'none' | 'explicit' | 'poll';
+export const MODEL_CONTROL_MODES: readonly ModelControlMode[] = ['none', 'explicit', 'poll'];
+
+/** Instances one model's config may ask for: enough for any real use, too few to exhaust the machine. */
+export const DEFAULT_MAX_INSTANCES = 4 * availableParallelism();
+/** Triton's default interval between repository polls. */
+export const DEFAULT_POLL_SECS = 15;
 
 export interface ServedVersion {
   name: string;
@@ -78,6 +90,26 @@ export interface ModelManagerOptions {
   /** Start instances; tests may swap in their own. */
   startInstance?: (spec: LoadSpec) => Promise<ModelInstance>;
   log?: (line: string) => void;
+  /** Default 'none': every model loads at start and the load/unload API is refused. */
+  controlMode?: ModelControlMode;
+  /** 'explicit' mode: the models to load at start ('*' for all); none when absent, as in Triton. */
+  loadModels?: string[];
+  /** 'poll' mode: seconds between repository scans (fractions allowed). */
+  pollSecs?: number;
+  /** A config whose instance_group counts add up above this is refused. */
+  maxInstancesPerModel?: number;
+}
+
+/** An output's class labels, one a line, from a file that must stay inside the model's folder. */
+async function readLabels(place: ModelPlace, output: string, fileName: string): Promise<string[]> {
+  const field = `output '${output}' label_filename`;
+  const path = namedPath(place, field, fileName, place.modelDir);
+  const real = await containedRealPath(place, field, path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw new Error(`output '${output}': label file '${fileName}' not found in ${place.modelDir}`);
+    throw e;
+  });
+  const text = await readFile(real, 'utf8');
+  return text.split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1);
 }
 
 /** Emits 'change' whenever a model's state changes. */
@@ -85,12 +117,33 @@ export class ModelManager extends EventEmitter {
   private readonly models = new Map<string, ModelEntry>();
   private readonly startInstance: (spec: LoadSpec) => Promise<ModelInstance>;
   private readonly log: (line: string) => void;
+  readonly controlMode: ModelControlMode;
+  readonly maxInstances: number;
+  private readonly loadModels: string[];
+  private readonly pollSecs: number;
+  private poller: ModelPoller | undefined;
 
   constructor(readonly repoDir: string, opts: ModelManagerOptions = {}) {
     super();
     this.setMaxListeners(0);
     this.startInstance = opts.startInstance ?? ((spec) => WorkerInstance.start(spec));
     this.log = opts.log ?? (() => {});
+    this.controlMode = opts.controlMode ?? 'none';
+    this.loadModels = opts.loadModels ?? [];
+    this.pollSecs = opts.pollSecs ?? DEFAULT_POLL_SECS;
+    this.maxInstances = opts.maxInstancesPerModel ?? DEFAULT_MAX_INSTANCES;
+  }
+
+  /** The start-up loads of the control mode; in 'poll' mode, also starts watching the repository. */
+  async start(): Promise<void> {
+    const all = await listModels(this.repoDir); // a missing repository fails here, in every mode
+    if (this.controlMode === 'poll') {
+      this.poller = new ModelPoller(this, this.pollSecs * 1000, this.log);
+      await this.poller.start();
+      return;
+    }
+    const names = this.controlMode === 'explicit' && !this.loadModels.includes('*') ? [...new Set(this.loadModels)] : all;
+    await Promise.all(names.map((n) => this.load(n).catch(() => {})));
   }
 
   /** Load every model in the repository; a broken model is marked UNAVAILABLE and the rest still load. */
@@ -125,9 +178,15 @@ export class ModelManager extends EventEmitter {
       entry.reason = 'unloaded';
       entry.failed.clear();
       this.log(`model '${name}' unloaded`);
+      // A model whose folder is gone leaves the index too.
+      if (!(await this.inRepository(name)) && entry.loads === 0 && this.models.get(name) === entry) this.models.delete(name);
     }).finally(() => this.emit('change'));
     entry.busy = run.catch(() => {});
     return run;
+  }
+
+  private inRepository(name: string): Promise<boolean> {
+    return listModels(this.repoDir).then((names) => names.includes(name), () => false);
   }
 
   private entry(name: string): ModelEntry {
@@ -141,55 +200,81 @@ export class ModelManager extends EventEmitter {
 
   private async doLoad(entry: ModelEntry, configOverride?: string): Promise<void> {
     const { name } = entry;
-    const previous = [...entry.versions.values()];
-    entry.state = 'LOADING';
-    entry.failed = new Map();
+    const previous = entry.versions;
+    // A model that serves keeps serving (and stays READY) while its replacement loads.
+    if (previous.size === 0) entry.state = 'LOADING';
     entry.absent = false;
+    const failed = new Map<string, string>();
     let fresh = new Map<string, ServedVersion>();
     try {
       if (!/^[^/\\\0]+$/.test(name) || name === '.' || name === '..') throw new Error(`'${name}' is not a valid model name`);
-      const source = await readModelSource(this.repoDir, name);
+      const source = await readModelSource(this.repoDir, name, this.maxInstances);
       if (configOverride !== undefined) {
-        source.config = applyDefaults(parseModelConfig(configOverride, 'json', `${name} (load request config)`), name);
+        source.config = applyDefaults(parseModelConfig(configOverride, 'json', `${name} (load request config)`), name, this.maxInstances);
       }
+      const place: ModelPlace = { model: name, repoDir: this.repoDir, modelDir: source.dir };
+      checkConfigPaths(source.config, place);
+      const base = source.config ?? this.defaultConfig(name);
+      this.checkInstanceCount(name, base);
       if (source.versions.length === 0) throw new Error(`no version folders (e.g. '${name}/1/') in ${source.dir}`);
-      const chosen = selectVersions(source.config ?? applyDefaults({ name } as ModelConfig, name), source.versions);
+      const chosen = selectVersions(base, source.versions);
       if (chosen.length === 0) throw new Error(`version_policy selects none of the versions on disk (${source.versions.join(', ')})`);
       const results = await Promise.all(chosen.map(async (v) => {
         try {
-          return await this.loadVersion(name, source.dir, String(v), source.config);
+          return await this.loadVersion(place, String(v), source.config);
         } catch (e) {
-          entry.failed.set(String(v), (e as Error).message);
+          failed.set(String(v), (e as Error).message);
           return undefined;
         }
       }));
       for (const sv of results) if (sv) fresh.set(sv.version, sv);
-      if (fresh.size === 0) throw new Error([...entry.failed.entries()].map(([v, r]) => `version ${v}: ${r}`).join('; '));
+      if (fresh.size === 0) throw new Error([...failed.entries()].map(([v, r]) => `version ${v}: ${r}`).join('; '));
     } catch (e) {
-      entry.state = 'UNAVAILABLE';
-      entry.reason = (e as Error).message;
+      const reason = (e as Error).message;
       for (const sv of fresh.values()) await sv.scheduler.close();
       fresh = new Map();
+      if (previous.size > 0) {
+        // As Triton: a reload that fails leaves the loaded model as it was.
+        this.log(`model '${name}' reload failed; version${previous.size > 1 ? 's' : ''} ${[...previous.keys()].join(', ')} keep${previous.size > 1 ? '' : 's'} serving: ${reason}`);
+        throw invalidArg(`failed to load '${name}': ${reason}`);
+      }
+      entry.state = 'UNAVAILABLE';
+      entry.reason = reason;
+      entry.failed = failed;
       entry.versions = new Map();
-      await Promise.all(previous.map((v) => v.scheduler.close()));
-      entry.absent = !(await listModels(this.repoDir).catch(() => [] as string[])).includes(name);
+      entry.absent = !(await this.inRepository(name));
       this.log(`model '${name}' UNAVAILABLE: ${entry.reason}`);
       // Triton answers a failed load as a bad request (400), not as an unavailable server.
       throw invalidArg(`failed to load '${name}': ${entry.reason}`);
     }
     entry.versions = fresh;
+    entry.failed = failed;
     entry.state = 'READY';
     entry.reason = '';
     // Old versions finish what they hold after the new ones take traffic.
-    await Promise.all(previous.map((v) => v.scheduler.close()));
-    const failed = [...entry.failed.entries()].map(([v, r]) => `; version ${v} UNAVAILABLE: ${r}`).join('');
-    this.log(`model '${name}' READY (version${fresh.size > 1 ? 's' : ''} ${[...fresh.keys()].join(', ')})${failed}`);
+    await Promise.all([...previous.values()].map((v) => v.scheduler.close()));
+    const failedNote = [...failed.entries()].map(([v, r]) => `; version ${v} UNAVAILABLE: ${r}`).join('');
+    this.log(`model '${name}' READY (version${fresh.size > 1 ? 's' : ''} ${[...fresh.keys()].join(', ')})${failedNote}`);
   }
 
-  private async loadVersion(name: string, modelDir: string, version: string, config: ModelConfig | undefined): Promise<ServedVersion> {
+  /** The config of a model folder that has none, before auto-complete. */
+  private defaultConfig(name: string): ModelConfig {
+    return applyDefaults({ name } as ModelConfig, name, this.maxInstances);
+  }
+
+  /** Each instance is a worker thread: a config (or a load request) may not ask for more than the cap. */
+  private checkInstanceCount(name: string, cfg: ModelConfig): void {
+    const total = (cfg.instance_group ?? []).reduce((n, g) => n + Number(g.count ?? 1), 0);
+    if (total > this.maxInstances) {
+      throw invalidArg(`model '${name}': instance_group counts add up to ${total} instances, above the limit of ${this.maxInstances} per model (--max-instances-per-model)`);
+    }
+  }
+
+  private async loadVersion(place: ModelPlace, version: string, config: ModelConfig | undefined): Promise<ServedVersion> {
+    const { model: name, modelDir } = place;
     const versionDir = join(modelDir, version);
-    const { kind, file } = await findModelFile(config, versionDir);
-    const base: ModelConfig = config ?? applyDefaults({ name } as ModelConfig, name);
+    const { kind, file } = await findModelFile(config, versionDir, place);
+    const base: ModelConfig = config ?? this.defaultConfig(name);
     const groups = base.instance_group ?? [{ kind: 'KIND_CPU', count: 1 }];
     const specs: LoadSpec[] = [];
     for (const [gi, g] of groups.entries()) {
@@ -205,19 +290,14 @@ export class ModelManager extends EventEmitter {
       // The first instance tells what the model file declares; the config is completed and checked from it.
       const first = await this.startInstance({ ...specs[0], config: base });
       instances.push(first);
-      const completed = completeConfig(config, name, first.loadResult, kind);
+      const completed = completeConfig(config, name, first.loadResult, kind, this.maxInstances);
       validateModelConfig(completed);
       checkAgainstModel(completed, first.loadResult);
       for (const note of first.loadResult.notes ?? []) this.log(`model '${name}' version ${version}: ${note}`);
       instances.push(...(await Promise.all(specs.slice(1).map((s) => this.startInstance({ ...s, config: completed })))));
       const labels = new Map<string, string[]>();
       for (const o of completed.output) {
-        if (o.label_filename) {
-          const text = await readFile(join(modelDir, o.label_filename), 'utf8').catch(() => {
-            throw new Error(`output '${o.name}': label file '${o.label_filename}' not found in ${modelDir}`);
-          });
-          labels.set(o.name, text.split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1));
-        }
+        if (o.label_filename) labels.set(o.name, await readLabels(place, o.name, o.label_filename));
       }
       const stats = new ModelStats();
       const scheduler = new Scheduler(`model '${name}' version ${version}`, instances, { ...schedulerOptions(completed), stats });
@@ -298,6 +378,7 @@ export class ModelManager extends EventEmitter {
   }
 
   async close(): Promise<void> {
+    await this.poller?.stop();
     await Promise.all([...this.models.keys()].map((n) => this.unload(n).catch(() => {})));
   }
 }

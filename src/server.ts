@@ -2,7 +2,7 @@
 
 import type { AddressInfo } from 'node:net';
 import { DataPlane } from './dataplane.js';
-import { ModelManager } from './model-manager.js';
+import { ModelManager, type ModelControlMode } from './model-manager.js';
 import { HttpServer } from './protocols/http/server.js';
 import { GrpcServer } from './protocols/grpc/server.js';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,13 @@ export interface ServerOptions {
   tls?: TlsOptions;
   /** TLS for gRPC: absent means the same as `tls`; null means plaintext gRPC. */
   grpcTls?: TlsOptions | null;
+  /** Triton's model control: 'none' (default) loads every model and refuses load/unload requests. */
+  modelControlMode?: ModelControlMode;
+  /** 'explicit' mode: models to load at start ('*' for all). */
+  loadModels?: string[];
+  /** 'poll' mode: seconds between repository scans. */
+  repositoryPollSecs?: number;
+  maxInstancesPerModel?: number;
   log?: (line: string) => void;
 }
 
@@ -55,11 +62,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Bad PEM fails here with the option named, before any model loads.
   if (opts.tls) checkTls(opts.tls);
   if (grpcTls && grpcTls !== opts.tls) checkTls(grpcTls, { cert: 'grpcTls.cert', key: 'grpcTls.key', clientCa: 'grpcTls.clientCa' });
-  const models = new ModelManager(opts.modelRepository, { log });
+  const models = new ModelManager(opts.modelRepository, {
+    log, controlMode: opts.modelControlMode, loadModels: opts.loadModels,
+    pollSecs: opts.repositoryPollSecs, maxInstancesPerModel: opts.maxInstancesPerModel,
+  });
   const dataPlane = new DataPlane(models, { extensions: EXTENSIONS, strictReadiness: opts.strictReadiness });
   const metrics = new Metrics(() => models.allLoaded().map((sv) => ({ name: sv.name, version: sv.version, stats: sv.stats, pending: sv.scheduler.pending })));
   const tracing = opts.tracing && (opts.tracing.otlpEndpoint || opts.tracing.exporter) ? new Tracing(opts.tracing) : undefined;
-  await models.loadAll();
+  await models.start();
   const http = new HttpServer(dataPlane, {
     host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, tracing,
     tls: opts.tls && listenerTls(opts.tls),

@@ -147,6 +147,7 @@ describe('cli', { timeout: 120_000 }, () => {
       assert.match(cli.stdout, /Usage:/);
       assert.match(cli.stdout, /duet serve --model-repository DIR/);
       assert.match(cli.stdout, /--http-port/);
+      for (const flag of ['--model-control-mode', '--load-model', '--repository-poll-secs', '--max-instances-per-model']) assert.match(cli.stdout, new RegExp(flag));
       assert.equal(cli.stderr, '');
     }
   });
@@ -172,6 +173,35 @@ describe('cli', { timeout: 120_000 }, () => {
     const e = await flag.exit(10_000);
     assert.notEqual(e.code, 0);
     assert.match(flag.stderr, /no-such-flag/);
+  });
+
+  test('model control flags: bad values and combinations exit 2, naming the flag', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--model-control-mode', 'sometimes'], /--model-control-mode must be one of none, explicit, poll, got 'sometimes'/],
+      [['--load-model', 'my_model'], /--load-model needs --model-control-mode explicit/],
+      [['--model-control-mode', 'explicit', '--load-model', '*', '--load-model', 'my_model'], /'\*' .* must be the only --load-model/],
+      [['--model-control-mode', 'poll', '--repository-poll-secs', '0'], /--repository-poll-secs must be a number of seconds above 0/],
+      [['--max-instances-per-model', '0'], /--max-instances-per-model must be at least 1/],
+    ];
+    for (const [args, re] of cases) {
+      const cli = new Cli(['serve', '--model-repository', MODELS, '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...args]);
+      assert.deepEqual(await cli.exit(10_000), { code: 2, signal: null }, args.join(' '));
+      assert.match(cli.stderr, re);
+    }
+  });
+
+  test('--model-control-mode explicit --load-model: only that model loads; load requests work', async () => {
+    const dir = await repoWith(['my_model', 'simple']);
+    const cli = new Cli(['serve', '--model-repository', dir, '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1',
+      '--model-control-mode', 'explicit', '--load-model', 'my_model']);
+    const port = await cli.port();
+    assert.match(cli.stdout, /model control mode explicit, loading my_model/);
+    assert.match(cli.stdout, /^\s+my_model\s+1\s+READY\s*$/m);
+    assert.match(cli.stdout, /^\s+simple\s+-\s+UNAVAILABLE\s+not loaded\s*$/m);
+    assert.equal((await request(port, 'POST', '/v2/repository/models/simple/load')).status, 200);
+    assert.equal((await request(port, 'GET', '/v2/models/simple/ready')).status, 200);
+    cli.child.kill('SIGTERM');
+    assert.deepEqual(await cli.exit(20_000), { code: 0, signal: null });
   });
 
   test('a model repository that does not exist is an error, not an empty server', async () => {

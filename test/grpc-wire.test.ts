@@ -21,7 +21,7 @@ import {
   DEFAULT_WINDOW, HEALTH_SERVICE, INFERENCE_SERVICE, PREDICTOR_SERVICE,
 } from '../src/protocols/grpc/server.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { ROOT, scratchRepo, startTestServer } from './harness.js';
+import { EXPLICIT, ROOT, scratchRepo, startTestServer } from './harness.js';
 
 const Serving = g.health.v1.HealthCheckResponse.ServingStatus;
 type Def = grpc.MethodDefinition<unknown, unknown>;
@@ -33,7 +33,7 @@ let raw: grpc.Client;
 let sdk: GrpcClient;
 
 before(async () => {
-  server = await startTestServer();
+  server = await startTestServer(undefined, EXPLICIT);
   addr = `127.0.0.1:${server.grpc!.port}`;
   raw = new grpc.Client(addr, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,

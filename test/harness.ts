@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { HttpClient } from '../src/client/http.js';
 import { GrpcClient } from '../src/client/grpc.js';
 import type { InferenceClient } from '../src/client/types.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { startServer, type RunningServer, type ServerOptions } from '../src/server.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MODELS = join(ROOT, 'models');
@@ -23,7 +23,13 @@ export const PROTOCOLS: Protocol[] = [
   { name: 'grpc', client: (s) => new GrpcClient(`127.0.0.1:${s.grpc!.port}`) },
 ];
 
-export async function startTestServer(modelRepository = MODELS, opts: { strictReadiness?: boolean } = {}): Promise<RunningServer> {
+/** Options for a test server; e.g. `{ modelControlMode: 'explicit', loadModels: ['*'] }` where a test loads and unloads. */
+export type TestServerOptions = Partial<Omit<ServerOptions, 'modelRepository'>>;
+
+/** Model control as tests that load and unload need it: explicit, with every model loaded at start. */
+export const EXPLICIT: TestServerOptions = { modelControlMode: 'explicit', loadModels: ['*'] };
+
+export async function startTestServer(modelRepository = MODELS, opts: TestServerOptions = {}): Promise<RunningServer> {
   return startServer({ modelRepository, host: '127.0.0.1', httpPort: 0, grpcPort: 0, metricsPort: 0, ...opts });
 }
 

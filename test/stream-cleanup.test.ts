@@ -5,13 +5,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InferenceClient } from '../src/client/types.js';
 import type { RunningServer } from '../src/server.js';
-import { PROTOCOLS, scratchRepo, startTestServer } from './harness.js';
+import { EXPLICIT, PROTOCOLS, scratchRepo, startTestServer } from './harness.js';
 
 let server: RunningServer;
 let repo: Awaited<ReturnType<typeof scratchRepo>>;
 before(async () => {
   repo = await scratchRepo(['text_repeat']);
-  server = await startTestServer(repo.dir);
+  server = await startTestServer(repo.dir, EXPLICIT);
 });
 after(async () => {
   await server.stop();

@@ -7,6 +7,7 @@ import { startServer } from '../server.js';
 import { DEFAULT_MAX_BODY } from '../protocols/http/server.js';
 import { describeTls, TlsConfigError } from '../core/tls.js';
 import { TLS_FLAGS, TLS_HELP, tlsFromFlags, type TlsFlags } from './tls-flags.js';
+import { DEFAULT_MAX_INSTANCES, DEFAULT_POLL_SECS, MODEL_CONTROL_MODES, type ModelControlMode } from '../model-manager.js';
 
 const HELP = `duet — a model inference server (KServe v2 / Triton protocol)
 
@@ -28,6 +29,13 @@ Options for serve:
   --metrics-port N         Prometheus metrics at GET /metrics (default 8002; 0 picks a free port; off turns it off)
   --http-max-body BYTES    largest REST request body, after decompression (default ${DEFAULT_MAX_BODY})
   --strict-readiness B     server ready only when every model is (default true)
+  --model-control-mode M   none (default): load every model at start, refuse load/unload requests;
+                           explicit: load/unload (and config overrides) through the repository API;
+                           poll: load every model, then follow changes to the repository folders
+  --load-model NAME        explicit mode: a model to load at start (repeatable; '*' for all; default none)
+  --repository-poll-secs N poll mode: seconds between repository scans (default ${DEFAULT_POLL_SECS})
+  --max-instances-per-model N  refuse configs whose instance_group counts add up above N
+                           (default ${DEFAULT_MAX_INSTANCES}, four per core)
   --trace-otlp-endpoint U  turn OpenTelemetry tracing on, exporting over OTLP/HTTP to U
                            (e.g. http://localhost:4318/v1/traces; default: off, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
 ${TLS_HELP}  -h, --help               show this help
@@ -48,6 +56,22 @@ function int(name: string, v: string | undefined, dflt: number): number {
   return n;
 }
 
+function usage(message: string): never {
+  process.stderr.write(`duet serve: ${message}\n`);
+  process.exit(2);
+}
+
+/** Triton's rules: --load-model needs explicit mode, and '*' must come alone. */
+function modelControl(mode = 'none', loadModels: string[] = [], pollSecs: string | undefined) {
+  const m = mode.toLowerCase() as ModelControlMode;
+  if (!MODEL_CONTROL_MODES.includes(m)) usage(`--model-control-mode must be one of ${MODEL_CONTROL_MODES.join(', ')}, got '${mode}'`);
+  if (loadModels.length && m !== 'explicit') usage(`--load-model needs --model-control-mode explicit (the mode is ${m}, which loads every model)`);
+  if (loadModels.includes('*') && loadModels.length > 1) usage(`--load-model '*' loads every model, so it must be the only --load-model`);
+  const secs = pollSecs === undefined ? DEFAULT_POLL_SECS : Number(pollSecs);
+  if (!(secs > 0) || !Number.isFinite(secs)) usage(`--repository-poll-secs must be a number of seconds above 0, got '${pollSecs}'`);
+  return { modelControlMode: m, loadModels, repositoryPollSecs: secs };
+}
+
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -66,6 +90,10 @@ async function serve(argv: string[]): Promise<void> {
       'strict-readiness': { type: 'string' },
       'trace-otlp-endpoint': { type: 'string' },
       ...TLS_FLAGS,
+      'model-control-mode': { type: 'string' },
+      'load-model': { type: 'string', multiple: true },
+      'repository-poll-secs': { type: 'string' },
+      'max-instances-per-model': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -89,6 +117,10 @@ async function serve(argv: string[]): Promise<void> {
   }
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   for (const w of tls.warnings) log(`warning: ${w}`);
+  const control = modelControl(values['model-control-mode'], values['load-model'], values['repository-poll-secs']);
+  const maxInstances = int('max-instances-per-model', values['max-instances-per-model'], DEFAULT_MAX_INSTANCES);
+  if (maxInstances < 1) usage('--max-instances-per-model must be at least 1');
+  log(`model control mode ${control.modelControlMode}${control.modelControlMode === 'poll' ? ` (every ${control.repositoryPollSecs} s)` : ''}${control.loadModels?.length ? `, loading ${control.loadModels.join(', ')}` : ''}`);
   log(`loading models from ${resolve(repo)}`);
   const server = await startServer({
     modelRepository: resolve(repo),
@@ -106,6 +138,8 @@ async function serve(argv: string[]): Promise<void> {
       const endpoint = values['trace-otlp-endpoint'] ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
       return endpoint ? { otlpEndpoint: endpoint, serviceName: process.env.OTEL_SERVICE_NAME ?? 'duet' } : undefined;
     })(),
+    ...control,
+    maxInstancesPerModel: maxInstances,
     metricsPort: isOff(values['metrics-port']) ? null : int('metrics-port', values['metrics-port'], 8002),
     tls: tls.tls,
     grpcTls: tls.grpcTls,

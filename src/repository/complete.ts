@@ -13,11 +13,12 @@ export function completeConfig(
   name: string,
   meta: { inputs?: IoMeta[]; outputs?: IoMeta[] },
   kind: 'onnx' | 'typescript',
+  maxInstances?: number,
 ): ModelConfig {
   const fromFile = config === undefined;
   const cfg: ModelConfig = config
     ? structuredClone(config)
-    : applyDefaults({ name, input: [], output: [], max_batch_size: 0 } as ModelConfig, name);
+    : applyDefaults({ name, input: [], output: [], max_batch_size: 0 } as ModelConfig, name, maxInstances);
   if (!cfg.backend && !cfg.platform) cfg.backend = kind === 'onnx' ? 'onnxruntime' : 'typescript';
   if (kind === 'onnx' && !cfg.platform) cfg.platform = 'onnxruntime_onnx';
   const { inputs, outputs } = meta;

@@ -515,3 +515,9 @@ test('instance_group defaults: half the cores on CPU (at least one), one on GPU'
   const cfg = applyDefaults({ name: 'm', input: [], output: [], max_batch_size: 0 } as never, 'm');
   assert.deepEqual(cfg.instance_group, [{ kind: 'KIND_CPU', count: want }]);
 });
+
+test('a default instance count stays within the server cap; a written count is kept as written', () => {
+  const cfg = applyDefaults({ name: 'm', input: [], output: [], max_batch_size: 0, instance_group: [{ kind: 'KIND_CPU' }, { count: 9 }] } as never, 'm', 1);
+  assert.deepEqual(cfg.instance_group?.map((g) => g.count), [1, 9]);
+  assert.deepEqual(applyDefaults({ name: 'm', input: [], output: [] } as never, 'm', 1).instance_group, [{ kind: 'KIND_CPU', count: 1 }]);
+});

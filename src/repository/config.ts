@@ -496,7 +496,6 @@ function ordered<T extends object>(obj: T, first: readonly string[]): T {
   return out as T;
 }
 
-/** Returns a copy with Triton's defaults filled in; `cfg` itself is not changed. */
 /**
  * Instances when a config does not say: on CPU, half the cores (at least one), since each instance
  * runs its own thread and the event loop needs a core for the protocols; one per GPU group.
@@ -505,7 +504,12 @@ export function defaultInstanceCount(kind: string): number {
   return kind === 'KIND_CPU' || kind === 'KIND_AUTO' ? Math.max(1, Math.floor(availableParallelism() / 2)) : 1;
 }
 
-export function applyDefaults(cfg: ModelConfig, modelName: string): ModelConfig {
+/**
+ * Returns a copy with Triton's defaults filled in; `cfg` itself is not changed. A default instance
+ * count stays within `maxInstances` (the server's cap), so a model that names no count still loads.
+ */
+export function applyDefaults(cfg: ModelConfig, modelName: string, maxInstances = Infinity): ModelConfig {
+  const count = (kind: string) => Math.max(1, Math.min(defaultInstanceCount(kind), maxInstances));
   const out = structuredClone(cfg);
   if (!out.name) out.name = modelName;
   out.version_policy ??= { latest: { num_versions: 1 } };
@@ -515,9 +519,9 @@ export function applyDefaults(cfg: ModelConfig, modelName: string): ModelConfig 
     ordered({ ...input, format: input.format ?? 'FORMAT_NONE', dims: input.dims ?? [] }, ['name', 'data_type', 'format', 'dims']));
   out.output = (out.output ?? []).map((output) => ({ ...output, dims: output.dims ?? [] }));
   if (!out.instance_group || out.instance_group.length === 0) {
-    out.instance_group = [{ kind: 'KIND_CPU', count: defaultInstanceCount('KIND_CPU') }];
+    out.instance_group = [{ kind: 'KIND_CPU', count: count('KIND_CPU') }];
   } else {
-    out.instance_group = out.instance_group.map((g) => ({ ...g, kind: g.kind ?? 'KIND_CPU', count: g.count ?? defaultInstanceCount(g.kind ?? 'KIND_CPU') }));
+    out.instance_group = out.instance_group.map((g) => ({ ...g, kind: g.kind ?? 'KIND_CPU', count: g.count ?? count(g.kind ?? 'KIND_CPU') }));
   }
   return ordered(out, TOP_ORDER);
 }

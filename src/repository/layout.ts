@@ -5,6 +5,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '../core/model-config.js';
 import { applyDefaults, parseModelConfig } from './config.js';
+import { containedRealPath, namedPath, type ModelPlace } from './contain.js';
 
 export interface ModelSource {
   name: string;
@@ -31,7 +32,7 @@ export async function listModels(repoDir: string): Promise<string[]> {
 }
 
 /** Read one model's folder. Throws with the reason when its config cannot be parsed. */
-export async function readModelSource(repoDir: string, name: string): Promise<ModelSource> {
+export async function readModelSource(repoDir: string, name: string, maxInstances?: number): Promise<ModelSource> {
   const dir = join(repoDir, name);
   const entries = await readdir(dir, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
     throw new Error(e.code === 'ENOENT' ? `no model folder '${name}' in ${repoDir}` : e.message);
@@ -45,6 +46,7 @@ export async function readModelSource(repoDir: string, name: string): Promise<Mo
   for (const [file, format] of [['config.pbtxt', 'pbtxt'], ['config.json', 'json']] as const) {
     const p = join(dir, file);
     if (await exists(p)) {
+      await containedRealPath({ model: name, repoDir, modelDir: dir }, file, p);
       config = parseModelConfig(await readFile(p, 'utf8'), format, `${name}/${file}`);
       configFile = p;
       break;
@@ -54,7 +56,7 @@ export async function readModelSource(repoDir: string, name: string): Promise<Mo
     if (config.name && config.name !== name) {
       throw new Error(`${name}/${configFile?.endsWith('json') ? 'config.json' : 'config.pbtxt'}: name '${config.name}' does not match the folder name '${name}'`);
     }
-    config = applyDefaults(config, name);
+    config = applyDefaults(config, name, maxInstances);
   }
   return { name, dir, config, configFile, versions };
 }
@@ -73,10 +75,23 @@ export function selectVersions(config: ModelConfig, available: number[]): number
 
 const TS_FILES = ['model.ts', 'model.mts', 'model.js', 'model.mjs'];
 
-/** The backend and model file of one version folder. */
+/**
+ * Refuses a config whose file names would leave the model's folder, before anything is read or started:
+ * default_model_filename (inside a version folder) and each output's label_filename (in the model folder).
+ */
+export function checkConfigPaths(config: ModelConfig | undefined, place: ModelPlace): void {
+  if (!config) return;
+  if (config.default_model_filename) namedPath(place, 'default_model_filename', config.default_model_filename, join(place.modelDir, '1'));
+  for (const o of config.output ?? []) {
+    if (o.label_filename) namedPath(place, `output '${o.name}' label_filename`, o.label_filename, place.modelDir);
+  }
+}
+
+/** The backend and model file of one version folder; the file's real path, checked to stay in the repository. */
 export async function findModelFile(
   config: ModelConfig | undefined,
   versionDir: string,
+  place: ModelPlace,
 ): Promise<{ kind: 'onnx' | 'typescript'; file: string }> {
   const backend = (config?.backend || config?.platform || '').toLowerCase();
   const explicit = config?.default_model_filename;
@@ -85,13 +100,15 @@ export async function findModelFile(
   if (backend && !isTs && !isOnnx) {
     throw new Error(`unsupported backend '${backend}' (this server runs 'onnxruntime' and 'typescript' models)`);
   }
-  const candidates: [('onnx' | 'typescript'), string][] = [];
-  if (explicit) candidates.push([isTs || /\.[cm]?[jt]s$/.test(explicit) ? 'typescript' : 'onnx', explicit]);
-  if (!isTs) candidates.push(['onnx', 'model.onnx']);
-  if (!isOnnx) for (const f of TS_FILES) candidates.push(['typescript', f]);
-  for (const [kind, f] of candidates) {
-    const p = join(versionDir, f);
-    if (await exists(p)) return { kind, file: p };
+  const candidates: [('onnx' | 'typescript'), string, string][] = [];
+  if (explicit) {
+    const kind = isTs || /\.[cm]?[jt]s$/.test(explicit) ? 'typescript' : 'onnx';
+    candidates.push([kind, explicit, namedPath(place, 'default_model_filename', explicit, versionDir)]);
+  }
+  if (!isTs) candidates.push(['onnx', 'model.onnx', join(versionDir, 'model.onnx')]);
+  if (!isOnnx) for (const f of TS_FILES) candidates.push(['typescript', f, join(versionDir, f)]);
+  for (const [kind, f, p] of candidates) {
+    if (await exists(p)) return { kind, file: await containedRealPath(place, f === explicit ? 'default_model_filename' : 'model file', p) };
   }
   throw new Error(`no model file in ${versionDir} (looked for ${candidates.map((c) => c[1]).join(', ')})`);
 }

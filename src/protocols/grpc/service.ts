@@ -90,11 +90,9 @@ export function inferenceServiceImpl(dp: DataPlane, tracing?: Tracing): Impl {
     },
     RepositoryModelLoad: async (r: inference.RepositoryModelLoadRequest) => {
       const params = r.parameters ?? {};
-      const files = Object.keys(params).filter((k) => k.startsWith('file:'));
-      if (files.length) throw new InferenceError('UNIMPLEMENTED', `model file overrides (${files[0]}) are not supported; put the files in the repository`);
       const cfg = params.config;
       if (cfg && cfg.parameter_choice !== 'string_param') throw invalidArg(`parameter 'config' must be a string holding the model config as JSON`);
-      await dp.loadModel(r.model_name, cfg?.string_param ?? undefined);
+      await dp.loadModel(r.model_name, { config: cfg?.string_param ?? undefined, files: Object.keys(params).filter((k) => k.startsWith('file:')) });
       return I.RepositoryModelLoadResponse.create();
     },
     RepositoryModelUnload: async (r: inference.RepositoryModelUnloadRequest) => {

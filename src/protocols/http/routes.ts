@@ -88,9 +88,7 @@ export async function route(dp: DataPlane, method: string, path: string, input: 
     if (r[2] === 'load') {
       const p = params as Record<string, unknown>;
       if (p.config !== undefined && typeof p.config !== 'string') throw invalidArg(`parameter 'config' must be a JSON string of the model config`);
-      const files = Object.keys(p).filter((k) => k.startsWith('file:'));
-      if (files.length) throw new InferenceError('UNIMPLEMENTED', `model file overrides (${files[0]}) are not supported; put the files in the repository`);
-      await dp.loadModel(name, p.config as string | undefined);
+      await dp.loadModel(name, { config: p.config as string | undefined, files: Object.keys(p).filter((k) => k.startsWith('file:')) });
     } else {
       await dp.unloadModel(name);
     }
