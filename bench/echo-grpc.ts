@@ -2,7 +2,8 @@
 // and answers its raw inputs back as outputs, with no model behind it.
 import * as grpc from '@grpc/grpc-js';
 import { inference } from '../src/generated/proto.js';
-import { INFERENCE_SERVICE, raiseFlowControlWindows } from '../src/protocols/grpc/server.js';
+import { INFERENCE_SERVICE } from '../src/protocols/grpc/server.js';
+import { raiseFlowControlWindows } from '../src/bench/grpc-js-windows.js';
 
 // --window N raises the HTTP/2 windows as Duet does; without it, grpc-js's 64 KiB defaults.
 const w = process.argv.indexOf('--window');

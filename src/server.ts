@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { DataPlane } from './dataplane.js';
 import { ModelManager, type ModelControlMode } from './model-manager.js';
 import { HttpServer } from './protocols/http/server.js';
-import { GrpcServer } from './protocols/grpc/server.js';
+import { GrpcServer, type GrpcServerOptions } from './protocols/grpc/server.js';
 import { fileURLToPath } from 'node:url';
 import { Metrics, MetricsServer } from './metrics/prometheus.js';
 import { Tracing, type TracingOptions } from './metrics/tracing.js';
@@ -38,6 +38,10 @@ export interface ServerOptions {
   /** 'poll' mode: seconds between repository scans. */
   repositoryPollSecs?: number;
   maxInstancesPerModel?: number;
+  /** A request body or message that stalls this long (no bytes) is dropped. */
+  requestTimeoutMs?: number;
+  /** Reserves memory for the bytes a gRPC call receives (the in-flight budget). */
+  grpcReserve?: GrpcServerOptions['reserve'];
   log?: (line: string) => void;
 }
 
@@ -84,7 +88,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       windowBytes: opts.grpcWindowBytes, predictorModel: opts.predictorModel, protoDir: PROTO_DIR,
       keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
       observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
-      tracing,
+      tracing, reserve: opts.grpcReserve, requestTimeoutMs: opts.requestTimeoutMs,
       tls: grpcTls && listenerTls(grpcTls),
     });
     try {

@@ -6,7 +6,8 @@
 
 import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
-import { raiseFlowControlWindows, DEFAULT_WINDOW } from '../protocols/grpc/server.js';
+import { DEFAULT_WINDOW } from '../protocols/grpc/server.js';
+import { raiseFlowControlWindows } from './grpc-js-windows.js';
 
 export interface CannedResponse {
   http?: { status: number; headers: Record<string, string>; body: string /* base64 */ };

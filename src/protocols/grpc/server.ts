@@ -1,17 +1,20 @@
-// The gRPC front-end on @grpc/grpc-js with static protobufjs codecs: inference.GRPCInferenceService,
-// the brief's Predictor, grpc.health.v1.Health and server reflection.
+// The gRPC front-end: Duet's own gRPC server on node:http2 (plain or TLS) with static protobufjs codecs,
+// serving inference.GRPCInferenceService, the brief's Predictor, duet.Generator, grpc.health.v1.Health and
+// server reflection. Handlers keep grpc-js's call shape (see call.ts); grpc-js itself is only a client here.
 
+import http2 from 'node:http2';
 import { join } from 'node:path';
-import type http2 from 'node:http2';
-import * as grpc from '@grpc/grpc-js';
+import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type { DataPlane } from '../../dataplane.js';
+import { InferenceError, invalidArg, unavailable } from '../../core/errors.js';
 import { healthImpl } from './health.js';
 import type { Tracing } from '../../metrics/tracing.js';
-import type { ListenerTls } from '../../core/tls.js';
 import { generatorImpl, modelStreamInfer } from './streaming.js';
 import { inferenceServiceImpl, predictorImpl, unary } from './service.js';
+import { ServerCall, type CallLimits } from './call.js';
+import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
 import { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_METHODS, INFERENCE_SERVICE, PREDICTOR_SERVICE } from './definitions.js';
 
 export { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_SERVICE, PREDICTOR_SERVICE };
@@ -19,7 +22,7 @@ export { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_SERVICE, PREDICTOR_SERVICE
 export interface GrpcServerOptions {
   host?: string;
   port?: number;
-  /** Largest message in either direction; Triton's client allows 2^31-1. */
+  /** Largest message in either direction, after decompression; Triton's client allows 2^31-1. */
   maxMessageBytes?: number;
   /** HTTP/2 flow-control window per stream and per connection. */
   windowBytes?: number;
@@ -29,126 +32,208 @@ export interface GrpcServerOptions {
   keepaliveTimeoutMs?: number;
   protoDir: string;
   tracing?: Tracing;
-  /** Told of every finished call (for metrics): method name, status name, seconds. */
-  observe?: (method: string, status: string, seconds: number) => void;
   /** Serve gRPC over TLS; with requireClientCert, a client without a certificate signed by `ca` is refused at the handshake. */
   tls?: ListenerTls;
+  /** Reserve memory for received bytes (the server-wide in-flight budget). */
+  reserve?: CallLimits['reserve'];
+  /** A request message that stalls this long is dropped. */
+  requestTimeoutMs?: number;
+  /** Checked before a call is dispatched: an error refuses it. `method` is the full path, e.g. /inference.GRPCInferenceService/ModelInfer. */
+  authorize?: (method: string, header: (name: string) => string | undefined) => InferenceError | undefined;
+  /** Told of every finished call (for metrics): method name, status name, seconds. */
+  observe?: (method: string, status: string, seconds: number) => void;
 }
 
 export const DEFAULT_MAX_MESSAGE = 2 ** 31 - 1;
 /** 8 MiB: a 600 KB image fits in the first window; the default 64 KiB window costs ~10 round trips. */
 export const DEFAULT_WINDOW = 8 * 1024 * 1024;
 
+type Kind = 'unary' | 'server' | 'bidi';
+type Handler = (call: ServerCall, callback?: (err: unknown, value?: unknown) => void) => void;
+interface Route { def: ServiceDefinition[string]; handler: Handler; kind: Kind; name: string }
+
+const STATUS_NAME = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
+  'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL',
+  'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
+
 export class GrpcServer {
-  readonly server: grpc.Server;
-  private readonly windowBytes: number;
+  readonly server: http2.Http2Server | http2.Http2SecureServer;
+  private readonly routes = new Map<string, Route>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly calls = new Set<ServerCall>();
+  private readonly limits: CallLimits;
+  private closing?: Promise<{ cut: number }>;
 
   constructor(dp: DataPlane, private readonly opts: GrpcServerOptions) {
-    const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE;
-    this.windowBytes = opts.windowBytes ?? DEFAULT_WINDOW;
-    this.server = new grpc.Server({
-      'grpc.max_receive_message_length': max,
-      'grpc.max_send_message_length': max,
-      'grpc.keepalive_time_ms': opts.keepaliveTimeMs ?? 2 * 60 * 60 * 1000,
-      'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? 20_000,
-      'grpc.keepalive_permit_without_calls': 1,
-      'grpc.http2.min_ping_interval_without_data_ms': 5_000,
-    });
+    this.limits = { maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE, reserve: opts.reserve, requestTimeoutMs: opts.requestTimeoutMs };
+    const win = Math.min(Math.max(opts.windowBytes ?? DEFAULT_WINDOW, 65535), 2 ** 31 - 1);
+    const serverOpts: http2.ServerOptions = {
+      settings: { initialWindowSize: win, maxHeaderListSize: 64 * 1024 },
+      // Memory is bounded by the in-flight budget, not by nghttp2's per-session cap (in MB), which would
+      // refuse large messages with ENHANCE_YOUR_CALM.
+      maxSessionMemory: 1024 ** 2,
+      // nghttp2's rapid-reset guard (1000 then 33/s) sends GOAWAY to a client that simply cancels a lot;
+      // a larger burst and rate still stop a flood.
+      streamResetBurst: 10_000,
+      streamResetRate: 1_000,
+    } as http2.ServerOptions;
+    const tls = opts.tls;
+    this.server = tls
+      ? http2.createSecureServer({ ...serverOpts, ...nodeTlsOptions(tls), allowHTTP1: false })
+      : http2.createServer(serverOpts);
+    this.server.on('session', (session) => this.onSession(session, win));
+    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    // A handshake that fails (plaintext client on a TLS port, no client certificate) is the client's problem.
+    this.server.on('tlsClientError', () => {});
+    this.server.on('sessionError', () => {});
+
     const impl = inferenceServiceImpl(dp, opts.tracing);
-    const handlers: grpc.UntypedServiceImplementation = {};
-    const observed = (name: string, h: grpc.UntypedHandleCall) => observeCalls(name, h, opts.observe);
-    for (const [name, [, , kind]] of Object.entries(INFERENCE_METHODS)) if (!kind) handlers[name] = observed(name, unary(impl[name]));
-    handlers.ModelStreamInfer = observed('ModelStreamInfer', modelStreamInfer(dp) as grpc.UntypedHandleCall);
-    this.server.addService(INFERENCE_SERVICE, handlers);
-    this.server.addService(PREDICTOR_SERVICE, { Predict: observed('Predict', unary(predictorImpl(dp, opts.predictorModel ?? 'my_model') as never)) });
-    this.server.addService(GENERATOR_SERVICE, { Generate: observed('Generate', generatorImpl(dp) as grpc.UntypedHandleCall) });
-    this.server.addService(HEALTH_SERVICE, healthImpl(dp) as unknown as grpc.UntypedServiceImplementation);
+    const handlers: UntypedServiceImplementation = {};
+    for (const [name, [, , kind]] of Object.entries(INFERENCE_METHODS)) if (!kind) handlers[name] = unary(impl[name]);
+    handlers.ModelStreamInfer = modelStreamInfer(dp);
+    this.addService(INFERENCE_SERVICE, handlers);
+    this.addService(PREDICTOR_SERVICE, { Predict: unary(predictorImpl(dp, opts.predictorModel ?? 'my_model') as never) });
+    this.addService(GENERATOR_SERVICE, { Generate: generatorImpl(dp) });
+    this.addService(HEALTH_SERVICE, healthImpl(dp) as unknown as UntypedServiceImplementation);
     const pkg = loadSync(['grpc_service.proto', 'model_config.proto', 'predictor.proto', 'health.proto', 'generator.proto'], {
       includeDirs: [opts.protoDir], keepCase: true,
     });
     const reflection = new ReflectionService(pkg);
     unDotPackagelessNames(reflection);
-    reflection.addToServer(this.server);
+    reflection.addToServer(this as never);
+  }
+
+  /** grpc-js's addService shape, so services built for grpc-js (reflection) plug in unchanged. */
+  addService(service: ServiceDefinition, impl: UntypedServiceImplementation): void {
+    for (const [name, def] of Object.entries(service)) {
+      const handler = (impl[name] ?? impl[(def as { originalName?: string }).originalName ?? '']) as unknown as Handler | undefined;
+      if (!handler) continue;
+      const kind: Kind = def.requestStream ? 'bidi' : def.responseStream ? 'server' : 'unary';
+      this.routes.set(def.path, { def, handler, kind, name });
+    }
   }
 
   async listen(): Promise<{ address: string; port: number }> {
     const host = this.opts.host ?? '0.0.0.0';
-    const addr = host.includes(':') ? `[${host}]:${this.opts.port ?? 8001}` : `${host}:${this.opts.port ?? 8001}`;
-    const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(addr, credentials(this.opts.tls), (e, p) => (e ? reject(e) : resolve(p))));
-    raiseFlowControlWindows(this.server, this.windowBytes);
-    return { address: host, port };
-  }
-
-  /** Stop accepting; calls in flight finish (forced after `graceMs`). */
-  close(graceMs = 30_000): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port ?? 8001, host, () => {
+        this.server.off('error', reject);
         resolve();
       });
     });
+    const addr = this.server.address();
+    return { address: host, port: typeof addr === 'object' && addr ? addr.port : 0 };
   }
-}
 
-function credentials(tls: ListenerTls | undefined): grpc.ServerCredentials {
-  if (!tls) return grpc.ServerCredentials.createInsecure();
-  const buf = (pem: string | Buffer) => (typeof pem === 'string' ? Buffer.from(pem) : pem);
-  return grpc.ServerCredentials.createSsl(tls.ca === undefined ? null : buf(tls.ca), [{ cert_chain: buf(tls.cert), private_key: buf(tls.key) }], tls.requireClientCert);
-}
-
-const STATUS_NAME = Object.fromEntries(Object.entries(grpc.status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k])) as Record<number, string>;
-
-/** Wrap a handler so each call reports its method, final status and duration. */
-function observeCalls(method: string, handler: grpc.UntypedHandleCall, observe: GrpcServerOptions['observe']): grpc.UntypedHandleCall {
-  if (!observe) return handler;
-  return ((call: grpc.ServerUnaryCall<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => {
-    const start = performance.now();
-    const done = (code: number) => observe(method, STATUS_NAME[code] ?? String(code), (performance.now() - start) / 1000);
-    if (callback) {
-      return (handler as grpc.handleUnaryCall<unknown, unknown>)(call, (err, value) => {
-        done(err ? ((err as grpc.ServiceError).code ?? grpc.status.UNKNOWN) : grpc.status.OK);
-        callback(err, value);
-      });
+  private onSession(session: http2.ServerHttp2Session, win: number): void {
+    this.sessions.add(session);
+    session.on('error', () => {});
+    try {
+      session.setLocalWindowSize(win);
+    } catch {
+      // session already closing
     }
-    const stream = call as unknown as grpc.ServerWritableStream<unknown, unknown>;
-    let reported = false;
-    const once = (code: number) => {
-      if (!reported) {
-        reported = true;
-        done(code);
-      }
-    };
-    stream.on('finish', () => once(grpc.status.OK));
-    stream.on('cancelled', () => once(grpc.status.CANCELLED));
-    stream.on('error', (e: grpc.ServiceError) => once(e.code ?? grpc.status.UNKNOWN));
-    return (handler as (c: unknown) => void)(call);
-  }) as grpc.UntypedHandleCall;
-}
-
-/**
- * grpc-js has no server option for HTTP/2 windows, so each new session gets larger ones: the
- * SETTINGS initial window for its streams and the connection window. This reaches into grpc-js's
- * list of its http2 servers (call after bindAsync); if that ever moves, the defaults stay
- * (slower on large messages, still correct).
- */
-export function raiseFlowControlWindows(server: grpc.Server, windowBytes: number): void {
-  const servers = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
-  if (!(servers instanceof Map) || windowBytes <= 65535) return;
-  const win = Math.min(windowBytes, 2 ** 31 - 1);
-  for (const s of servers.keys()) {
-    s.on('session', (session: http2.ServerHttp2Session) => {
+    if (this.closing) session.close();
+    const every = this.opts.keepaliveTimeMs ?? 2 * 60 * 60 * 1000;
+    const grace = this.opts.keepaliveTimeoutMs ?? 20_000;
+    const timer = setInterval(() => {
+      if (session.closed || session.destroyed) return;
+      const dead = setTimeout(() => session.destroy(), grace);
+      dead.unref();
       try {
-        session.settings({ initialWindowSize: win });
-        session.setLocalWindowSize(win);
+        session.ping((err) => {
+          clearTimeout(dead);
+          if (err) session.destroy();
+        });
       } catch {
-        // session already closing
+        clearTimeout(dead);
       }
+    }, Math.min(every, 2 ** 31 - 1));
+    timer.unref();
+    session.on('close', () => {
+      clearInterval(timer);
+      this.sessions.delete(session);
     });
+  }
+
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    stream.on('error', () => {});
+    const path = headers[':path'] ?? '';
+    const contentType = String(headers['content-type'] ?? '');
+    if (headers[':method'] !== 'POST' || !contentType.startsWith('application/grpc')) {
+      // Not gRPC at all (the spec answers a wrong content type with 415).
+      stream.respond({ ':status': headers[':method'] !== 'POST' ? 405 : 415, 'content-type': 'text/plain' });
+      stream.end(`gRPC needs POST with content-type application/grpc, got ${headers[':method']} ${contentType || 'no content-type'}\n`);
+      return;
+    }
+    const route = this.routes.get(path);
+    const def = route?.def ?? { path, requestStream: false, responseStream: false, requestDeserialize: (b: Buffer) => b, responseSerialize: (v: unknown) => v as Buffer } as ServiceDefinition[string];
+    const call = new ServerCall(stream, headers, def, this.limits);
+    this.calls.add(call);
+    stream.once('close', () => this.calls.delete(call));
+    const observe = this.opts.observe;
+    if (observe) {
+      const start = performance.now();
+      let seen = false;
+      const report = (code: number) => {
+        if (seen) return;
+        seen = true;
+        observe(route?.name ?? 'unknown', STATUS_NAME[code] ?? String(code), (performance.now() - start) / 1000);
+      };
+      call.once('status', report);
+      call.once('cancelled', () => report(1));
+    }
+    if (!route) return call.fail(new InferenceError('UNIMPLEMENTED', `unknown method ${path}`));
+    if (this.closing) return call.fail(unavailable('the server is shutting down'));
+    const denied = this.opts.authorize?.(path, (name) => {
+      const v = headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    });
+    if (denied) return call.fail(denied);
+    const { handler, kind } = route;
+    if (kind === 'bidi') {
+      handler(call);
+      call.read((msg) => call.emit('data', msg), () => call.emit('end'));
+      return;
+    }
+    let got = false;
+    call.read((msg) => {
+      got = true;
+      call.request = msg;
+    }, () => {
+      if (!got) return call.fail(invalidArg(`${path} needs one request message, got none`));
+      if (kind === 'server') return handler(call);
+      handler(call, (err, value) => {
+        if (err) return call.sendStatus(err as { code?: number; details?: string });
+        call.write(value);
+        call.end();
+      });
+    });
+  }
+
+  /**
+   * Stop accepting; calls in flight finish. After `graceMs` the rest are ended with UNAVAILABLE and
+   * counted in `cut`.
+   */
+  close(graceMs = 30_000): Promise<{ cut: number }> {
+    this.closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      for (const s of this.sessions) s.close();
+      const idle = async () => {
+        while (this.calls.size) await new Promise((r) => setTimeout(r, 20));
+      };
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([idle(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      const cut = this.calls.size;
+      for (const c of this.calls) c.fail(unavailable('the server is shutting down'), true);
+      if (cut) await new Promise((r) => setTimeout(r, 50));
+      for (const s of this.sessions) s.destroy();
+      await closed;
+      return { cut };
+    })();
+    return this.closing;
   }
 }
 

@@ -1,0 +1,311 @@
+// One gRPC call on one HTTP/2 stream: length-prefixed messages in (decompressed within limits), messages
+// and a status trailer out. It speaks the grpc-js call shape (request, metadata, write/end, 'data', 'cancelled')
+// so the handlers and @grpc/reflection need not know which transport they run on.
+
+import { EventEmitter } from 'node:events';
+import http2 from 'node:http2';
+import zlib from 'node:zlib';
+import { Metadata, type MethodDefinition } from '@grpc/grpc-js';
+import { InferenceError, invalidArg } from '../../core/errors.js';
+
+/** What a call needs from its server: limits, and how to reserve memory for what it receives. */
+export interface CallLimits {
+  maxMessageBytes: number;
+  /** Reserve bytes of memory; resolves to their release, or rejects (RESOURCE_EXHAUSTED). */
+  reserve?: (bytes: number, signal: AbortSignal) => Promise<() => void>;
+  /** A request message that stalls this long (no bytes) is dropped. */
+  requestTimeoutMs?: number;
+}
+
+interface StatusLike { code?: number; details?: string; message?: string }
+
+const HEADER_BYTES = 5;
+/** Below this a frame header and its message go out as one buffer; above, the copy costs more than a second write. */
+const COALESCE_BYTES = 16 * 1024;
+const OK = 0;
+
+
+/** grpc-timeout: digits then one unit letter (gRPC over HTTP/2 spec). */
+export function parseTimeout(v: string | undefined): number | undefined {
+  if (!v) return undefined;
+  const m = /^(\d{1,8})([HMSmun])$/.exec(v);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const ms = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 }[m[2] as 'H'];
+  return n * ms;
+}
+
+/** grpc-message is percent-encoded outside printable ASCII. */
+export function encodeGrpcMessage(s: string): string {
+  return /^[\x20-\x24\x26-\x7e]*$/.test(s) ? s : Array.from(Buffer.from(s, 'utf8'), (b) =>
+    b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+}
+
+/** Inflate one message, stopping at `limit` bytes and at the memory reservation. */
+function inflateBounded(data: Buffer, encoding: string, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const z = encoding === 'gzip' ? zlib.createGunzip() : zlib.createInflate();
+    const parts: Buffer[] = [];
+    let size = 0;
+    z.on('data', (c: Buffer) => {
+      size += c.byteLength;
+      if (size > limit) {
+        z.destroy();
+        reject(new InferenceError('RESOURCE_EXHAUSTED', `message decompresses to more than ${limit} bytes (--grpc-max-message)`));
+        return;
+      }
+      parts.push(c);
+    });
+    z.on('error', (e) => reject(invalidArg(`message is not valid ${encoding} data: ${e.message}`)));
+    z.on('end', () => resolve(parts.length === 1 ? parts[0] : Buffer.concat(parts, size)));
+    z.end(data);
+  });
+}
+
+export class ServerCall extends EventEmitter {
+  request: unknown;
+  cancelled = false;
+  /** Set once the status went out (or the stream died): nothing more is written. */
+  done = false;
+  private finished = false;
+  private _metadata?: Metadata;
+  private readonly deadline: number;
+  private deadlineTimer?: NodeJS.Timeout;
+  private stallTimer?: NodeJS.Timeout;
+  private headersSent = false;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private received = 0;
+  private readonly releases: (() => void)[] = [];
+  private readonly ac = new AbortController();
+  private inflight = Promise.resolve();
+  private readonly encoding: string;
+
+  constructor(
+    readonly stream: http2.ServerHttp2Stream,
+    readonly headers: http2.IncomingHttpHeaders,
+    readonly def: MethodDefinition<unknown, unknown>,
+    private readonly limits: CallLimits,
+  ) {
+    super();
+    // 'error' is how handlers send a failing status (as with grpc-js); it must never throw.
+    this.on('error', (e: StatusLike) => this.sendStatus(e));
+    this.encoding = String(headers['grpc-encoding'] ?? 'identity').toLowerCase();
+    const timeout = parseTimeout(headers['grpc-timeout'] as string | undefined);
+    this.deadline = timeout === undefined ? Infinity : Date.now() + timeout;
+    if (timeout !== undefined) {
+      this.deadlineTimer = setTimeout(() => this.fail(new InferenceError('DEADLINE_EXCEEDED', 'deadline exceeded'), true), Math.min(timeout, 2 ** 31 - 1));
+    }
+    stream.on('aborted', () => this.cancel());
+    stream.on('close', () => {
+      if (!this.done) this.cancel();
+      this.finish();
+      this.emit('close');
+    });
+    stream.on('error', () => this.cancel());
+    stream.on('drain', () => this.emit('drain'));
+  }
+
+  get metadata(): Metadata {
+    return (this._metadata ??= Metadata.fromHttp2Headers(this.headers));
+  }
+
+  getDeadline(): number {
+    return this.deadline;
+  }
+
+  getPeer(): string {
+    const s = this.stream.session?.socket;
+    return s ? `${s.remoteAddress}:${s.remotePort}` : 'unknown';
+  }
+
+  getPath(): string {
+    return this.def.path;
+  }
+
+  /** Starts reading request messages; each decoded one goes to `onMessage`, the end of input to `onEnd`. */
+  read(onMessage: (msg: unknown) => void, onEnd: () => void): void {
+    this.armStall();
+    this.stream.on('data', (chunk: Buffer) => {
+      this.armStall();
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.byteLength;
+      this.drainFrames(onMessage);
+    });
+    this.stream.on('end', () => {
+      clearTimeout(this.stallTimer);
+      this.inflight = this.inflight.then(() => {
+        if (this.done) return;
+        if (this.pendingBytes > 0) {
+          const have = this.pendingBytes - HEADER_BYTES;
+          const want = this.pendingBytes >= HEADER_BYTES ? this.peekLength() : undefined;
+          this.fail(invalidArg(want === undefined
+            ? `request stream ended inside a message header (${this.pendingBytes} of 5 bytes)`
+            : `request stream ended inside a message (${have} of ${want} bytes)`));
+          return;
+        }
+        onEnd();
+      });
+    });
+  }
+
+  private armStall(): void {
+    const ms = this.limits.requestTimeoutMs;
+    if (!ms) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => {
+      if (!this.done) this.fail(new InferenceError('DEADLINE_EXCEEDED', `request stalled: no bytes for ${ms / 1000} s (--request-timeout)`));
+    }, ms);
+    this.stallTimer.unref();
+  }
+
+  private peekLength(): number {
+    const head = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [head];
+    return head.readUInt32BE(1);
+  }
+
+  private drainFrames(onMessage: (msg: unknown) => void): void {
+    while (this.pendingBytes >= HEADER_BYTES && !this.done) {
+      const len = this.peekLength();
+      if (len > this.limits.maxMessageBytes) {
+        this.fail(new InferenceError('RESOURCE_EXHAUSTED', `request message of ${len} bytes exceeds the limit of ${this.limits.maxMessageBytes} bytes (--grpc-max-message)`));
+        return;
+      }
+      if (this.pendingBytes < HEADER_BYTES + len) return;
+      const all = this.pending[0];
+      const flag = all[0];
+      const body = all.subarray(HEADER_BYTES, HEADER_BYTES + len);
+      const rest = all.subarray(HEADER_BYTES + len);
+      this.pending = rest.byteLength ? [rest] : [];
+      this.pendingBytes = rest.byteLength;
+      this.received++;
+      const seq = this.received;
+      // Messages are handled in order even when some wait for memory or decompression.
+      this.inflight = this.inflight.then(() => this.decodeOne(flag, body, seq, onMessage));
+    }
+  }
+
+  private async decodeOne(flag: number, body: Buffer, seq: number, onMessage: (msg: unknown) => void): Promise<void> {
+    if (this.done) return;
+    if (!this.def.requestStream && seq > 1) {
+      this.fail(invalidArg(`${this.def.path} takes one request message, got more`));
+      return;
+    }
+    const held: (() => void)[] = [];
+    try {
+      if (flag > 1) throw invalidArg(`bad message frame flag ${flag}`);
+      let bytes = body;
+      if (this.limits.reserve) held.push(await this.limits.reserve(body.byteLength, this.ac.signal));
+      if (flag === 1) {
+        if (this.encoding === 'identity') throw invalidArg('a message is marked compressed but grpc-encoding is identity');
+        if (this.encoding !== 'gzip' && this.encoding !== 'deflate') {
+          throw new InferenceError('UNIMPLEMENTED', `grpc-encoding '${this.encoding}' is not supported; use gzip, deflate or identity`);
+        }
+        bytes = await inflateBounded(body, this.encoding, this.limits.maxMessageBytes);
+        if (this.limits.reserve) held.push(await this.limits.reserve(bytes.byteLength, this.ac.signal));
+      }
+      if (this.done) return;
+      onMessage(this.def.requestDeserialize(bytes));
+    } catch (e) {
+      if (!this.done) this.fail(e instanceof InferenceError ? e : invalidArg((e as Error).message));
+    } finally {
+      // A stream's messages are handed on one by one; a single request is held to the end of its call.
+      if (this.def.requestStream) held.forEach((r) => r());
+      else if (this.finished) this.releaseWhenClosed(held);
+      else this.releases.push(...held);
+    }
+  }
+
+  /** Sends one response message; false means wait for 'drain'. */
+  write(msg: unknown): boolean {
+    if (this.done || this.stream.destroyed) return false;
+    this.sendHeaders();
+    const payload = this.def.responseSerialize(msg);
+    const head = Buffer.allocUnsafe(HEADER_BYTES);
+    head[0] = 0;
+    head.writeUInt32BE(payload.byteLength, 1);
+    if (payload.byteLength < COALESCE_BYTES) return this.stream.write(Buffer.concat([head, payload], HEADER_BYTES + payload.byteLength));
+    this.stream.write(head);
+    return this.stream.write(payload);
+  }
+
+  private sendHeaders(): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    this.stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,deflate,gzip' }, { waitForTrailers: true });
+  }
+
+  /** Ends the call with OK. */
+  end(): void {
+    if (this.done) return;
+    this.sendStatus({ code: OK, details: '' });
+    this.emit('finish');
+  }
+
+  /** As grpc-js: an error ends the call with its status. */
+  destroy(err?: StatusLike): void {
+    if (err) this.sendStatus(err);
+    else this.cancel();
+  }
+
+  /** The client went away (or its deadline passed): handlers see 'cancelled' and stop. */
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.ac.abort();
+    this.emit('cancelled');
+    this.finish();
+  }
+
+  fail(err: InferenceError, cancelled = false): void {
+    this.sendStatus({ code: err.grpcStatus, details: err.message });
+    if (cancelled) this.cancel();
+  }
+
+  sendStatus(e: StatusLike): void {
+    if (this.done) return;
+    this.done = true;
+    const code = e.code ?? 2;
+    this.emit('status', code);
+    const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(e.details ?? e.message ?? '') };
+    const s = this.stream;
+    // A client still sending is told to stop (RST_STREAM NO_ERROR after the status, as gRPC servers do).
+    const stopReading = () => {
+      if (!s.readableEnded && !s.closed) s.close(http2.constants.NGHTTP2_NO_ERROR);
+    };
+    if (!s.destroyed && !s.closed) {
+      if (!this.headersSent) {
+        // Trailers-only: the status travels in the one HEADERS frame.
+        this.headersSent = true;
+        s.respond({ ':status': 200, 'content-type': 'application/grpc+proto', ...trailers }, { endStream: true });
+        stopReading();
+      } else {
+        s.once('wantTrailers', () => {
+          s.sendTrailers(trailers);
+          stopReading();
+        });
+        s.end();
+      }
+    }
+    this.finish();
+  }
+
+  private releaseWhenClosed(rel: (() => void)[]): void {
+    let freed = false;
+    const free = () => {
+      if (!freed) rel.forEach((r) => r());
+      freed = true;
+    };
+    if (this.stream.closed || this.stream.destroyed) free();
+    else this.stream.once('close', free);
+  }
+
+  private finish(): void {
+    this.finished = true;
+    clearTimeout(this.deadlineTimer);
+    clearTimeout(this.stallTimer);
+    // Memory held for the request goes back once the response is out (or the call died).
+    if (this.releases.length) this.releaseWhenClosed(this.releases.splice(0));
+  }
+}
