@@ -2,7 +2,8 @@
 
 export type ErrorCode =
   | 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'UNAVAILABLE' | 'RESOURCE_EXHAUSTED'
-  | 'DEADLINE_EXCEEDED' | 'CANCELLED' | 'UNIMPLEMENTED' | 'INTERNAL' | 'FAILED_PRECONDITION';
+  | 'DEADLINE_EXCEEDED' | 'CANCELLED' | 'UNIMPLEMENTED' | 'INTERNAL' | 'FAILED_PRECONDITION'
+  | 'UNAUTHENTICATED' | 'PERMISSION_DENIED';
 
 interface StatusRow { http: number; grpc: number }
 
@@ -18,6 +19,8 @@ export const STATUS_TABLE: Record<ErrorCode, StatusRow> = {
   CANCELLED: { http: 499, grpc: 1 },
   UNIMPLEMENTED: { http: 501, grpc: 12 },
   INTERNAL: { http: 500, grpc: 13 },
+  UNAUTHENTICATED: { http: 401, grpc: 16 },
+  PERMISSION_DENIED: { http: 403, grpc: 7 },
 };
 
 export class InferenceError extends Error {
