@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
 import type { ModelStats } from './statistics.js';
 import { nodeTlsOptions, type ListenerTls } from '../core/tls.js';
+import type { AccessControl } from '../security/auth.js';
 
 export interface ModelSnapshot {
   name: string;
@@ -77,9 +78,15 @@ export class MetricsServer {
   private readonly server: http.Server | https.Server;
 
   /** With `tls`, metrics are served over HTTPS. */
-  constructor(private readonly metrics: Metrics, private readonly opts: { host?: string; port?: number; tls?: ListenerTls }) {
+  constructor(private readonly metrics: Metrics, private readonly opts: { host?: string; port?: number; tls?: ListenerTls; access?: AccessControl }) {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const path = (req.url ?? '/').split('?')[0];
+      // With an API key set, scrapes need it too (Prometheus: authorization.credentials).
+      const denied = opts.access?.checkKey((name) => req.headers[name] as string | undefined);
+      if (denied) {
+        res.writeHead(denied.httpStatus, { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="duet"' }).end(JSON.stringify({ error: denied.message }));
+        return;
+      }
       if (req.method !== 'GET' || path !== '/metrics') {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route for ${req.method} ${path}; metrics are at GET /metrics` }));
         return;

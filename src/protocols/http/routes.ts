@@ -164,3 +164,32 @@ export function routeLabel(method: string, path: string): string {
   if (path.startsWith('/v2/models/stats')) return 'stats';
   return method === 'GET' || method === 'POST' ? 'unknown_route' : 'other';
 }
+
+const MODEL_OPERATION: Record<string, string> = {
+  '': 'ModelMetadata', '/ready': 'ModelReady', '/config': 'ModelConfig', '/infer': 'ModelInfer',
+  '/generate': 'Generate', '/generate_stream': 'Generate', '/stats': 'ModelStatistics',
+};
+
+/**
+ * The gRPC method a REST route matches, for access checks (src/security/auth.ts): health live/ready only
+ * for GET/HEAD, so nothing else slips through their exemption. Triton's trace, logging and shared-memory
+ * routes are named although Duet answers them 404, so their restrictions read the same on both protocols.
+ */
+export function operationOf(method: string, path: string): string | undefined {
+  const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  const get = method === 'GET' || method === 'HEAD';
+  if (p === '/v2/health/live') return get ? 'ServerLive' : undefined;
+  if (p === '/v2/health/ready') return get ? 'ServerReady' : undefined;
+  if (p === '/v2') return 'ServerMetadata';
+  if (p === '/v2/models/stats') return 'ModelStatistics';
+  if (p === '/v2/repository/index') return 'RepositoryIndex';
+  const r = REPO_PATH.exec(path);
+  if (r) return r[2] === 'load' ? 'RepositoryModelLoad' : 'RepositoryModelUnload';
+  if (p.startsWith('/v2/systemsharedmemory')) return 'SystemSharedMemoryStatus';
+  if (p.startsWith('/v2/cudasharedmemory')) return 'CudaSharedMemoryStatus';
+  if (p === '/v2/logging') return 'LogSettings';
+  if (p === '/v2/trace/setting' || /^\/v2\/models\/[^/]+(?:\/versions\/[^/]+)?\/trace\/setting$/.test(p)) return 'TraceSetting';
+  const m = MODEL_PATH.exec(path);
+  if (m) return MODEL_OPERATION[m[3] ?? ''];
+  return undefined;
+}

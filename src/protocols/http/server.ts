@@ -12,6 +12,7 @@ import type { DataPlane } from '../../dataplane.js';
 import { route, routeLabel, type HttpReply } from './routes.js';
 import type { RequestTrace, Tracing } from '../../metrics/tracing.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
+import { admit, type Admission } from './admission.js';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   tracing?: Tracing;
   /** Serve HTTPS instead of HTTP. */
   tls?: ListenerTls;
+  /** API key, restricted APIs and browser origins, checked before a body is read (admission.ts). */
+  admission?: Admission;
 }
 
 export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
@@ -144,6 +147,9 @@ export class HttpServer {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
+      const gate = admit(req, path, this.opts.admission ?? {});
+      for (const [k, v] of Object.entries(gate.headers)) res.setHeader(k, v);
+      if (gate.reply) return await this.send(req, res, gate.reply);
       let body: Buffer | undefined;
       if (req.method === 'POST' || req.method === 'PUT') {
         body = await decodeContent(await readBody(req, this.maxBody), req.headers['content-encoding'], this.maxBody);
@@ -217,9 +223,9 @@ export class HttpServer {
       chunks = [packed];
       length = packed.byteLength;
       headers['content-encoding'] = enc;
-      headers.vary = 'Accept-Encoding';
+      headers.vary = res.hasHeader('vary') ? `${String(res.getHeader('vary'))}, Accept-Encoding` : 'Accept-Encoding';
     }
-    headers['content-length'] = length;
+    if (reply.status !== 204) headers['content-length'] = length;
     if (this.closing) headers.connection = 'close';
     res.writeHead(reply.status, headers);
     for (const c of chunks) res.write(c);
