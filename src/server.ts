@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Metrics, MetricsServer } from './metrics/prometheus.js';
 import { Tracing, type TracingOptions } from './metrics/tracing.js';
 import { checkTls, listenerTls, type TlsOptions } from './core/tls.js';
+import { AccessControl, type Restrictions } from './security/auth.js';
+import { OriginPolicy } from './security/cors.js';
 
 export interface ServerOptions {
   modelRepository: string;
@@ -42,6 +44,14 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** Reserves memory for the bytes a gRPC call receives (the in-flight budget). */
   grpcReserve?: GrpcServerOptions['reserve'];
+  /** Every REST, gRPC and metrics call but health live/ready needs `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** Triton's --http-restricted-api groups (header names as sent). */
+  httpRestrictedApis?: Restrictions;
+  /** Triton's --grpc-restricted-protocol groups (metadata keys as sent, 'triton-grpc-protocol-' included). */
+  grpcRestrictedProtocols?: Restrictions;
+  /** Browser origins allowed to call REST (CORS), '*' for any; others are refused. */
+  corsAllowOrigins?: string[];
   log?: (line: string) => void;
 }
 
@@ -66,6 +76,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Bad PEM fails here with the option named, before any model loads.
   if (opts.tls) checkTls(opts.tls);
   if (grpcTls && grpcTls !== opts.tls) checkTls(grpcTls, { cert: 'grpcTls.cert', key: 'grpcTls.key', clientCa: 'grpcTls.clientCa' });
+  const httpAccess = new AccessControl({ apiKey: opts.apiKey, restrictions: opts.httpRestrictedApis, restrictedNoun: 'API' });
+  const grpcAccess = new AccessControl({ apiKey: opts.apiKey, restrictions: opts.grpcRestrictedProtocols, restrictedNoun: 'protocol' });
+  const origins = new OriginPolicy(opts.corsAllowOrigins);
   const models = new ModelManager(opts.modelRepository, {
     log, controlMode: opts.modelControlMode, loadModels: opts.loadModels,
     pollSecs: opts.repositoryPollSecs, maxInstancesPerModel: opts.maxInstancesPerModel,
@@ -78,6 +91,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, tracing,
     tls: opts.tls && listenerTls(opts.tls),
     observe: (route, status, seconds) => metrics.observe('http', route, status, seconds),
+    admission: { access: httpAccess, origins },
   });
   const httpAddr = await http.listen();
   let grpc: GrpcServer | undefined;
@@ -90,6 +104,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
       tracing, reserve: opts.grpcReserve, requestTimeoutMs: opts.requestTimeoutMs,
       tls: grpcTls && listenerTls(grpcTls),
+      authorize: grpcAccess.enabled ? (method, header) => grpcAccess.check(method, header) : undefined,
     });
     try {
       grpcAddr = await grpc.listen();
@@ -102,7 +117,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let metricsServer: MetricsServer | undefined;
   let metricsAddr: AddressInfo | undefined;
   if (opts.metricsPort !== null) {
-    metricsServer = new MetricsServer(metrics, { host: opts.host, port: opts.metricsPort ?? 8002, tls: opts.tls && listenerTls(opts.tls) });
+    metricsServer = new MetricsServer(metrics, { host: opts.host, port: opts.metricsPort ?? 8002, tls: opts.tls && listenerTls(opts.tls), access: httpAccess });
     try {
       metricsAddr = await metricsServer.listen();
     } catch (e) {

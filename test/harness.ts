@@ -12,15 +12,21 @@ import { startServer, type RunningServer, type ServerOptions } from '../src/serv
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MODELS = join(ROOT, 'models');
 
+/** SDK options every protocol's client takes: an API key and extra headers (gRPC metadata). */
+export interface ClientAuth {
+  token?: string;
+  headers?: Record<string, string>;
+}
+
 export interface Protocol {
   name: 'http' | 'grpc';
-  client(server: RunningServer): InferenceClient;
+  client(server: RunningServer, auth?: ClientAuth): InferenceClient;
 }
 
 /** Every protocol a behaviour test runs over. */
 export const PROTOCOLS: Protocol[] = [
-  { name: 'http', client: (s) => new HttpClient(`127.0.0.1:${s.http.port}`) },
-  { name: 'grpc', client: (s) => new GrpcClient(`127.0.0.1:${s.grpc!.port}`) },
+  { name: 'http', client: (s, auth) => new HttpClient(`127.0.0.1:${s.http.port}`, auth) },
+  { name: 'grpc', client: (s, auth) => new GrpcClient(`127.0.0.1:${s.grpc!.port}`, auth) },
 ];
 
 /** Options for a test server; e.g. `{ modelControlMode: 'explicit', loadModels: ['*'] }` where a test loads and unloads. */

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_BODY } from '../protocols/http/server.js';
 import { describeTls, TlsConfigError } from '../core/tls.js';
 import { TLS_FLAGS, TLS_HELP, tlsFromFlags, type TlsFlags } from './tls-flags.js';
 import { DEFAULT_MAX_INSTANCES, DEFAULT_POLL_SECS, MODEL_CONTROL_MODES, type ModelControlMode } from '../model-manager.js';
+import { ACCESS_FLAGS, ACCESS_HELP, accessOptions, describeAccess, type AccessOptions } from './access.js';
 
 const HELP = `duet — a model inference server (KServe v2 / Triton protocol)
 
@@ -38,7 +39,7 @@ Options for serve:
                            (default ${DEFAULT_MAX_INSTANCES}, four per core)
   --trace-otlp-endpoint U  turn OpenTelemetry tracing on, exporting over OTLP/HTTP to U
                            (e.g. http://localhost:4318/v1/traces; default: off, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
-${TLS_HELP}  -h, --help               show this help
+${TLS_HELP}${ACCESS_HELP}  -h, --help               show this help
 `;
 
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -94,6 +95,7 @@ async function serve(argv: string[]): Promise<void> {
       'load-model': { type: 'string', multiple: true },
       'repository-poll-secs': { type: 'string' },
       'max-instances-per-model': { type: 'string' },
+      ...ACCESS_FLAGS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -121,6 +123,13 @@ async function serve(argv: string[]): Promise<void> {
   const maxInstances = int('max-instances-per-model', values['max-instances-per-model'], DEFAULT_MAX_INSTANCES);
   if (maxInstances < 1) usage('--max-instances-per-model must be at least 1');
   log(`model control mode ${control.modelControlMode}${control.modelControlMode === 'poll' ? ` (every ${control.repositoryPollSecs} s)` : ''}${control.loadModels?.length ? `, loading ${control.loadModels.join(', ')}` : ''}`);
+  let access: AccessOptions;
+  try {
+    access = accessOptions(values);
+  } catch (e) {
+    process.stderr.write(`duet serve: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
   log(`loading models from ${resolve(repo)}`);
   const server = await startServer({
     modelRepository: resolve(repo),
@@ -143,6 +152,7 @@ async function serve(argv: string[]): Promise<void> {
     metricsPort: isOff(values['metrics-port']) ? null : int('metrics-port', values['metrics-port'], 8002),
     tls: tls.tls,
     grpcTls: tls.grpcTls,
+    ...access,
     log,
   });
   const index = await server.dataPlane.repositoryIndex();
@@ -155,6 +165,7 @@ async function serve(argv: string[]): Promise<void> {
   const note = (d: string | undefined) => (d ? ` (${d})` : '');
   log(`REST (KServe v2) listening on ${scheme}://${server.http.address}:${server.http.port}${note(httpTls)}`);
   if (server.metrics) log(`Prometheus metrics at ${scheme}://${server.metrics.address}:${server.metrics.port}/metrics${note(httpTls)}`);
+  for (const line of describeAccess(access)) log(line);
   if (server.grpc) log(`gRPC (inference.GRPCInferenceService, Predictor, Health, reflection) listening on ${server.grpc.address}:${server.grpc.port}${note(grpcTls)}`);
   let stopping = false;
   const stop = (signal: string) => {

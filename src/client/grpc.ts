@@ -27,6 +27,10 @@ export interface GrpcClientOptions {
   windowBytes?: number;
   /** Per-call deadline in milliseconds. */
   timeoutMs?: number;
+  /** The server's API key, sent as metadata `authorization: Bearer <token>`. */
+  token?: string;
+  /** Metadata sent with every call (e.g. Triton's `triton-grpc-protocol-<key>` for a restricted protocol). */
+  headers?: Record<string, string>;
   /** Connect over TLS: `ca` to trust (default: the system's CAs); `cert` and `key` for mutual TLS. */
   tls?: ClientTls;
 }
@@ -41,6 +45,7 @@ export class GrpcClient implements InferenceClient {
   readonly protocol = 'grpc' as const;
   readonly client: grpc.Client;
   private readonly timeoutMs: number | undefined;
+  private readonly fixedMetadata: [string, string][];
 
   /** `address` like "localhost:8001" (plaintext unless `tls` is given). */
   constructor(address: string, opts: GrpcClientOptions = {}) {
@@ -51,6 +56,14 @@ export class GrpcClient implements InferenceClient {
       'grpc-node.flow_control_window': opts.windowBytes ?? 8 * 1024 * 1024,
     });
     this.timeoutMs = opts.timeoutMs;
+    this.fixedMetadata = Object.entries({ ...opts.headers, ...(opts.token !== undefined ? { authorization: `Bearer ${opts.token}` } : {}) });
+  }
+
+  /** Fresh metadata per call (grpc-js may add to what it is given). */
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    for (const [k, v] of this.fixedMetadata) md.set(k, v);
+    return md;
   }
 
   /** One unary call by method name, for tests and tools. */
@@ -58,7 +71,7 @@ export class GrpcClient implements InferenceClient {
     const def = INFERENCE_SERVICE[method];
     const options: grpc.CallOptions = this.timeoutMs ? { deadline: Date.now() + this.timeoutMs } : {};
     return new Promise((resolve, reject) => {
-      const call = this.client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, new grpc.Metadata(), options,
+      const call = this.client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, this.metadata(), options,
         (err, res) => (err ? reject(errorOf(err)) : resolve(res as Res)));
       if (signal?.aborted) call.cancel();
       else signal?.addEventListener('abort', () => call.cancel(), { once: true });
@@ -126,7 +139,7 @@ export class GrpcClient implements InferenceClient {
    */
   openStream(signal?: AbortSignal): InferStream {
     const def = INFERENCE_SERVICE.ModelStreamInfer;
-    const call = this.client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, new grpc.Metadata(), {});
+    const call = this.client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, this.metadata(), {});
     if (signal?.aborted) call.cancel();
     else signal?.addEventListener('abort', () => call.cancel(), { once: true });
     const queue = new AsyncQueue<StreamResult>();

@@ -26,6 +26,16 @@ export interface HttpResponse {
   body: Buffer;
 }
 
+export interface HttpClientOptions {
+  maxSockets?: number;
+  /** TLS client settings (CA, client certificate); makes a URL without a scheme HTTPS. */
+  tls?: ClientTls;
+  /** The server's API key, sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Sent with every request (e.g. a restricted API's header). */
+  headers?: Record<string, string>;
+}
+
 export class HttpClient implements InferenceClient {
   readonly protocol = 'http' as const;
   private readonly agent: http.Agent;
@@ -33,12 +43,13 @@ export class HttpClient implements InferenceClient {
   private readonly port: number;
   /** http.request or https.request, by the URL's scheme. */
   private readonly send: typeof http.request;
+  private readonly fixedHeaders: http.OutgoingHttpHeaders;
 
   /**
    * `url` like "localhost:8000", "http://localhost:8000" or "https://localhost:8443". `tls` (CA, client
    * certificate) makes a URL without a scheme HTTPS.
    */
-  constructor(url: string, opts: { maxSockets?: number; tls?: ClientTls } = {}) {
+  constructor(url: string, opts: HttpClientOptions = {}) {
     const u = new URL(url.includes('://') ? url : `${opts.tls ? 'https' : 'http'}://${url}`);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`HttpClient: URL scheme must be http or https, got '${u.protocol}'`);
     const secure = u.protocol === 'https:';
@@ -48,6 +59,7 @@ export class HttpClient implements InferenceClient {
     const pool = { keepAlive: true, maxSockets: opts.maxSockets ?? 64 };
     this.agent = secure ? new https.Agent({ ...pool, ...opts.tls }) : new http.Agent(pool);
     this.send = secure ? https.request : http.request;
+    this.fixedHeaders = { ...opts.headers, ...(opts.token !== undefined ? { authorization: `Bearer ${opts.token}` } : {}) };
   }
 
   /** One raw HTTP exchange (exported for tests and tools). */
@@ -56,7 +68,7 @@ export class HttpClient implements InferenceClient {
     const length = chunks.reduce((n, c) => n + c.byteLength, 0);
     return new Promise((resolve, reject) => {
       const req = this.send(
-        { host: this.host, port: this.port, method, path, agent: this.agent, signal, headers: { ...(body !== undefined ? { 'content-length': length } : {}), ...headers } },
+        { host: this.host, port: this.port, method, path, agent: this.agent, signal, headers: { ...this.fixedHeaders, ...(body !== undefined ? { 'content-length': length } : {}), ...headers } },
         (res) => {
           const parts: Buffer[] = [];
           res.on('data', (c: Buffer) => parts.push(c));
@@ -83,6 +95,8 @@ export class HttpClient implements InferenceClient {
 
   private async flag(path: string): Promise<boolean> {
     const res = await this.request('GET', path);
+    // A refused call is an error, not "not ready" (gRPC fails the same call the same way).
+    if (res.status === 401 || res.status === 403) throw errorOf(res);
     return res.status === 200;
   }
 
@@ -164,7 +178,7 @@ export class HttpClient implements InferenceClient {
       const req = this.send({
         host: this.host, port: this.port, method: 'POST', agent: this.agent, signal: options.signal,
         path: `${modelPath(model, options.modelVersion)}/generate_stream`,
-        headers: { 'content-type': 'application/json', 'content-length': payload.byteLength, accept: 'text/event-stream' },
+        headers: { ...this.fixedHeaders, 'content-type': 'application/json', 'content-length': payload.byteLength, accept: 'text/event-stream' },
       }, resolve);
       req.on('error', reject);
       req.end(payload);
