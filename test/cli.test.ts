@@ -4,7 +4,9 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MODELS, scratchRepo } from './harness.js';
@@ -210,6 +212,38 @@ describe('cli', { timeout: 120_000 }, () => {
     assert.notEqual(e.code, 0);
     assert.match(cli.stderr, /no[/\\]such[/\\]repo|ENOENT/);
     assert.doesNotMatch(cli.stdout, /listening/);
+  });
+
+  test('access flags: --api-key-file guards REST and metrics, the log says so without the key; bad values exit 2', async () => {
+    const dir = await repoWith([]);
+    const keyDir = await mkdtemp(join(tmpdir(), 'duet-key-'));
+    cleanups.push(() => rm(keyDir, { recursive: true, force: true }));
+    const key = randomBytes(16).toString('hex');
+    await writeFile(join(keyDir, 'key'), `${key}\n`);
+    const cli = new Cli(['serve', '--model-repository', dir, '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1',
+      '--api-key-file', join(keyDir, 'key'), '--http-restricted-api', 'model-repository:admin-key=hidden']);
+    const port = await cli.port();
+    const metrics = Number((await cli.waitFor(/metrics at http:\/\/127\.0\.0\.1:(\d+)/, 5000))[1]);
+    await cli.waitFor(/API key: required on REST, gRPC and metrics/, 5000);
+    assert.match(cli.stdout, /restricted REST APIs: model-repository need 'admin-key'/);
+    assert.equal((await request(port, 'GET', '/v2')).status, 401);
+    assert.equal((await request(port, 'GET', '/v2/health/live')).status, 200);
+    assert.equal((await request(metrics, 'GET', '/metrics')).status, 401);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/v2`, { headers: { authorization: `Bearer ${key}` } })).status, 200);
+    cli.child.kill('SIGTERM');
+    assert.deepEqual(await cli.exit(20_000), { code: 0, signal: null });
+    assert.ok(!cli.stdout.includes(key) && !cli.stdout.includes('hidden'), 'a secret reached the log');
+
+    for (const [flags, re] of [
+      [['--http-restricted-api', 'bogus:k=v'], /unknown restricted API 'bogus'/],
+      [['--grpc-restricted-protocol', 'inference'], /--grpc-restricted-protocol format is '<categories>:<header>=<value>'/],
+      [['--cors-allow-origin', 'app.example'], /--cors-allow-origin: 'app.example' is not an origin/],
+      [['--api-key', 'a', '--api-key-file', join(keyDir, 'key')], /not both/],
+    ] as [string[], RegExp][]) {
+      const bad = new Cli(['serve', '--model-repository', dir, '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...flags]);
+      assert.deepEqual(await bad.exit(10_000), { code: 2, signal: null }, flags.join(' '));
+      assert.match(bad.stderr, re);
+    }
   });
 
   test('the startup log lists each model with its state; strict readiness follows the flag', async () => {
