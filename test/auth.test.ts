@@ -15,7 +15,7 @@ import type { InferenceClient, InferInput } from '../src/client/types.js';
 import { GENERATOR_SERVICE, HEALTH_SERVICE, PREDICTOR_SERVICE } from '../src/protocols/grpc/definitions.js';
 import { parseRestrictions } from '../src/security/auth.js';
 import type { RunningServer } from '../src/server.js';
-import { PROTOCOLS, scratchRepo, startTestServer, type ClientAuth, type Protocol } from './harness.js';
+import { EXPLICIT, PROTOCOLS, scratchRepo, startTestServer, type ClientAuth, type Protocol } from './harness.js';
 import { listServices } from './reflection-client.js';
 
 // Made at test time; a key committed to the repository would be no key.
@@ -82,6 +82,7 @@ before(async () => {
   cleanup = repo.cleanup;
   repoDir = repo.dir;
   server = await startTestServer(repo.dir, {
+    ...EXPLICIT,
     apiKey: KEY,
     httpRestrictedApis: parseRestrictions(RESTRICTIONS, 'http-restricted-api'),
     grpcRestrictedProtocols: parseRestrictions(RESTRICTIONS, 'grpc-restricted-protocol', 'triton-grpc-protocol-'),

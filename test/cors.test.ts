@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { HttpClient, type HttpResponse } from '../src/client/http.js';
 import type { RunningServer } from '../src/server.js';
-import { scratchRepo, startTestServer } from './harness.js';
+import { EXPLICIT, scratchRepo, startTestServer } from './harness.js';
 
 const EVIL = 'https://evil.example';
 const APP = 'https://app.example';
@@ -27,7 +27,8 @@ describe('without --cors-allow-origin', () => {
   let server: RunningServer;
   let c: HttpClient;
   before(async () => {
-    server = await startTestServer(repo.dir);
+    // Explicit model control, where load and unload are open: only the origin check stands in the way.
+    server = await startTestServer(repo.dir, EXPLICIT);
     c = new HttpClient(`127.0.0.1:${server.http.port}`);
   });
   after(async () => {
