@@ -5,6 +5,7 @@
 import { elementSize, isDataType } from './datatypes.js';
 import { invalidArg } from './errors.js';
 import type { InferRequest, InferResponse } from './infer.js';
+import { stringifyChecked } from './json-safe.js';
 import { jsonToRaw, rawToValues } from './json-tensor.js';
 import { countBytesElements, type Parameters, type Tensor } from './tensor.js';
 
@@ -23,7 +24,7 @@ function scalarParams(raw: unknown, where: string): Parameters {
   const out: Parameters = {};
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') out[k] = v;
-    else if (v !== null && v !== undefined) out[k] = JSON.stringify(v);
+    else if (v !== null && v !== undefined) out[k] = stringifyChecked(v, `${where} parameter '${k}'`);
   }
   return out;
 }
@@ -55,7 +56,7 @@ export function decodeGenerateBody(
     } else if (key === 'parameters') {
       Object.assign(parameters, scalarParams(value, 'generate request'));
     } else if (key !== 'id' && value !== null && value !== undefined) {
-      parameters[key] = typeof value === 'object' ? JSON.stringify(value) : (value as string | number | boolean);
+      parameters[key] = typeof value === 'object' ? stringifyChecked(value, `generate request parameter '${key}'`) : (value as string | number | boolean);
     }
   }
   const id = body.id;

@@ -5,6 +5,7 @@ import { getFloat16, setFloat16 } from '@petamoriken/float16';
 import { parse as parseLossless, isSafeNumber, isInteger } from 'lossless-json';
 import { elementSize, typedView, type DataType } from './datatypes.js';
 import { invalidArg } from './errors.js';
+import { checkNesting, describeValue as describe, MAX_JSON_NESTING as MAX_NESTING } from './json-safe.js';
 import { decodeStrings, encodeBytes } from './tensor.js';
 
 const INT_RANGE: Record<string, [number, number]> = {
@@ -15,8 +16,6 @@ const BIG_RANGE: Record<string, [bigint, bigint]> = {
   INT64: [-(1n << 63n), (1n << 63n) - 1n],
   UINT64: [0n, (1n << 64n) - 1n],
 };
-
-const MAX_NESTING = 64;
 
 /** Row-major flattening without recursion, so hostile nesting cannot overflow the stack. */
 function flatten(data: unknown[], what: string): unknown[] {
@@ -45,13 +44,6 @@ function floatOf(v: unknown): number | undefined {
   if (v === '-Infinity' || v === '-inf') return -Infinity;
   if (typeof v === 'bigint') return Number(v);
   return undefined;
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
-  if (Array.isArray(v)) return 'array';
-  if (v === null) return 'null';
-  return `${typeof v} ${String(v)}`;
 }
 
 /**
@@ -193,22 +185,31 @@ export function rawToValues(datatype: DataType, bytes: Uint8Array): unknown[] {
   }
 }
 
-/** True when a 64-bit integer tensor's JSON data lost precision through JSON.parse. */
-export function lostInt64Precision(tensors: unknown): boolean {
+/**
+ * True when a 64-bit integer tensor's JSON data lost precision through JSON.parse. Walks the data
+ * as jsonToRaw does (bounded, no recursion), so data nested too deeply fails here naming its input.
+ */
+export function lostInt64Precision(tensors: unknown, label: (name: string) => string = (n) => `tensor ${n}`): boolean {
   if (!Array.isArray(tensors)) return false;
-  for (const t of tensors) {
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i];
     if (!t || typeof t !== 'object') continue;
-    const { datatype, data } = t as { datatype?: unknown; data?: unknown };
+    const { name, datatype, data } = t as { name?: unknown; datatype?: unknown; data?: unknown };
     if ((datatype === 'INT64' || datatype === 'UINT64') && Array.isArray(data)) {
-      const flat = data.flat(Infinity);
+      const flat = flatten(data, label(typeof name === 'string' ? `'${name}'` : String(i)));
       for (const v of flat) if (typeof v === 'number' && !Number.isSafeInteger(v)) return true;
     }
   }
   return false;
 }
 
-/** Parse JSON again keeping integers beyond 2^53 as bigint; the slow path, used only when needed. */
-export function parseJsonLossless(text: string): unknown {
+/**
+ * Parse JSON again keeping integers beyond 2^53 as bigint; the slow path, used only when needed.
+ * lossless-json recurses, so `parsed` (the same text through JSON.parse) is depth-checked first.
+ */
+export function parseJsonLossless(text: string, parsed?: unknown): unknown {
+  // The margin leaves room for the body's own levels around tensor data nested MAX_NESTING deep.
+  if (parsed !== undefined) checkNesting(parsed, 'request body', MAX_NESTING + 8);
   return parseLossless(text, undefined, (s: string) =>
     isInteger(s) && !isSafeNumber(s) ? BigInt(s) : Number(s));
 }
