@@ -5,7 +5,7 @@ import { typedView, type DataType } from './core/datatypes.js';
 import { InferenceError, invalidArg, unavailable } from './core/errors.js';
 import type { InferRequest, InferResponse } from './core/infer.js';
 import type { ModelConfig, ModelInputConfig } from './core/model-config.js';
-import { checkTensorSize, elementCount, encodeBytes, shapeString, type Tensor } from './core/tensor.js';
+import { checkShape, checkTensorSize, elementCount, encodeBytes, shapeString, type Tensor } from './core/tensor.js';
 import { CONFIG_TO_KSERVE } from './repository/config.js';
 import type { IndexEntry, ModelManager, ServedVersion } from './model-manager.js';
 import { getFloat16 } from '@petamoriken/float16';
@@ -219,8 +219,9 @@ export class DataPlane {
       seen.add(t.name);
       const want = dtOf(c);
       if (t.datatype !== want) throw invalidArg(`${what}: expected datatype ${want}, got ${t.datatype}`);
+      checkShape(t.shape, what);
       const expected = mbs > 0 ? [-1, ...c.dims] : c.dims;
-      const shapeOk = t.shape.length === expected.length && t.shape.every((d, i) => Number.isInteger(d) && d >= 0 && (expected[i] === -1 || expected[i] === d));
+      const shapeOk = t.shape.length === expected.length && t.shape.every((d, i) => expected[i] === -1 || expected[i] === d);
       if (!shapeOk) {
         throw invalidArg(`${what}: expected shape ${shapeString(expected)}, got ${shapeString(t.shape)}`);
       }

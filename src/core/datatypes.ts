@@ -1,5 +1,7 @@
 // The 13 KServe v2 datatypes and what each costs in bytes on the wire.
 
+import { invalidArg } from './errors.js';
+
 export const DATATYPES = [
   'BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64',
   'FP16', 'FP32', 'FP64', 'BYTES',
@@ -14,6 +16,13 @@ const SIZES: Record<DataType, number> = {
 
 export function isDataType(s: unknown): s is DataType {
   return typeof s === 'string' && Object.prototype.hasOwnProperty.call(SIZES, s);
+}
+
+/** A datatype from a request, or INVALID_ARGUMENT naming `what` and the value (shown safely, whatever it is). */
+export function toDataType(v: unknown, what: string): DataType {
+  if (isDataType(v)) return v;
+  const shown = typeof v === 'string' ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v) : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+  throw invalidArg(`${what}: unknown datatype ${shown}; expected one of ${DATATYPES.join(', ')}`);
 }
 
 /** Bytes per element; 0 for BYTES, whose elements vary in size. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkTensorSize, countBytesElements, decodeBytes, encodeBytes, elementCount } from './tensor.js';
+import { checkShape, checkTensorSize, countBytesElements, decodeBytes, encodeBytes, elementCount } from './tensor.js';
 import { InferenceError } from './errors.js';
 import { typedView } from './datatypes.js';
 
@@ -41,4 +41,16 @@ test('typedView is zero-copy when aligned and copies when not', () => {
   const w = typedView('FP32', odd.subarray(1));
   assert.notEqual(w.buffer, odd.buffer);
   assert.deepEqual(Array.from(w as Float32Array), [1, 2, 3]);
+});
+
+test('shapes: non-negative safe integers whose product stays below 2^53', () => {
+  checkShape([], 'x');
+  checkShape([0, 5, 2 ** 30], 'x');
+  assert.throws(() => checkShape([1, -1], "input 'a'"), (e: unknown) => e instanceof InferenceError && e.code === 'INVALID_ARGUMENT' &&
+    e.message === "input 'a': shape [1,-1] has dimension 1 = -1; dimensions must be non-negative integers");
+  assert.throws(() => checkShape([1.5], 'x'), /dimension 0 = 1.5/);
+  assert.throws(() => checkShape([2 ** 53], 'x'), /dimension 0 = 9007199254740992/);
+  assert.throws(() => checkShape([NaN], 'x'), /dimension 0 = NaN/);
+  assert.throws(() => checkShape([2 ** 27, 2 ** 27], 'x'), /too large: its non-zero dimensions multiply to more than 2\^53/);
+  assert.throws(() => checkShape([0, 2 ** 40, 2 ** 40], 'x'), /too large/);
 });

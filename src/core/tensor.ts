@@ -26,6 +26,23 @@ export function shapeString(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
 
+/**
+ * A request's shape as every protocol must send it: non-negative safe integers whose product is a
+ * safe integer too (so element counts and byte sizes are exact). The one check for REST and gRPC.
+ */
+export function checkShape(shape: readonly number[], what: string): void {
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw invalidArg(`${what}: shape ${shapeString(shape)} has dimension ${i} = ${d}; dimensions must be non-negative integers`);
+    }
+  }
+  // Zeros are skipped so that [0, 2^40, 2^40] cannot slip huge dimensions past the check.
+  let n = 1;
+  for (const d of shape) if (d !== 0) n *= d;
+  if (n > Number.MAX_SAFE_INTEGER) throw invalidArg(`${what}: shape ${shapeString(shape)} is too large: its non-zero dimensions multiply to more than 2^53`);
+}
+
 /** Serialize BYTES elements into the length-prefixed wire form. */
 export function encodeBytes(elements: readonly Uint8Array[]): Uint8Array {
   let total = 0;

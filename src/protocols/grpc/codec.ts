@@ -1,7 +1,7 @@
 // inference.* protobuf messages <-> core requests and responses. Translation only.
 
 import Long from 'long';
-import { isDataType, type DataType } from '../../core/datatypes.js';
+import { toDataType, type DataType } from '../../core/datatypes.js';
 import { invalidArg } from '../../core/errors.js';
 import type { InferRequest, InferResponse } from '../../core/infer.js';
 import { jsonToRaw } from '../../core/json-tensor.js';
@@ -83,8 +83,7 @@ export function decodeInferRequest(m: inference.ModelInferRequest): InferRequest
   const inputs: Tensor[] = m.inputs.map((inp, i) => {
     const name = inp.name ?? '';
     const what = `${model} input '${name}'`;
-    if (!isDataType(inp.datatype)) throw invalidArg(`${what}: unknown datatype ${JSON.stringify(inp.datatype)}`);
-    const datatype = inp.datatype;
+    const datatype = toDataType(inp.datatype, what);
     const shape = (inp.shape ?? []).map((d) => toNumber(d as LongLike));
     let data: Uint8Array;
     if (raw.length > 0) {

@@ -2,10 +2,11 @@
 // body = JSON header, then each binary tensor's bytes in order; Inference-Header-Content-Length gives
 // the JSON length and parameters.binary_data_size each tensor's.
 
-import { isDataType } from '../../core/datatypes.js';
+import { toDataType } from '../../core/datatypes.js';
 import { invalidArg } from '../../core/errors.js';
 import type { InferRequest, InferResponse, RequestedOutput } from '../../core/infer.js';
 import { jsonToRaw, lostInt64Precision, parseJsonLossless, rawToJsonText } from '../../core/json-tensor.js';
+import { describeValue } from '../../core/json-safe.js';
 import type { Parameters, Tensor } from '../../core/tensor.js';
 
 export const HEADER_LENGTH = 'inference-header-content-length';
@@ -36,6 +37,23 @@ export function parseParameters(raw: unknown, where: string): Parameters {
   return out;
 }
 
+/** JSON's part of the shape check: an array of numbers. Their values are checked below the adapters. */
+function jsonShape(raw: unknown, what: string): number[] {
+  if (!Array.isArray(raw)) throw invalidArg(`${what}: 'shape' must be an array of integers, got ${describeValue(raw)}`);
+  return raw.map((d, i) => {
+    if (typeof d === 'number') return d;
+    if (typeof d === 'bigint') return Number(d); // beyond 2^53: the shape check refuses it
+    throw invalidArg(`${what}: 'shape' must be an array of integers, got ${describeValue(d)} at index ${i}`);
+  });
+}
+
+/** True when an integer parameter (request, input or output) is beyond 2^53, so JSON.parse rounded it. */
+function lostParameterPrecision(o: Json): boolean {
+  const unsafe = (p: unknown) => isObject(p) && Object.values(p).some((v) => typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v));
+  const any = (list: unknown) => Array.isArray(list) && list.some((t) => isObject(t) && unsafe(t.parameters));
+  return unsafe(o.parameters) || any(o.inputs) || any(o.outputs);
+}
+
 export interface DecodedInfer {
   request: InferRequest;
   /** Per-output binary choice, and the default for outputs not named. */
@@ -55,7 +73,7 @@ export function decodeInferRequest(body: Buffer, headerLength: number | undefine
   const jsonText = (headerLength === undefined ? body : body.subarray(0, headerLength)).toString('utf8');
   let obj = parseJsonBody(jsonText);
   if (!isObject(obj)) throw invalidArg(`infer request body for ${model} must be a JSON object, got ${kindOf(obj)}`);
-  if (lostInt64Precision(obj.inputs)) obj = parseJsonLossless(jsonText) as Json;
+  if (lostInt64Precision(obj.inputs, (n) => `${model} input ${n}`) || lostParameterPrecision(obj)) obj = parseJsonLossless(jsonText, obj) as Json;
   const o = obj as Json;
   if (!Array.isArray(o.inputs)) throw invalidArg(`infer request for ${model} must have an 'inputs' array, got ${kindOf(o.inputs)}`);
   if (o.id !== undefined && typeof o.id !== 'string') throw invalidArg(`'id' must be a string`);
@@ -66,12 +84,8 @@ export function decodeInferRequest(body: Buffer, headerLength: number | undefine
     const name = raw.name;
     if (typeof name !== 'string' || name === '') throw invalidArg(`input ${i} must have a 'name' string`);
     const what = `${model} input '${name}'`;
-    const datatype = raw.datatype;
-    if (!isDataType(datatype)) throw invalidArg(`${what}: unknown datatype ${JSON.stringify(datatype)}`);
-    const shape = raw.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
-      throw invalidArg(`${what}: 'shape' must be an array of non-negative integers, got ${JSON.stringify(shape, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
-    }
+    const datatype = toDataType(raw.datatype, what);
+    const shape = jsonShape(raw.shape, what);
     const parameters = parseParameters(raw.parameters, what);
     const size = parameters.binary_data_size;
     let data: Uint8Array;
@@ -90,7 +104,7 @@ export function decodeInferRequest(body: Buffer, headerLength: number | undefine
       if (raw.data === undefined) throw invalidArg(`${what}: has neither 'data' nor binary_data_size`);
       data = jsonToRaw(datatype, raw.data, what);
     }
-    return { name, datatype, shape: shape as number[], data, parameters };
+    return { name, datatype, shape, data, parameters };
   });
   if (offset !== body.byteLength) {
     throw invalidArg(`the binary data sizes add up to ${offset - (headerLength ?? body.byteLength)} bytes but ${body.byteLength - (headerLength ?? body.byteLength)} bytes follow the JSON header`);
