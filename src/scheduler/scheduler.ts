@@ -10,6 +10,9 @@ import type { ModelStats } from '../metrics/statistics.js';
 import { nowMs, type TraceRecorder } from '../core/trace.js';
 import { pickBatch, rowsOf, type BatchPolicy } from './batcher.js';
 
+/** setTimeout fires at once for delays past 2^31-1 ms (~24.8 days); a later limit is no limit in practice. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface QueuePolicy {
   /** 0: unbounded. */
   maxQueueSize: number;
@@ -116,11 +119,11 @@ export class Scheduler {
       const timers: NodeJS.Timeout[] = [];
       const onAbort = () => this.drop(job, new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
       o.signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutUs > 0 && policy.timeoutAction === 'REJECT') {
+      if (timeoutUs > 0 && policy.timeoutAction === 'REJECT' && timeoutUs / 1000 <= MAX_TIMER_MS) {
         timers.push(setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
           `request to ${this.label} timed out after ${timeoutUs} µs in the queue`)), timeoutUs / 1000));
       }
-      if (o.deadline !== undefined) {
+      if (o.deadline !== undefined && o.deadline - Date.now() <= MAX_TIMER_MS) {
         timers.push(setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
           `the deadline of the request to ${this.label} passed while it was queued`)), Math.max(0, o.deadline - Date.now())));
       }
