@@ -149,11 +149,12 @@ for (const proto of PROTOCOLS) {
         'INVALID_ARGUMENT', /model 'my_model' output 'OUTPUT0'/, /classification must be a positive integer, got 0/);
     });
 
-    test('a model that fails at run time names the input and element; the model goes on serving', async () => {
+    test('a model that rejects its input at run time names the input and element; the model goes on serving', async () => {
       const a = numbers(16);
       a[5] = 'abc';
+      // The model marks this as the client's error (INVALID_ARGUMENT), not its own failure.
       const e = await rejectsWith(c.infer('simple_string', [strings('INPUT0', a), strings('INPUT1', numbers(16))]),
-        'INTERNAL', /simple_string/, /INPUT0\[5\]/, /"abc"/);
+        'INVALID_ARGUMENT', /model 'simple_string' input INPUT0\[5\]/, /"abc"/);
       assert.doesNotMatch(e.message, /INPUT1/);
       const r = await c.infer('simple_string', [strings('INPUT0', numbers(16, 10)), strings('INPUT1', numbers(16))]);
       assert.deepEqual(r.output('OUTPUT0').strings(), numbers(16).map((_, i) => String(10 + 2 * i)));
@@ -178,7 +179,7 @@ for (const proto of PROTOCOLS) {
               const a = numbers(16);
               a[i % 16] = `bad${i}`;
               const e = await rejectsWith(c.infer('simple_string', [strings('INPUT0', a), strings('INPUT1', numbers(16))]),
-                'INTERNAL', new RegExp(`INPUT0\\[${i % 16}\\]`), new RegExp(`"bad${i}"`));
+                'INVALID_ARGUMENT', new RegExp(`INPUT0\\[${i % 16}\\]`), new RegExp(`"bad${i}"`));
               assert.equal((e.message.match(/bad\d+/g) ?? []).length, 1, e.message);
               break;
             }
@@ -282,8 +283,8 @@ describe('REST wire', () => {
 
   test('bad datatype, shape, data or parameters in the JSON input', async () => {
     assertError(await infer('my_model', body(myModel(ones(128), [1, 128], 'FP33'))), 400, /model 'my_model' input 'INPUT0'/, /unknown datatype "FP33"/);
-    assertError(await infer('my_model', body(myModel(ones(128), [1, -128]))), 400, /model 'my_model' input 'INPUT0'/, /'shape'/, /got \[1,-128\]/);
-    assertError(await infer('my_model', body(myModel(ones(128), '1,128'))), 400, /model 'my_model' input 'INPUT0'/, /'shape'/, /got "1,128"/);
+    assertError(await infer('my_model', body(myModel(ones(128), [1, -128]))), 400, /model 'my_model' input 'INPUT0'/, /shape \[1,-128\] has dimension 1 = -128/);
+    assertError(await infer('my_model', body(myModel(ones(128), '1,128'))), 400, /model 'my_model' input 'INPUT0'/, /'shape'/, /got string "1,128"/);
     assertError(await infer('my_model', body(myModel(5))), 400, /model 'my_model' input 'INPUT0'/, /'data' must be an array, got number 5/);
     assertError(await infer('my_model', body({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 128] }] })), 400,
       /model 'my_model' input 'INPUT0'/, /neither 'data' nor binary_data_size/);

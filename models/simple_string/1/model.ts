@@ -1,14 +1,21 @@
 // OUTPUT0 = INPUT0 + INPUT1 and OUTPUT1 = INPUT0 - INPUT1 on INT32 values written as ASCII decimals,
 // wrapping on overflow as the ONNX `simple` model does. An example of a TypeScript model.
 
-import type { Model, ModelRequest, ModelResponse } from '../../../src/backends/typescript/api.js';
+import type { InitializeArgs, Model, ModelRequest, ModelResponse } from '../../../src/backends/typescript/api.js';
 
-function parseInt32(s: string, input: string, i: number): number {
-  if (!/^\s*[-+]?\d+\s*$/.test(s)) throw new Error(`${input}[${i}] is not a decimal integer: ${JSON.stringify(s)}`);
+function parseInt32(s: string, where: string, i: number): number {
+  // The code makes this the client's error (400 / INVALID_ARGUMENT), not the model's (500 / INTERNAL).
+  if (!/^\s*[-+]?\d+\s*$/.test(s)) throw Object.assign(new Error(`${where}[${i}] is not a decimal integer: ${JSON.stringify(s.length > 40 ? s.slice(0, 40) + '…' : s)}`), { code: 'INVALID_ARGUMENT' });
   return Number(s) | 0;
 }
 
 export default class SimpleString implements Model {
+  private name = 'simple_string';
+
+  initialize(args: InitializeArgs): void {
+    this.name = args.modelName;
+  }
+
   execute(requests: ModelRequest[]): (ModelResponse | Error)[] {
     return requests.map((req) => {
       try {
@@ -18,8 +25,8 @@ export default class SimpleString implements Model {
         const sum: string[] = [];
         const diff: string[] = [];
         for (let i = 0; i < a.length; i++) {
-          const x = parseInt32(a[i], 'INPUT0', i);
-          const y = parseInt32(b[i], 'INPUT1', i);
+          const x = parseInt32(a[i], `model '${this.name}' input INPUT0`, i);
+          const y = parseInt32(b[i], `model '${this.name}' input INPUT1`, i);
           sum.push(String((x + y) | 0));
           diff.push(String((x - y) | 0));
         }
