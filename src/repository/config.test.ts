@@ -363,6 +363,9 @@ test('JSON errors', () => {
   parseFails('{"parameters": ["a"]}', 'config.json: parameters: expected an object mapping keys to values, found ["a"]', 'json');
   parseFails('{"parameters": {"a": "b"}}', "config.json: parameters: value for 'a': expected a message { string_value: ... }, found 'b'", 'json');
   parseFails('{"input": [{"name": "I", "data_type": "FP32"}]}', "config.json: input 'I': unknown data_type 'FP32'", 'json');
+  // Deep nesting is refused before anything recurses over it (it once failed with "Maximum call stack size exceeded").
+  parseFails(`{"x": ${'['.repeat(10_000)}${']'.repeat(10_000)}}`, 'config.json: the config is nested more than 32 levels deep (at x[0][0][0]…)', 'json');
+  parseFails(`{"parameters": [${new Array(10_000).fill(1).join(',')}]}`, `config.json: parameters: expected an object mapping keys to values, found [${new Array(50).fill(1).join(',')}…`, 'json');
 });
 
 function jsonError(text: string): string {

@@ -12,6 +12,7 @@ import type {
   QueuePolicyConfig,
   VersionPolicyConfig,
 } from '../core/model-config.js';
+import { checkNesting } from '../core/json-safe.js';
 import { parseTextProto, type TextMessage, type TextValue } from './pbtxt.js';
 
 export type KServeDataType =
@@ -177,7 +178,8 @@ function show(x: unknown): string {
   if (typeof x === 'string') return `'${x}'`;
   if (isView(x)) return 'a message';
   if (typeof x === 'number' || typeof x === 'boolean') return String(x);
-  return JSON.stringify(x) ?? String(x);
+  const text = JSON.stringify(x) ?? String(x);
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
 }
 
 // --- Conversion ---
@@ -479,6 +481,12 @@ export function parseModelConfig(text: string, format: 'pbtxt' | 'json', fileNam
     conv.fail('', `invalid JSON: ${(e as Error).message}`);
   }
   if (!isObject(data)) conv.fail('', `expected a JSON object at the top level, found ${show(data)}`);
+  // Unknown fields are kept and later copied and serialized, which recurses: bound the depth first.
+  try {
+    checkNesting(data, 'the config', 32);
+  } catch (e) {
+    conv.fail('', (e as Error).message);
+  }
   return conv.model(new JsonView(data));
 }
 
