@@ -5,7 +5,7 @@ import { typedView, type DataType } from './core/datatypes.js';
 import { InferenceError, invalidArg, unavailable } from './core/errors.js';
 import type { InferRequest, InferResponse } from './core/infer.js';
 import type { ModelConfig, ModelInputConfig } from './core/model-config.js';
-import { checkShape, checkTensorSize, elementCount, encodeBytes, shapeString, type Tensor } from './core/tensor.js';
+import { checkShape, checkTensorSize, elementCount, encodeBytes, shapeString, type ParamValue, type Tensor } from './core/tensor.js';
 import { CONFIG_TO_KSERVE } from './repository/config.js';
 import type { IndexEntry, ModelManager, ServedVersion } from './model-manager.js';
 import { getFloat16 } from '@petamoriken/float16';
@@ -254,9 +254,9 @@ export class DataPlane {
         dup.add(o.name);
         const k = o.parameters?.classification;
         if (k !== undefined) {
-          const n = Number(k);
-          if (!Number.isInteger(n) || n < 1) {
-            throw invalidArg(`${model} output '${o.name}': classification must be a positive integer, got ${String(k)}`);
+          const n = integerParam(k);
+          if (n === undefined || n < 1) {
+            throw invalidArg(`${model} output '${o.name}': classification must be a positive integer, got ${showParam(k)}`);
           }
           const dt = dtOf(cfg.output.find((x) => x.name === o.name)!);
           if (dt === 'BYTES') throw invalidArg(`${model} output '${o.name}': classification needs a numeric output, got datatype ${dt}`);
@@ -295,18 +295,27 @@ function queueParameters(sv: ServedVersion, req: InferRequest): { priority?: num
   const out: { priority?: number; timeoutUs?: number } = {};
   const p = req.parameters.priority;
   if (p !== undefined) {
-    const n = Number(p);
-    if (!Number.isInteger(n) || n < 0) throw invalidArg(`model '${sv.name}': parameter 'priority' must be a non-negative integer, got ${String(p)}`);
+    const n = integerParam(p);
+    if (n === undefined || n < 0) throw invalidArg(`model '${sv.name}': parameter 'priority' must be a non-negative integer, got ${showParam(p)}`);
     out.priority = n;
   }
   const t = req.parameters.timeout;
   if (t !== undefined) {
-    const n = Number(t);
-    if (!Number.isFinite(n) || n < 0) throw invalidArg(`model '${sv.name}': parameter 'timeout' must be a non-negative number of microseconds, got ${String(t)}`);
+    const n = typeof t === 'number' || typeof t === 'bigint' ? Number(t) : NaN;
+    if (!(n >= 0)) throw invalidArg(`model '${sv.name}': parameter 'timeout' must be a non-negative number of microseconds, got ${showParam(t)}`);
     out.timeoutUs = n;
   }
   return out;
 }
+
+/** An integer parameter as Triton takes it: a JSON integer or an int64/uint64 parameter, never a string or bool. */
+function integerParam(v: ParamValue): number | undefined {
+  if (typeof v === 'bigint') return Number(v);
+  return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
+}
+
+/** A parameter value in a message: strings quoted, so an empty one still shows. */
+const showParam = (v: ParamValue) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : String(v));
 
 const isDecoupled = (cfg: ModelConfig) => cfg.model_transaction_policy?.decoupled === true;
 

@@ -129,8 +129,13 @@ describe('same error, same meaning, on REST, gRPC and gRPC streams', () => {
   });
 
   test('parameters of the wrong type or range', async () => {
-    assert.match((await sameEverywhere(myModel({}, { parameters: { priority: 'high' } }))).message, /'priority' must be a non-negative integer, got high/);
+    assert.match((await sameEverywhere(myModel({}, { parameters: { priority: 'high' } }))).message, /'priority' must be a non-negative integer, got "high"/);
     assert.match((await sameEverywhere(myModel({}, { parameters: { priority: -3 } }))).message, /'priority'/);
+    // Integers only, as Triton takes them: not a string (an empty one once passed as 0), not a bool.
+    assert.match((await sameEverywhere(myModel({}, { parameters: { priority: '' } }))).message, /'priority' must be a non-negative integer, got ""$/);
+    assert.match((await sameEverywhere(myModel({}, { parameters: { priority: true } }))).message, /'priority' must be a non-negative integer, got true$/);
+    assert.match((await sameEverywhere(myModel({}, { parameters: { timeout: '5' } }))).message, /'timeout' must be a non-negative number of microseconds, got "5"$/);
+    assert.match((await sameEverywhere(myModel({}, { outputs: [{ name: 'OUTPUT0', parameters: { classification: '' } }] }))).message, /classification must be a positive integer, got ""$/);
     assert.match((await sameEverywhere(myModel({}, { parameters: { timeout: -1 } }))).message, /'timeout'/);
     assert.match((await sameEverywhere(myModel({}, { outputs: [{ name: 'OUTPUT0', parameters: { classification: 0 } }] }))).message, /classification must be a positive integer, got 0/);
   });

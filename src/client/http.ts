@@ -15,6 +15,10 @@ import {
 
 const HEADER_LENGTH = 'inference-header-content-length';
 
+/** Flat request parameters as JSON, bigints as exact digits (the server re-parses those losslessly). */
+const paramsJson = (p: Record<string, unknown>) =>
+  `{${Object.entries(p).map(([k, v]) => `${JSON.stringify(k)}:${typeof v === 'bigint' ? v.toString() : JSON.stringify(v)}`).join(',')}}`;
+
 const CODE_OF_STATUS = new Map<number, ErrorCode>();
 for (const [code, row] of Object.entries(STATUS_TABLE) as [ErrorCode, { http: number }][]) {
   if (!CODE_OF_STATUS.has(row.http)) CODE_OF_STATUS.set(row.http, code);
@@ -144,7 +148,7 @@ export class HttpClient implements InferenceClient {
     const jsonInputs = inputs.map((inp, i) => {
       const head = `{"name":${JSON.stringify(inp.name)},"datatype":${JSON.stringify(inp.datatype)},"shape":${JSON.stringify(inp.shape)}`;
       const params = { ...inp.parameters, ...(binary ? { binary_data_size: raws[i].byteLength } : {}) };
-      const p = Object.keys(params).length ? `,"parameters":${JSON.stringify(params)}` : '';
+      const p = Object.keys(params).length ? `,"parameters":${paramsJson(params)}` : '';
       return binary ? `${head}${p}}` : `${head}${p},"data":${rawToJsonText(inp.datatype, raws[i])}}`;
     });
     const outputs = normalizeOutputs(options.outputs)?.map((o) => {
@@ -156,7 +160,7 @@ export class HttpClient implements InferenceClient {
     let json = `{"inputs":[${jsonInputs.join(',')}]`;
     if (options.id !== undefined) json += `,"id":${JSON.stringify(options.id)}`;
     if (outputs) json += `,"outputs":${JSON.stringify(outputs)}`;
-    if (Object.keys(parameters).length) json += `,"parameters":${JSON.stringify(parameters, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))}`;
+    if (Object.keys(parameters).length) json += `,"parameters":${paramsJson(parameters)}`;
     json += '}';
     const head = Buffer.from(json);
     const headers: http.OutgoingHttpHeaders = { 'content-type': binary ? 'application/octet-stream' : 'application/json' };
