@@ -1,10 +1,12 @@
 // npm run fuzz -- [--count N] [--seed S] [--case I] [--url HOST:PORT --grpc HOST:PORT] [--concurrency C]
 // Without --url it starts a server in this process on the fuzz models (and then bounds its RSS).
+// The cases and checks are test/fuzz/'s, the same as test/fuzz.test.ts runs in CI. (It lives here
+// because node --test runs every file under a test/ folder.)
 
 import { parseArgs } from 'node:util';
-import { describeReport, runFuzz } from './run.js';
-import { seedOf } from './rng.js';
-import { startFuzzServer } from './server.js';
+import { describeReport, runFuzz } from '../test/fuzz/run.js';
+import { seedOf } from '../test/fuzz/rng.js';
+import { startFuzzServer } from '../test/fuzz/server.js';
 
 const { values } = parseArgs({
   options: {
