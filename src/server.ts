@@ -3,7 +3,8 @@
 import type { AddressInfo } from 'node:net';
 import { DataPlane } from './dataplane.js';
 import { ModelManager, type ModelControlMode } from './model-manager.js';
-import { HttpServer } from './protocols/http/server.js';
+import { ByteBudget, defaultInflightBytes } from './core/budget.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, HttpServer } from './protocols/http/server.js';
 import { GrpcServer, type GrpcServerOptions } from './protocols/grpc/server.js';
 import { fileURLToPath } from 'node:url';
 import { Metrics, MetricsServer } from './metrics/prometheus.js';
@@ -40,9 +41,11 @@ export interface ServerOptions {
   /** 'poll' mode: seconds between repository scans. */
   repositoryPollSecs?: number;
   maxInstancesPerModel?: number;
-  /** A request body or message that stalls this long (no bytes) is dropped. */
+  /** Bytes in flight across all requests (--max-inflight-bytes); default from the machine's memory. */
+  maxInflightBytes?: number;
+  /** A request body or message that stalls this long (no bytes) is dropped (--request-timeout). */
   requestTimeoutMs?: number;
-  /** Reserves memory for the bytes a gRPC call receives (the in-flight budget). */
+  /** Reserves memory for the bytes a gRPC call receives; default: the in-flight budget REST shares. */
   grpcReserve?: GrpcServerOptions['reserve'];
   /** Every REST, gRPC and metrics call but health live/ready needs `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
@@ -61,6 +64,8 @@ export interface RunningServer {
   http: AddressInfo;
   grpc?: { address: string; port: number };
   metrics?: AddressInfo;
+  /** The in-flight byte budget shared by every request. */
+  budget: ByteBudget;
   /** Stop accepting, finish requests in flight, unload every model. */
   stop(): Promise<void>;
 }
@@ -84,11 +89,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     pollSecs: opts.repositoryPollSecs, maxInstancesPerModel: opts.maxInstancesPerModel,
   });
   const dataPlane = new DataPlane(models, { extensions: EXTENSIONS, strictReadiness: opts.strictReadiness });
-  const metrics = new Metrics(() => models.allLoaded().map((sv) => ({ name: sv.name, version: sv.version, stats: sv.stats, pending: sv.scheduler.pending })));
+  const budget = new ByteBudget(opts.maxInflightBytes ?? defaultInflightBytes());
+  const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const metrics = new Metrics(() => models.allLoaded().map((sv) => ({ name: sv.name, version: sv.version, stats: sv.stats, pending: sv.scheduler.pending })), budget);
   const tracing = opts.tracing && (opts.tracing.otlpEndpoint || opts.tracing.exporter) ? new Tracing(opts.tracing) : undefined;
   await models.start();
   const http = new HttpServer(dataPlane, {
-    host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, tracing,
+    host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, tracing, budget, requestTimeoutMs,
     tls: opts.tls && listenerTls(opts.tls),
     observe: (route, status, seconds) => metrics.observe('http', route, status, seconds),
     admission: { access: httpAccess, origins },
@@ -102,7 +109,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       windowBytes: opts.grpcWindowBytes, predictorModel: opts.predictorModel, protoDir: PROTO_DIR,
       keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
       observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
-      tracing, reserve: opts.grpcReserve, requestTimeoutMs: opts.requestTimeoutMs,
+      tracing, requestTimeoutMs, reserve: opts.grpcReserve ?? ((bytes, signal) => budget.acquire(bytes, signal)),
       tls: grpcTls && listenerTls(grpcTls),
       authorize: grpcAccess.enabled ? (method, header) => grpcAccess.check(method, header) : undefined,
     });
@@ -133,6 +140,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     http: httpAddr,
     grpc: grpcAddr,
     metrics: metricsAddr,
+    budget,
     stop() {
       stopping ??= (async () => {
         dataPlane.beginShutdown();

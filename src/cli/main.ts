@@ -4,7 +4,8 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startServer } from '../server.js';
-import { DEFAULT_MAX_BODY } from '../protocols/http/server.js';
+import { defaultInflightBytes } from '../core/budget.js';
+import { DEFAULT_MAX_BODY, DEFAULT_REQUEST_TIMEOUT_MS } from '../protocols/http/server.js';
 import { describeTls, TlsConfigError } from '../core/tls.js';
 import { TLS_FLAGS, TLS_HELP, tlsFromFlags, type TlsFlags } from './tls-flags.js';
 import { DEFAULT_MAX_INSTANCES, DEFAULT_POLL_SECS, MODEL_CONTROL_MODES, type ModelControlMode } from '../model-manager.js';
@@ -29,6 +30,10 @@ Options for serve:
   --predictor-model NAME   the model behind Predictor.Predict (default my_model)
   --metrics-port N         Prometheus metrics at GET /metrics (default 8002; 0 picks a free port; off turns it off)
   --http-max-body BYTES    largest REST request body, after decompression (default ${DEFAULT_MAX_BODY})
+  --max-inflight-bytes N   request bytes held in memory at once, all requests together; one that does
+                           not fit waits up to 1 s, then gets 429 / RESOURCE_EXHAUSTED (default: a
+                           quarter of memory, 256 MiB to 8 GiB; here ${defaultInflightBytes()})
+  --request-timeout SECS   drop a request whose body stops arriving for SECS (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000})
   --strict-readiness B     server ready only when every model is (default true)
   --model-control-mode M   none (default): load every model at start, refuse load/unload requests;
                            explicit: load/unload (and config overrides) through the repository API;
@@ -73,6 +78,14 @@ function modelControl(mode = 'none', loadModels: string[] = [], pollSecs: string
   return { modelControlMode: m, loadModels, repositoryPollSecs: secs };
 }
 
+/** A value that must be above zero (a zero budget or timeout would refuse or drop everything). */
+function positive(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) usage(`--${name} must be a positive number, got '${v}'`);
+  return n;
+}
+
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -88,6 +101,8 @@ async function serve(argv: string[]): Promise<void> {
       'grpc-keepalive-timeout-ms': { type: 'string' },
       'metrics-port': { type: 'string' },
       'http-max-body': { type: 'string' },
+      'max-inflight-bytes': { type: 'string' },
+      'request-timeout': { type: 'string' },
       'strict-readiness': { type: 'string' },
       'trace-otlp-endpoint': { type: 'string' },
       ...TLS_FLAGS,
@@ -136,6 +151,8 @@ async function serve(argv: string[]): Promise<void> {
     host: values.host,
     httpPort: int('http-port', values['http-port'], 8000),
     maxBodyBytes: int('http-max-body', values['http-max-body'], DEFAULT_MAX_BODY),
+    maxInflightBytes: positive('max-inflight-bytes', values['max-inflight-bytes']),
+    requestTimeoutMs: (positive('request-timeout', values['request-timeout']) ?? DEFAULT_REQUEST_TIMEOUT_MS / 1000) * 1000,
     strictReadiness: values['strict-readiness'] !== 'false',
     grpcPort: isOff(values['grpc-port']) ? null : int('grpc-port', values['grpc-port'], 8001),
     grpcMaxMessageBytes: int('grpc-max-message', values['grpc-max-message'], 2 ** 31 - 1),

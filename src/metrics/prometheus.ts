@@ -6,6 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
+import type { ByteBudget } from '../core/budget.js';
 import type { ModelStats } from './statistics.js';
 import { nodeTlsOptions, type ListenerTls } from '../core/tls.js';
 import type { AccessControl } from '../security/auth.js';
@@ -35,7 +36,7 @@ export class Metrics {
   private readonly requests: client.Counter<'protocol' | 'method' | 'code'>;
   private readonly latency: client.Histogram<'protocol' | 'method'>;
 
-  constructor(source: Source) {
+  constructor(source: Source, budget?: ByteBudget) {
     const r = this.registry;
     const us = (ns: number) => Math.floor(ns / 1000);
     mirroredCounter(r, 'nv_inference_request_success', 'Number of successful inference requests, all batch sizes', source, (m) => m.stats.success.count);
@@ -64,6 +65,16 @@ export class Metrics {
       labelNames: ['protocol', 'method'], registers: [r],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
+    if (budget) {
+      new client.Gauge({
+        name: 'duet_inflight_bytes', help: 'Request bytes held in memory now, against the in-flight budget (--max-inflight-bytes)',
+        registers: [r], collect() { this.set(budget.used); },
+      });
+      new client.Gauge({
+        name: 'duet_inflight_bytes_limit', help: 'The in-flight byte budget (--max-inflight-bytes)',
+        registers: [r], collect() { this.set(budget.limit); },
+      });
+    }
     client.collectDefaultMetrics({ register: r, prefix: 'duet_' });
   }
 

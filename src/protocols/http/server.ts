@@ -7,15 +7,16 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { BudgetLease, type ByteBudget } from '../../core/budget.js';
 import { asInferenceError, InferenceError } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
+import { HttpError, readBody } from './body.js';
+import { ParsePool } from './parse-pool.js';
 import { route, routeLabel, type HttpReply } from './routes.js';
 import type { RequestTrace, Tracing } from '../../metrics/tracing.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
 import { admit, type Admission } from './admission.js';
 
-const gunzip = promisify(zlib.gunzip);
-const inflate = promisify(zlib.inflate);
 const gzip = promisify(zlib.gzip);
 const deflate = promisify(zlib.deflate);
 
@@ -34,56 +35,15 @@ export interface HttpServerOptions {
   tls?: ListenerTls;
   /** API key, restricted APIs and browser origins, checked before a body is read (admission.ts). */
   admission?: Admission;
+  /** Bytes in flight across all requests; a body is held against it until its response is written. */
+  budget?: ByteBudget;
+  /** A request whose body stalls this long is dropped with 408 (0 = never). */
+  requestTimeoutMs?: number;
 }
 
 export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
-
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      reject(new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes (--http-max-body)`));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.byteLength;
-      if (size > limit) {
-        // Stop reading; the 413 goes out with Connection: close.
-        req.off('data', onData);
-        req.pause();
-        reject(new HttpError(413, `request body exceeds the limit of ${limit} bytes (--http-max-body)`));
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
-    req.on('error', reject);
-  });
-}
-
-async function decodeContent(body: Buffer, encoding: string | undefined, limit: number): Promise<Buffer> {
-  const enc = (encoding ?? 'identity').trim().toLowerCase();
-  try {
-    if (enc === 'gzip' || enc === 'x-gzip') return await gunzip(body, { maxOutputLength: limit });
-    if (enc === 'deflate') return await inflate(body, { maxOutputLength: limit });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ERR_BUFFER_TOO_LARGE') throw new HttpError(413, `decompressed request body exceeds the limit of ${limit} bytes`);
-    throw new HttpError(400, `request body is not valid ${enc} data: ${err.message}`);
-  }
-  if (enc === 'identity' || enc === '') return body;
-  throw new HttpError(415, `unsupported Content-Encoding '${encoding}'; use gzip, deflate or identity`);
-}
+/** --request-timeout: as Triton's and most proxies' idle limits, a minute without bytes. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 function pickEncoding(accept: string | undefined): 'gzip' | 'deflate' | undefined {
   if (!accept) return undefined;
@@ -96,10 +56,23 @@ function pickEncoding(accept: string | undefined): 'gzip' | 'deflate' | undefine
   return names.find((n): n is 'gzip' | 'deflate' => n === 'gzip' || n === 'deflate');
 }
 
+/** How long the rest of a refused body is read and dropped before its connection is closed. */
+const LINGER_MS = 2_000;
+
+function discardRest(req: http.IncomingMessage): void {
+  if (req.complete) return;
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  const stop = () => clearTimeout(timer);
+  req.once('end', stop);
+  req.once('close', stop);
+  req.resume();
+}
+
 export class HttpServer {
   readonly server: http.Server | https.Server;
   private readonly maxBody: number;
   private readonly compressMin: number;
+  private readonly parsers = new ParsePool();
   /** Set by close(): responses still to go out end their connection, so a keep-alive client cannot hold shutdown open. */
   private closing = false;
 
@@ -128,7 +101,7 @@ export class HttpServer {
   close(): Promise<void> {
     this.closing = true;
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      this.server.close(() => void this.parsers.close().then(resolve));
       this.server.closeIdleConnections();
     });
   }
@@ -140,7 +113,10 @@ export class HttpServer {
       const start = performance.now();
       res.on('finish', () => observe(routeLabel(req.method ?? 'GET', (req.url ?? '/').split('?')[0]), res.statusCode, (performance.now() - start) / 1000));
     }
+    let lease: BudgetLease | undefined;
     res.on('close', () => {
+      // The body's bytes are held until the response is written or the request dies.
+      lease?.release();
       if (!res.writableFinished) abort.abort();
     });
     try {
@@ -152,7 +128,11 @@ export class HttpServer {
       if (gate.reply) return await this.send(req, res, gate.reply);
       let body: Buffer | undefined;
       if (req.method === 'POST' || req.method === 'PUT') {
-        body = await decodeContent(await readBody(req, this.maxBody), req.headers['content-encoding'], this.maxBody);
+        if (this.opts.budget) lease = new BudgetLease(this.opts.budget);
+        body = await readBody(req, {
+          maxBytes: this.maxBody, lease, signal: abort.signal,
+          idleMs: this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        });
       }
       const trace = this.traceFor(req, path, res);
       const reply = await route(this.dp, req.method ?? 'GET', path, {
@@ -160,6 +140,7 @@ export class HttpServer {
         headers: req.headers,
         signal: abort.signal,
         trace,
+        parsers: this.parsers,
       });
       await this.send(req, res, reply, abort.signal);
     } catch (e) {
@@ -169,7 +150,11 @@ export class HttpServer {
       }
       const status = e instanceof HttpError ? e.status : asInferenceError(e).httpStatus;
       const message = e instanceof HttpError || e instanceof InferenceError ? e.message : asInferenceError(e).message;
-      await this.send(req, res, { status, json: { error: message }, headers: status === 413 ? { connection: 'close' } : undefined });
+      const unread = !req.complete;
+      // A stalled body ends its connection; other refused bodies (too large, no budget) are read and
+      // thrown away for a moment, so the client, still sending, reads the answer instead of a reset.
+      await this.send(req, res, { status, json: { error: message }, headers: status === 408 ? { connection: 'close' } : undefined });
+      if (unread && status !== 408) discardRest(req);
     }
   }
 
