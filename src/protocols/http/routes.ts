@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { invalidArg, InferenceError } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH, parseJsonBody } from './codec.js';
+import type { ParsePool } from './parse-pool.js';
 import { sseFrames } from './streaming.js';
 import { nowMs, type TraceRecorder } from '../../core/trace.js';
 import { decodeGenerateBody, generateResponseJson, jsonText } from '../../core/generate.js';
@@ -22,6 +23,8 @@ export interface RouteInput {
   headers: IncomingHttpHeaders;
   signal: AbortSignal;
   trace?: TraceRecorder;
+  /** Decodes large infer bodies off the main thread. */
+  parsers?: ParsePool;
 }
 
 const ok = (json?: unknown): HttpReply => ({ status: 200, json });
@@ -111,7 +114,9 @@ async function infer(dp: DataPlane, name: string, version: string | undefined, i
     }
   }
   const t0 = nowMs();
-  const decoded = decodeInferRequest(input.body, headerLength, name, version);
+  const decoded = input.parsers
+    ? await input.parsers.decodeInfer(input.body, headerLength, name, version, input.signal)
+    : decodeInferRequest(input.body, headerLength, name, version);
   decoded.request.signal = input.signal;
   decoded.request.trace = input.trace;
   input.trace?.record('decode', t0, nowMs());
