@@ -10,6 +10,7 @@ import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { HttpClient, type HttpResponse } from '../src/client/http.js';
+import { InferenceError } from '../src/core/errors.js';
 import { decodeInferRequest } from '../src/protocols/http/codec.js';
 import { startServer, type RunningServer, type ServerOptions } from '../src/server.js';
 import { baseUrl, scratchRepo } from './harness.js';
@@ -74,7 +75,7 @@ const post = (path: string, headers: Record<string, string | number>) =>
 describe('in-flight byte budget', () => {
   let s: Awaited<ReturnType<typeof serve>>;
   before(async () => {
-    s = await serve(['identity_fp32', 'my_model'], { maxInflightBytes: 64 * 1024, requestTimeoutMs: 5000 });
+    s = await serve(['identity_fp32', 'my_model'], { maxInflightBytes: 64 * 1024, maxBodyBytes: 200_000, requestTimeoutMs: 5000 });
   });
   after(() => s.stop());
   const infer = (b: Uint8Array, headers: http.OutgoingHttpHeaders = {}) =>
@@ -87,6 +88,15 @@ describe('in-flight byte budget', () => {
     assert.ok(performance.now() - t0 < 900, 'it waited instead of refusing at once');
     assert.match(msg, new RegExp(`${b.byteLength} bytes.*budget of ${64 * 1024} bytes.*--max-inflight-bytes`));
     await budgetDrains(s.server, 'a refused body');
+  });
+
+  test('the SDK sees 429 and 413 as RESOURCE_EXHAUSTED, as gRPC reports both', async () => {
+    const input = (n: number) => [{ name: 'INPUT0', datatype: 'FP32' as const, shape: [1, n], data: new Float32Array(n) }];
+    await assert.rejects(s.client.infer('identity_fp32', input(20_000)), (e: unknown) =>
+      e instanceof InferenceError && e.code === 'RESOURCE_EXHAUSTED' && /--max-inflight-bytes/.test(e.message));
+    await assert.rejects(s.client.infer('identity_fp32', input(60_000)), (e: unknown) =>
+      e instanceof InferenceError && e.code === 'RESOURCE_EXHAUSTED' && /--http-max-body/.test(e.message));
+    await budgetDrains(s.server, 'refused bodies');
   });
 
   test('a body that does not fit waits for room, then is 429 if none appears', async () => {

@@ -23,6 +23,10 @@ const CODE_OF_STATUS = new Map<number, ErrorCode>();
 for (const [code, row] of Object.entries(STATUS_TABLE) as [ErrorCode, { http: number }][]) {
   if (!CODE_OF_STATUS.has(row.http)) CODE_OF_STATUS.set(row.http, code);
 }
+// The server's REST-only limit statuses, as the codes gRPC gives for the same: a body over the limit,
+// a body that stalled.
+CODE_OF_STATUS.set(413, 'RESOURCE_EXHAUSTED');
+CODE_OF_STATUS.set(408, 'DEADLINE_EXCEEDED');
 
 export interface HttpResponse {
   status: number;
