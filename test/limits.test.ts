@@ -9,6 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
+import { GrpcClient } from '../src/client/grpc.js';
 import { HttpClient, type HttpResponse } from '../src/client/http.js';
 import { InferenceError } from '../src/core/errors.js';
 import { decodeInferRequest } from '../src/protocols/http/codec.js';
@@ -215,6 +216,27 @@ describe('body limit and request timeout', () => {
       }, 150);
     });
     assert.equal(res.status, 200, res.body.toString());
+  });
+});
+
+describe('request timeout on gRPC streams', () => {
+  test('an idle ModelStreamInfer stream outlives the request timeout; only a message cut off mid-way stalls', async () => {
+    const repo = await scratchRepo(['my_model']);
+    const server = await startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, grpcPort: 0, metricsPort: null, requestTimeoutMs: 200 });
+    const client = new GrpcClient(`127.0.0.1:${server.grpc!.port}`);
+    try {
+      const stream = client.openStream();
+      await new Promise((r) => setTimeout(r, 600));
+      stream.send('my_model', [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 128], data: new Float32Array(128).fill(1) }]);
+      const it = stream.responses[Symbol.asyncIterator]();
+      const first = await it.next();
+      assert.ok(!first.done && !first.value.error, String(!first.done && first.value.error));
+      stream.end();
+    } finally {
+      client.close();
+      await server.stop();
+      await repo.cleanup();
+    }
   });
 });
 

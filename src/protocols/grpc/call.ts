@@ -127,10 +127,10 @@ export class ServerCall extends EventEmitter {
   read(onMessage: (msg: unknown) => void, onEnd: () => void): void {
     this.armStall();
     this.stream.on('data', (chunk: Buffer) => {
-      this.armStall();
       this.pending.push(chunk);
       this.pendingBytes += chunk.byteLength;
       this.drainFrames(onMessage);
+      this.armStall();
     });
     this.stream.on('end', () => {
       clearTimeout(this.stallTimer);
@@ -153,6 +153,8 @@ export class ServerCall extends EventEmitter {
     const ms = this.limits.requestTimeoutMs;
     if (!ms) return;
     clearTimeout(this.stallTimer);
+    // A stream may sit idle between messages for as long as it likes; only a message cut off mid-way stalls.
+    if (this.def.requestStream && this.pendingBytes === 0) return;
     this.stallTimer = setTimeout(() => {
       if (!this.done) this.fail(new InferenceError('DEADLINE_EXCEEDED', `request stalled: no bytes for ${ms / 1000} s (--request-timeout)`));
     }, ms);
