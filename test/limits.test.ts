@@ -219,8 +219,25 @@ describe('body limit and request timeout', () => {
   });
 });
 
-describe('request timeout on gRPC streams', () => {
-  test('an idle ModelStreamInfer stream outlives the request timeout; only a message cut off mid-way stalls', async () => {
+describe('gRPC shares the limits', () => {
+  test('a gRPC message larger than the budget is RESOURCE_EXHAUSTED naming the flag, and the budget drains', async () => {
+    const repo = await scratchRepo(['identity_fp32']);
+    const server = await startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, grpcPort: 0, metricsPort: null, maxInflightBytes: 64 * 1024 });
+    const client = new GrpcClient(`127.0.0.1:${server.grpc!.port}`);
+    try {
+      const input = (n: number) => [{ name: 'INPUT0', datatype: 'FP32' as const, shape: [1, n], data: new Float32Array(n) }];
+      await assert.rejects(client.infer('identity_fp32', input(20_000)), (e: unknown) =>
+        e instanceof InferenceError && e.code === 'RESOURCE_EXHAUSTED' && /--max-inflight-bytes/.test(e.message));
+      assert.equal((await client.infer('identity_fp32', input(1000))).outputs.length, 1);
+      await budgetDrains(server, 'gRPC calls');
+    } finally {
+      client.close();
+      await server.stop();
+      await repo.cleanup();
+    }
+  });
+
+  test('an idle ModelStreamInfer stream outlives the request timeout', async () => {
     const repo = await scratchRepo(['my_model']);
     const server = await startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, grpcPort: 0, metricsPort: null, requestTimeoutMs: 200 });
     const client = new GrpcClient(`127.0.0.1:${server.grpc!.port}`);
