@@ -204,6 +204,12 @@ describe('REST JSON nested thousands of levels deep is a clean 400 naming what w
     assert.equal(ok.status, 200, ok.error);
   });
 
+  test('a duplicate key in a body that needs the exact 64-bit re-parse is a 400 (it was a 500)', async () => {
+    const r = await post('/v2/models/identity_int64/infer', '{"inputs":[{"name":"INPUT0","datatype":"INT64","shape":[1,1],"data":[1],"data":[9007199254740993]}]}');
+    assert.equal(r.status, 400, r.error);
+    assert.match(r.error, /request body is not valid JSON: Duplicate key 'data'/);
+  });
+
   test('a deep shape, datatype, name, id or parameter is named, never echoed', async () => {
     const input = (field: string, value: string) => {
       const t: Record<string, string> = { name: '"INPUT0"', datatype: '"FP32"', shape: '[1,128]', data: `[${new Array(128).fill(1).join(',')}]` };

@@ -33,6 +33,9 @@ test('lossless re-parse happens only when 64-bit data lost precision', () => {
   assert.equal(lostInt64Precision([{ datatype: 'FP64', data: [1e300] }]), false);
   const exact = parseJsonLossless(text) as { inputs: { data: unknown[] }[] };
   assert.equal(exact.inputs[0].data[0], 9007199254740993n);
+  // Duplicate keys pass JSON.parse but not lossless-json: a clean INVALID_ARGUMENT, not a 500.
+  assert.throws(() => parseJsonLossless('{"a":1,"a":[9007199254740993]}'), (e: unknown) =>
+    e instanceof InferenceError && e.code === 'INVALID_ARGUMENT' && /not valid JSON: Duplicate key 'a'/.test(e.message));
 });
 
 test('floats: -0 survives, non-finite values become strings and parse back', () => {

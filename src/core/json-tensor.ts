@@ -210,6 +210,11 @@ export function lostInt64Precision(tensors: unknown, label: (name: string) => st
 export function parseJsonLossless(text: string, parsed?: unknown): unknown {
   // The margin leaves room for the body's own levels around tensor data nested MAX_NESTING deep.
   if (parsed !== undefined) checkNesting(parsed, 'request body', MAX_NESTING + 8);
-  return parseLossless(text, undefined, (s: string) =>
-    isInteger(s) && !isSafeNumber(s) ? BigInt(s) : Number(s));
+  try {
+    return parseLossless(text, undefined, (s: string) =>
+      isInteger(s) && !isSafeNumber(s) ? BigInt(s) : Number(s));
+  } catch (e) {
+    // JSON.parse took the text; lossless-json is stricter (it refuses duplicate keys, for one).
+    throw invalidArg(`request body is not valid JSON: ${(e as Error).message}`);
+  }
 }
