@@ -1,4 +1,5 @@
 // npm run fuzz -- [--count N] [--seed S] [--case I] [--url HOST:PORT --grpc HOST:PORT] [--concurrency C]
+//                  [--max-rss-growth-mb M] [--no-stream-framing]
 // Without --url it starts a server in this process on the fuzz models (and then bounds its RSS).
 // The cases and checks are test/fuzz/'s, the same as test/fuzz.test.ts runs in CI. (It lives here
 // because node --test runs every file under a test/ folder.)
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     grpc: { type: 'string' },
     concurrency: { type: 'string', default: '8' },
     'max-rss-growth-mb': { type: 'string', default: '512' },
+    'no-stream-framing': { type: 'boolean', default: false },
   },
 });
 
@@ -32,6 +34,7 @@ const report = await runFuzz({
   concurrency: Number(values.concurrency),
   rss: server ? () => process.memoryUsage().rss : undefined,
   maxRssGrowthBytes: Number(values['max-rss-growth-mb']) * 1048576,
+  breakStreamFraming: !values['no-stream-framing'],
   log: (l) => console.log(l),
 });
 for (const line of describeReport(report)) console.log(line);

@@ -5,6 +5,8 @@
 import Long from 'long';
 import { DATATYPES } from '../../src/core/datatypes.js';
 import { duet, grpc as g, inference, PredictRequest } from '../../src/generated/proto.js';
+import { gzipSync } from 'node:zlib';
+import { frame } from './h2.js';
 import { mutateBytes } from './mutate.js';
 import type { Rng } from './rng.js';
 
@@ -196,4 +198,46 @@ export function otherMessage(rng: Rng): { path: string; message: GrpcMessage } {
     what.push(m.what);
   }
   return { path, message: { bytes: b, what } };
+}
+
+export interface Framing {
+  frames: Buffer[];
+  headers: Record<string, string>;
+  what: string;
+  /** False when the framing itself is broken: the call may then end with any clean non-OK status. */
+  wellFormed: boolean;
+}
+
+/** How the messages go on the wire: usually as they should, sometimes cut, mislabelled or badly compressed. */
+export function framing(rng: Rng, payloads: Buffer[]): Framing {
+  const ok = (): Framing => ({ frames: payloads.map((p) => frame(p)), headers: {}, what: '', wellFormed: true });
+  if (!rng.chance(0.15)) return ok();
+  const i = rng.int(payloads.length);
+  const frames = payloads.map((p) => frame(p));
+  const p = payloads[i];
+  switch (rng.int(7)) {
+    case 0:
+      frames[i] = frame(mutateBytes(rng, gzipSync(p)).bytes, { compressed: true });
+      return { frames, headers: { 'grpc-encoding': 'gzip' }, what: `frame ${i}: corrupt gzip`, wellFormed: false };
+    case 1:
+      frames[i] = frame(gzipSync(p), { compressed: true });
+      return { frames, headers: { 'grpc-encoding': 'gzip' }, what: `frame ${i}: gzip`, wellFormed: true };
+    case 2:
+      frames[i] = frame(p, { compressed: true });
+      return { frames, headers: rng.chance(0.5) ? {} : { 'grpc-encoding': rng.pick(['br', 'snappy', 'identity', '']) }, what: `frame ${i}: compressed flag, no usable encoding`, wellFormed: false };
+    case 3:
+      frames[i] = frame(p, { declaredLength: p.length + rng.pick([1, 100, 2 ** 31]) });
+      return { frames: frames.slice(0, i + 1), headers: {}, what: `frame ${i}: length prefix longer than the message`, wellFormed: false };
+    case 4:
+      frames[i] = frames[i].subarray(0, rng.int(frames[i].length));
+      return { frames: frames.slice(0, i + 1), headers: {}, what: `frame ${i}: cut at ${frames[i].length}`, wellFormed: false };
+    case 5: {
+      const flag = Buffer.from(frames[i]);
+      flag[0] = rng.pick([2, 0x80, 0xff]);
+      frames[i] = flag;
+      return { frames, headers: {}, what: `frame ${i}: flag byte ${flag[0]}`, wellFormed: false };
+    }
+    default:
+      return { frames: [...frames, rng.bytes(rng.range(1, 4))], headers: {}, what: 'trailing bytes', wellFormed: false };
+  }
 }

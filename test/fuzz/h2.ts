@@ -75,8 +75,10 @@ export function grpcCall(session: http2.ClientHttp2Session, path: string, body: 
     req.on('response', (h) => { head = h; });
     req.on('trailers', (t) => { trailers = t; });
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => finish());
-    req.on('close', () => finish(req.rstCode ? `stream closed with RST_STREAM code ${req.rstCode}` : undefined));
+    req.on('end', () => finish(trailers['grpc-status'] ?? head['grpc-status'] ? undefined
+      : `the response ended without a grpc-status (${chunks.length} data chunks, headers ${JSON.stringify(head)})`));
+    // Closed without the response's end: reset by the server (RST_STREAM, even NO_ERROR, loses the status).
+    req.on('close', () => finish(`stream closed before its end (RST_STREAM code ${req.rstCode}, ${chunks.length} data chunks, trailers ${trailers['grpc-status'] ?? 'none'})`));
     req.on('error', (e) => finish(e.message));
     for (const b of Array.isArray(body) ? body : [body]) req.write(b);
     if (opts.cancelAfterMs !== undefined) {

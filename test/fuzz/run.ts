@@ -6,7 +6,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import { inference } from '../../src/generated/proto.js';
 import { grpcCall, INFER_PATH, SERVER_FAULTS, STREAM_PATH, frame, type GrpcOutcome } from './h2.js';
-import { inferMessage, otherMessage } from './grpc-cases.js';
+import { framing, inferMessage, otherMessage } from './grpc-cases.js';
 import { parityRequest, toProto, toRest } from './parity-cases.js';
 import { restCase } from './rest-cases.js';
 import { STATUS_TABLE } from '../../src/core/errors.js';
@@ -32,6 +32,8 @@ export interface FuzzOptions {
   /** Fail when the server's RSS grows by more than this over the run. */
   maxRssGrowthBytes?: number;
   timeoutMs?: number;
+  /** Also break the framing of ModelStreamInfer streams (default true). */
+  breakStreamFraming?: boolean;
   log?: (line: string) => void;
 }
 
@@ -118,8 +120,10 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     const s = session!;
     if (kind === 'grpc') {
       const m = inferMessage(rng);
+      const f = framing(rng, [m.bytes]);
+      if (f.what) m.what.push(f.what);
       const cancel = rng.chance(0.03);
-      const r = await grpcCall(s, INFER_PATH, frame(m.bytes), { timeoutMs, cancelAfterMs: cancel ? rng.range(0, 3) : undefined });
+      const r = await grpcCall(s, INFER_PATH, f.frames, { headers: f.headers, timeoutMs, cancelAfterMs: cancel ? rng.range(0, 3) : undefined });
       if (cancel) return count(outcomes, 'grpc cancelled');
       count(outcomes, `grpc ${r.status}`);
       const problem = grpcProblem(r);
@@ -153,9 +157,13 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     // ModelStreamInfer: several broken requests on one stream, each answered, the stream ends OK.
     const msgs = Array.from({ length: rng.range(1, 5) }, () => inferMessage(rng));
     const what = msgs.map((m, k) => `#${k}: ${m.what.join('; ')}`);
-    const r = await grpcCall(s, STREAM_PATH, msgs.map((m) => frame(m.bytes)), { timeoutMs });
+    const f = framing(rng, msgs.map((m) => m.bytes));
+    if (!f.wellFormed && opts.breakStreamFraming === false) return count(outcomes, 'stream skipped');
+    if (f.what) what.push(f.what);
+    const r = await grpcCall(s, STREAM_PATH, f.frames, { headers: f.headers, timeoutMs });
     count(outcomes, `stream ${r.status}`);
-    const problem = grpcProblem(r) ?? streamProblem(r, msgs.length);
+    // Broken framing may end the stream early with a clean error; well-framed streams answer every request.
+    const problem = grpcProblem(r) ?? (f.wellFormed ? streamProblem(r, msgs.length) : undefined);
     if (problem) fail(what, problem);
   }
 
