@@ -98,6 +98,8 @@ export interface ModelManagerOptions {
   pollSecs?: number;
   /** A config whose instance_group counts add up above this is refused. */
   maxInstancesPerModel?: number;
+  /** How long an unload (or reload) lets the model's open streams run before ending them. */
+  unloadGraceMs?: number;
 }
 
 /** An output's class labels, one a line, from a file that must stay inside the model's folder. */
@@ -112,6 +114,9 @@ async function readLabels(place: ModelPlace, output: string, fileName: string): 
   return text.split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1);
 }
 
+/** The grace period open streams get when their model is unloaded, and (by default) at shutdown. */
+export const DEFAULT_GRACE_MS = 30_000;
+
 /** Emits 'change' whenever a model's state changes. */
 export class ModelManager extends EventEmitter {
   private readonly models = new Map<string, ModelEntry>();
@@ -122,6 +127,7 @@ export class ModelManager extends EventEmitter {
   private readonly loadModels: string[];
   private readonly pollSecs: number;
   private poller: ModelPoller | undefined;
+  private readonly graceMs: number;
 
   constructor(readonly repoDir: string, opts: ModelManagerOptions = {}) {
     super();
@@ -132,6 +138,7 @@ export class ModelManager extends EventEmitter {
     this.loadModels = opts.loadModels ?? [];
     this.pollSecs = opts.pollSecs ?? DEFAULT_POLL_SECS;
     this.maxInstances = opts.maxInstancesPerModel ?? DEFAULT_MAX_INSTANCES;
+    this.graceMs = opts.unloadGraceMs ?? DEFAULT_GRACE_MS;
   }
 
   /** The start-up loads of the control mode; in 'poll' mode, also starts watching the repository. */
@@ -166,18 +173,22 @@ export class ModelManager extends EventEmitter {
     return run;
   }
 
-  unload(name: string): Promise<void> {
+  /**
+   * Unload every version of a model: requests in flight finish; streams still open after the grace
+   * period are ended with UNAVAILABLE saying why.
+   */
+  unload(name: string, graceMs = this.graceMs, why = 'is unloading', force = false): Promise<void> {
     const entry = this.models.get(name);
     if (!entry) return Promise.reject(notFound(`failed to unload '${name}': no such model in the repository`));
     const run = entry.busy.then(async () => {
       const old = [...entry.versions.values()];
       entry.state = 'UNLOADING';
       entry.versions = new Map();
-      await Promise.all(old.map((v) => v.scheduler.close()));
+      const ended = (await Promise.all(old.map((v) => v.scheduler.close(graceMs, why, force)))).reduce((a, b) => a + b, 0);
       entry.state = 'UNAVAILABLE';
       entry.reason = 'unloaded';
       entry.failed.clear();
-      this.log(`model '${name}' unloaded`);
+      this.log(`model '${name}' unloaded${ended ? ` (${ended} stream${ended === 1 ? '' : 's'} still open after the ${graceMs / 1000} s grace period ended)` : ''}`);
       // A model whose folder is gone leaves the index too.
       if (!(await this.inRepository(name)) && entry.loads === 0 && this.models.get(name) === entry) this.models.delete(name);
     }).finally(() => this.emit('change'));
@@ -252,7 +263,7 @@ export class ModelManager extends EventEmitter {
     entry.state = 'READY';
     entry.reason = '';
     // Old versions finish what they hold after the new ones take traffic.
-    await Promise.all([...previous.values()].map((v) => v.scheduler.close()));
+    await Promise.all([...previous.values()].map((v) => v.scheduler.close(this.graceMs, 'is being replaced by a reload')));
     const failedNote = [...failed.entries()].map(([v, r]) => `; version ${v} UNAVAILABLE: ${r}`).join('');
     this.log(`model '${name}' READY (version${fresh.size > 1 ? 's' : ''} ${[...fresh.keys()].join(', ')})${failedNote}`);
   }
@@ -377,9 +388,10 @@ export class ModelManager extends EventEmitter {
     return true;
   }
 
-  async close(): Promise<void> {
+  /** Unload every model (at shutdown): what is still running after `graceMs` is not waited for. */
+  async close(graceMs = this.graceMs): Promise<void> {
     await this.poller?.stop();
-    await Promise.all([...this.models.keys()].map((n) => this.unload(n).catch(() => {})));
+    await Promise.all([...this.models.keys()].map((n) => this.unload(n, graceMs, 'is unloading: the server is shutting down', true).catch(() => {})));
   }
 }
 

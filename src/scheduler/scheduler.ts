@@ -59,6 +59,11 @@ interface Job {
   cleanup: () => void;
 }
 
+interface OpenStream {
+  /** Take the stream out of the scheduler now and make its consumer's next read throw err. */
+  end(err: InferenceError): void;
+}
+
 const NO_POLICY: QueuePolicy = { maxQueueSize: 0, defaultTimeoutUs: 0, allowTimeoutOverride: true, timeoutAction: 'REJECT' };
 
 export class Scheduler {
@@ -72,6 +77,7 @@ export class Scheduler {
   /** Open streams per instance: a decoupled instance interleaves many; new ones go to the least busy. */
   private readonly streams = new Map<ModelInstance, number>();
   private openStreams = 0;
+  private readonly open = new Set<OpenStream>();
 
   constructor(
     readonly label: string,
@@ -165,7 +171,11 @@ export class Scheduler {
     if (this.pending === 0) this.drained?.();
   }
 
-  /** A decoupled model's responses to one request. */
+  /**
+   * A decoupled model's responses to one request. The stream leaves the scheduler as soon as its
+   * signal aborts or close() ends it, even while its consumer is stuck (e.g. on a reader that stopped
+   * reading); the consumer's next read then throws the reason (an InferenceError) or CANCELLED.
+   */
   async *stream(request: ExecuteRequest, signal: AbortSignal): AsyncIterable<StreamItem> {
     if (this.closing) throw new InferenceError('UNAVAILABLE', `${this.label} is unloading`);
     if (signal.aborted) throw new InferenceError('CANCELLED', `request to ${this.label} was cancelled`);
@@ -173,12 +183,47 @@ export class Scheduler {
     for (const i of this.instances) if ((this.streams.get(i) ?? 0) < (this.streams.get(inst) ?? 0)) inst = i;
     this.streams.set(inst, (this.streams.get(inst) ?? 0) + 1);
     this.openStreams++;
-    try {
-      yield* inst.stream(request, signal);
-    } finally {
+    const inner = new AbortController();
+    let failure: InferenceError | undefined;
+    const open: OpenStream = {
+      end: (err) => {
+        if (inner.signal.aborted) return;
+        failure = err;
+        release();
+        inner.abort(err);
+      },
+    };
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.open.delete(open);
       this.streams.set(inst, (this.streams.get(inst) ?? 1) - 1);
       this.openStreams--;
       if (this.pending === 0) this.drained?.();
+    };
+    this.open.add(open);
+    const onAbort = () => open.end(signal.reason instanceof InferenceError ? signal.reason : new InferenceError('CANCELLED', `request to ${this.label} was cancelled`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const it = inst.stream(request, inner.signal)[Symbol.asyncIterator]();
+    // The instance's next response, or the failure as soon as the stream is ended.
+    const next = () => new Promise<IteratorResult<StreamItem>>((resolve, reject) => {
+      if (inner.signal.aborted) return reject(failure);
+      const onEnd = () => reject(failure);
+      inner.signal.addEventListener('abort', onEnd, { once: true });
+      it.next().then(resolve, reject).finally(() => inner.signal.removeEventListener('abort', onEnd));
+    });
+    try {
+      for (;;) {
+        const n = await next();
+        if (n.done) return;
+        yield n.value;
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      release();
+      // Not awaited: after an abort the instance's stream ends once its worker hears of it.
+      it.return?.().catch(() => {});
     }
   }
 
@@ -238,11 +283,38 @@ export class Scheduler {
     });
   }
 
-  /** Stop taking requests, let queued and running ones finish, then close every instance. */
-  async close(): Promise<void> {
+  /**
+   * Stop taking requests, let queued and running ones finish, then close every instance. Streams
+   * still open after `graceMs` are ended with UNAVAILABLE (saying `why`); with `force` (shutdown), so
+   * are queued requests, and running ones are not waited for. Returns how many streams were ended.
+   */
+  async close(graceMs = Infinity, why = 'is unloading', force = false): Promise<number> {
     this.closing = true;
-    if (this.pending > 0) await new Promise<void>((r) => (this.drained = r));
+    let ended = 0;
+    if (this.pending > 0) {
+      const drained = new Promise<void>((r) => (this.drained = r));
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<void>((r) => {
+        if (Number.isFinite(graceMs)) timer = setTimeout(r, graceMs);
+      });
+      await Promise.race([drained, graceOver]);
+      clearTimeout(timer);
+      if (this.pending > 0) {
+        const err = new InferenceError('UNAVAILABLE', `${this.label} ${why}: the stream was ended after the ${graceMs / 1000} s grace period`);
+        ended = this.open.size;
+        for (const s of [...this.open]) s.end(err);
+        if (force) {
+          for (const j of this.queue.splice(0)) {
+            j.cleanup();
+            j.reject(new InferenceError('UNAVAILABLE', `${this.label} ${why}: the request was still queued at the end of the grace period`));
+          }
+        } else {
+          await drained;
+        }
+      }
+    }
     clearTimeout(this.timer);
     await Promise.all(this.instances.map((i) => i.close().catch(() => {})));
+    return ended;
   }
 }
