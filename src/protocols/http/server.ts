@@ -3,8 +3,8 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { BudgetLease, type ByteBudget } from '../../core/budget.js';
@@ -16,6 +16,7 @@ import { route, routeLabel, type HttpReply } from './routes.js';
 import type { RequestTrace, Tracing } from '../../metrics/tracing.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
 import { admit, type Admission } from './admission.js';
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, finalFrameMs, idleTimeoutError, shutdownError, waitForDrain, type CloseReport } from '../lifecycle.js';
 
 const gzip = promisify(zlib.gzip);
 const deflate = promisify(zlib.deflate);
@@ -39,6 +40,23 @@ export interface HttpServerOptions {
   budget?: ByteBudget;
   /** A request whose body stalls this long is dropped with 408 (0 = never). */
   requestTimeoutMs?: number;
+  /** A streaming response whose reader takes no data for this long is cancelled; 0: never. */
+  streamIdleTimeoutMs?: number;
+}
+
+/** A request being answered: what close() waits for, ends or cuts. */
+interface Exchange {
+  stream: boolean;
+  /** Counted as cut at shutdown (once). */
+  cut: boolean;
+  /** Ends the exchange's work with `reason` (its signal aborts with it). */
+  cancel(reason: InferenceError): void;
+}
+
+/** Per connection: responses in progress, and how many bytes had arrived when the last one ended. */
+interface Conn {
+  active: number;
+  readAt: number;
 }
 
 export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
@@ -73,18 +91,39 @@ export class HttpServer {
   private readonly maxBody: number;
   private readonly compressMin: number;
   private readonly parsers = new ParsePool();
+  private readonly idleMs: number;
   /** Set by close(): responses still to go out end their connection, so a keep-alive client cannot hold shutdown open. */
   private closing = false;
+  private closed: Promise<CloseReport> | undefined;
+  private readonly exchanges = new Set<Exchange>();
+  /** Connections that carry requests, by the socket requests arrive on. */
+  private readonly conns = new Map<net.Socket, Conn>();
+  /** Every accepted TCP connection (under TLS, also those still in their handshake), for the final cut. */
+  private readonly sockets = new Set<net.Socket>();
 
   constructor(private readonly dp: DataPlane, private readonly opts: HttpServerOptions = {}) {
     this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
     this.compressMin = opts.compressMinBytes ?? 1024;
+    this.idleMs = opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     this.server = opts.tls
       ? https.createServer({ ...nodeTlsOptions(opts.tls), keepAliveTimeout: 65_000 }, handler)
       : http.createServer({ keepAliveTimeout: 65_000 }, handler);
     // Clients that hold the socket idle must not keep the process alive at shutdown.
     this.server.headersTimeout = 60_000;
+    this.server.on('connection', (socket: net.Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    // Under TLS a request's socket is the TLSSocket of 'secureConnection', not the raw one.
+    this.server.on(this.server instanceof tls.Server ? 'secureConnection' : 'connection', (socket: net.Socket) => this.track(socket));
+  }
+
+  private track(socket: net.Socket): Conn {
+    const c: Conn = { active: 0, readAt: 0 };
+    this.conns.set(socket, c);
+    socket.once('close', () => this.conns.delete(socket));
+    return c;
   }
 
   listen(): Promise<AddressInfo> {
@@ -97,13 +136,50 @@ export class HttpServer {
     });
   }
 
-  /** Stop accepting; requests in flight finish, idle keep-alive sockets close. */
-  close(): Promise<void> {
+  /**
+   * Stop accepting connections at once; requests in flight finish and their responses are written in
+   * full; idle keep-alive connections close. Streams still open shortly before `graceMs` end with a
+   * final error frame; whatever is left at `graceMs` is cut. Reports how many requests were cut.
+   */
+  close(graceMs = Infinity): Promise<CloseReport> {
     this.closing = true;
-    return new Promise((resolve) => {
-      this.server.close(() => void this.parsers.close().then(resolve));
-      this.server.closeIdleConnections();
+    this.closed ??= new Promise((resolve) => {
+      let cut = 0;
+      const timers: NodeJS.Timeout[] = [];
+      // Not http.Server#close(): it calls closeIdleConnections(), which counts a connection whose response
+      // has been ended (res.end()) but not yet flushed as idle and destroys it mid-body.
+      net.Server.prototype.close.call(this.server, () => {
+        for (const t of timers) clearTimeout(t);
+        void this.parsers.close().then(() => resolve({ cut }));
+      });
+      for (const socket of this.conns.keys()) this.endIfIdle(socket);
+      if (!Number.isFinite(graceMs)) return;
+      timers.push(setTimeout(() => {
+        for (const x of this.exchanges) {
+          if (x.stream && !x.cut) {
+            x.cut = true;
+            cut++;
+            x.cancel(shutdownError());
+          }
+        }
+      }, Math.max(0, graceMs - finalFrameMs(graceMs))));
+      timers.push(setTimeout(() => {
+        for (const x of this.exchanges) if (!x.cut) cut++;
+        for (const [socket, c] of this.conns) {
+          // A connection with no response in progress but part of a request in: that request is cut too.
+          if (c.active === 0 && socket.bytesRead > c.readAt) cut++;
+          socket.destroy();
+        }
+        for (const socket of this.sockets) socket.destroy();
+      }, graceMs));
     });
+    return this.closed;
+  }
+
+  /** While closing: end a connection with no response in progress and no new request arriving. */
+  private endIfIdle(socket: net.Socket): void {
+    const c = this.conns.get(socket);
+    if (this.closing && c && c.active === 0 && socket.bytesRead === c.readAt) socket.destroySoon();
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -113,11 +189,21 @@ export class HttpServer {
       const start = performance.now();
       res.on('finish', () => observe(routeLabel(req.method ?? 'GET', (req.url ?? '/').split('?')[0]), res.statusCode, (performance.now() - start) / 1000));
     }
+    const x: Exchange = { stream: false, cut: false, cancel: (reason) => abort.abort(reason) };
+    this.exchanges.add(x);
+    const socket = req.socket;
+    const conn = this.conns.get(socket) ?? this.track(socket);
+    conn.active++;
     let lease: BudgetLease | undefined;
+    // 'close' comes after 'finish', i.e. once the whole response is handed to the kernel, or when the client went away.
     res.on('close', () => {
       // The body's bytes are held until the response is written or the request dies.
       lease?.release();
+      this.exchanges.delete(x);
       if (!res.writableFinished) abort.abort();
+      conn.active--;
+      conn.readAt = socket.bytesRead;
+      this.endIfIdle(socket);
     });
     try {
       const url = req.url ?? '/';
@@ -142,7 +228,7 @@ export class HttpServer {
         trace,
         parsers: this.parsers,
       });
-      await this.send(req, res, reply, abort.signal);
+      await this.send(req, res, reply, abort, x);
     } catch (e) {
       if (res.headersSent) {
         res.destroy();
@@ -170,19 +256,29 @@ export class HttpServer {
     return t;
   }
 
-  private async send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, signal?: AbortSignal): Promise<void> {
+  private async send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, abort?: AbortController, x?: Exchange): Promise<void> {
     const headers: http.OutgoingHttpHeaders = { ...reply.headers };
     if (reply.events) {
       if (this.closing) headers.connection = 'close';
+      if (x) x.stream = true;
       res.writeHead(reply.status, headers);
+      const signal = abort?.signal;
+      // The server ending the stream (shutdown) aborts with an InferenceError: its error frame still goes out.
+      const clientGone = () => signal?.aborted === true && !(signal.reason instanceof InferenceError);
       const it = reply.events[Symbol.asyncIterator]();
       try {
         for (;;) {
-          if (signal?.aborted) break;
+          if (clientGone()) break;
           const n = await it.next();
           if (n.done) break;
-          // A slow reader holds the stream here instead of growing the server's buffers.
-          if (!res.write(n.value) && signal) await once(res, 'drain', { signal }).catch(() => {});
+          // A slow reader holds the stream here instead of growing the server's buffers; one that takes
+          // nothing for the idle timeout is cut, which ends the model's stream too.
+          if (res.write(n.value) || !signal || signal.aborted) continue;
+          if (await waitForDrain(res, signal, this.idleMs) === 'timeout') {
+            abort!.abort(idleTimeoutError(this.idleMs));
+            res.destroy();
+            break;
+          }
         }
       } finally {
         await it.return?.();
