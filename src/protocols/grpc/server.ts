@@ -2,6 +2,7 @@
 // serving inference.GRPCInferenceService, the brief's Predictor, duet.Generator, grpc.health.v1.Health and
 // server reflection. Handlers keep grpc-js's call shape (see call.ts); grpc-js itself is only a client here.
 
+import { setMaxListeners } from 'node:events';
 import http2 from 'node:http2';
 import { join } from 'node:path';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -11,7 +12,8 @@ import type { DataPlane } from '../../dataplane.js';
 import { InferenceError, invalidArg, unavailable } from '../../core/errors.js';
 import { healthImpl } from './health.js';
 import type { Tracing } from '../../metrics/tracing.js';
-import { generatorImpl, modelStreamInfer } from './streaming.js';
+import { generatorImpl, modelStreamInfer, type StreamControl } from './streaming.js';
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, finalFrameMs, shutdownError, type CloseReport } from '../lifecycle.js';
 import { inferenceServiceImpl, predictorImpl, unary } from './service.js';
 import { ServerCall, type CallLimits } from './call.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
@@ -42,6 +44,8 @@ export interface GrpcServerOptions {
   authorize?: (method: string, header: (name: string) => string | undefined) => InferenceError | undefined;
   /** Told of every finished call (for metrics): method name, status name, seconds. */
   observe?: (method: string, status: string, seconds: number) => void;
+  /** A streaming call whose reader takes no data for this long is cancelled; 0: never. */
+  streamIdleTimeoutMs?: number;
 }
 
 export const DEFAULT_MAX_MESSAGE = 2 ** 31 - 1;
@@ -62,7 +66,11 @@ export class GrpcServer {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly calls = new Set<ServerCall>();
   private readonly limits: CallLimits;
-  private closing?: Promise<{ cut: number }>;
+  private closing?: Promise<CloseReport>;
+  /** Shutdown has begun: streams take no new requests and end once idle. */
+  private readonly draining = new AbortController();
+  /** The grace period is almost over: streams still open end now, with this signal's reason. */
+  private readonly ending = new AbortController();
 
   constructor(dp: DataPlane, private readonly opts: GrpcServerOptions) {
     this.limits = { maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE, reserve: opts.reserve, requestTimeoutMs: opts.requestTimeoutMs };
@@ -87,13 +95,19 @@ export class GrpcServer {
     this.server.on('tlsClientError', () => {});
     this.server.on('sessionError', () => {});
 
+    setMaxListeners(0, this.draining.signal, this.ending.signal);
+    const control: StreamControl = {
+      draining: this.draining.signal,
+      ending: this.ending.signal,
+      idleTimeoutMs: opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+    };
     const impl = inferenceServiceImpl(dp, opts.tracing);
     const handlers: UntypedServiceImplementation = {};
     for (const [name, [, , kind]] of Object.entries(INFERENCE_METHODS)) if (!kind) handlers[name] = unary(impl[name]);
-    handlers.ModelStreamInfer = modelStreamInfer(dp);
+    handlers.ModelStreamInfer = modelStreamInfer(dp, control);
     this.addService(INFERENCE_SERVICE, handlers);
     this.addService(PREDICTOR_SERVICE, { Predict: unary(predictorImpl(dp, opts.predictorModel ?? 'my_model') as never) });
-    this.addService(GENERATOR_SERVICE, { Generate: generatorImpl(dp) });
+    this.addService(GENERATOR_SERVICE, { Generate: generatorImpl(dp, control) });
     this.addService(HEALTH_SERVICE, healthImpl(dp) as unknown as UntypedServiceImplementation);
     const pkg = loadSync(['grpc_service.proto', 'model_config.proto', 'predictor.proto', 'health.proto', 'generator.proto'], {
       includeDirs: [opts.protoDir], keepCase: true,
@@ -213,22 +227,33 @@ export class GrpcServer {
   }
 
   /**
-   * Stop accepting; calls in flight finish. After `graceMs` the rest are ended with UNAVAILABLE and
-   * counted in `cut`.
+   * Stop accepting (GOAWAY on open sessions); calls in flight finish; idle streams end at once with
+   * UNAVAILABLE. Streams still open shortly before `graceMs` end with UNAVAILABLE (their handlers send it);
+   * calls left at `graceMs` are ended with UNAVAILABLE. All of those are counted in `cut`.
    */
-  close(graceMs = 30_000): Promise<{ cut: number }> {
+  close(graceMs = 30_000): Promise<CloseReport> {
     this.closing ??= (async () => {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const s of this.sessions) s.close();
+      this.draining.abort();
+      const counted = new Set<ServerCall>();
+      const ending = Number.isFinite(graceMs) ? setTimeout(() => {
+        for (const c of this.calls) if (c.def.responseStream) counted.add(c);
+        this.ending.abort(shutdownError());
+      }, Math.max(0, graceMs - finalFrameMs(graceMs))) : undefined;
       const idle = async () => {
         while (this.calls.size) await new Promise((r) => setTimeout(r, 20));
       };
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([idle(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      await Promise.race([idle(), new Promise((r) => {
+        if (Number.isFinite(graceMs)) timer = setTimeout(r, graceMs);
+      })]);
       clearTimeout(timer);
-      const cut = this.calls.size;
+      clearTimeout(ending);
+      let cut = counted.size;
+      for (const c of this.calls) if (!counted.has(c)) cut++;
       for (const c of this.calls) c.fail(unavailable('the server is shutting down'), true);
-      if (cut) await new Promise((r) => setTimeout(r, 50));
+      if (this.calls.size) await new Promise((r) => setTimeout(r, 50));
       for (const s of this.sessions) s.destroy();
       await closed;
       return { cut };

@@ -2,44 +2,94 @@
 // stream, each answered by its responses as they come; an error for one request travels in
 // error_message and the stream goes on; triton_enable_empty_final_response adds the final flag.
 
-import { once } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
-import { asInferenceError, invalidArg } from '../../core/errors.js';
+import { asInferenceError, InferenceError, invalidArg } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
 import { duet, type inference } from '../../generated/proto.js';
 import { decodeStrings, encodeBytes, type Parameters } from '../../core/tensor.js';
 import { decodeInferRequest, encodeInferResponse } from './codec.js';
 import { toServiceError } from './service.js';
 import { DecodeFailure, EMPTY_FINAL, FINAL_FLAG } from './definitions.js';
+import { drainingError, idleTimeoutError, waitForDrain } from '../lifecycle.js';
 
+type StreamCall = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
-/** Writes that wait for the socket when grpc-js's buffer is full, so a slow reader bounds the server's memory. */
-export function backpressuredWriter(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, signal: AbortSignal) {
-  return async (msg: unknown): Promise<void> => {
-    if (signal.aborted) return;
-    if (!call.write(msg)) await once(call, 'drain', { signal }).catch(() => {});
+/** What the server tells its streaming handlers, whatever transport carries them. */
+export interface StreamControl {
+  /** Aborts when shutdown begins: a ModelStreamInfer stream takes no new requests and ends once idle. */
+  draining: AbortSignal;
+  /** Aborts, with the InferenceError to end them with, when the streams still open must end now. */
+  ending: AbortSignal;
+  /** A write waiting this long on a reader that takes no data cancels the stream; 0: never. */
+  idleTimeoutMs: number;
+}
+
+/**
+ * One streaming call's lifetime: its signal aborts when the client cancels, or when the server ends the
+ * call with an InferenceError (shutdown, idle reader), which then goes out as the call's status.
+ */
+function streamScope(call: StreamCall, control: StreamControl, onDraining?: () => void) {
+  const ac = new AbortController();
+  const end = (err: InferenceError) => ac.abort(err);
+  const onEnding = () => end(control.ending.reason as InferenceError);
+  const drainingNow = () => onDraining?.();
+  control.ending.addEventListener('abort', onEnding, { once: true });
+  if (onDraining) control.draining.addEventListener('abort', drainingNow, { once: true });
+  const release = () => {
+    control.ending.removeEventListener('abort', onEnding);
+    control.draining.removeEventListener('abort', drainingNow);
+  };
+  ac.signal.addEventListener('abort', () => {
+    release();
+    const r: unknown = ac.signal.reason;
+    if (r instanceof InferenceError) call.emit('error', toServiceError(r));
+  }, { once: true });
+  // The client cancelled, or the transport failed the call: no status to send.
+  call.on('cancelled', () => ac.abort());
+  call.on('error', () => ac.abort());
+  if (control.ending.aborted) queueMicrotask(onEnding);
+  else if (control.draining.aborted) queueMicrotask(drainingNow);
+  return {
+    signal: ac.signal,
+    end,
+    /** The call ended normally. */
+    finished: release,
+    /**
+     * Writes that wait for the transport when its buffer is full, so a slow reader bounds the server's
+     * memory; a reader that takes nothing for the idle timeout ends the call (CANCELLED).
+     */
+    write: async (msg: unknown): Promise<void> => {
+      if (ac.signal.aborted || call.write(msg)) return;
+      if (await waitForDrain(call, ac.signal, control.idleTimeoutMs) === 'timeout') end(idleTimeoutError(control.idleTimeoutMs));
+    },
   };
 }
 
-export function modelStreamInfer(dp: DataPlane) {
+export function modelStreamInfer(dp: DataPlane, control: StreamControl) {
   return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-    const ac = new AbortController();
-    call.on('cancelled', () => ac.abort());
-    call.on('error', () => ac.abort());
-    const write = backpressuredWriter(call, ac.signal);
     let active = 0;
     let inputEnded = false;
+    // Once shutdown begins the stream ends as soon as it is idle, so an open stream cannot hold shutdown.
     const maybeEnd = () => {
-      if (inputEnded && active === 0 && !ac.signal.aborted) call.end();
+      if (active > 0 || scope.signal.aborted) return;
+      if (inputEnded) {
+        scope.finished();
+        call.end();
+      } else if (control.draining.aborted) {
+        scope.end(drainingError());
+      }
     };
+    const scope = streamScope(call, control, maybeEnd);
+    const { write } = scope;
 
     const handle = async (raw: unknown) => {
       const m = raw instanceof DecodeFailure ? undefined : (raw as inference.ModelInferRequest);
       let version = m?.model_version ?? '';
       try {
+        if (control.draining.aborted) throw drainingError();
         if (!m) throw invalidArg((raw as DecodeFailure).message);
         const req = decodeInferRequest(m);
-        req.signal = ac.signal;
+        req.signal = scope.signal;
         const flagged = req.parameters[EMPTY_FINAL] === true;
         const { decoupled, responses } = dp.openStream(req);
         for await (const r of responses) {
@@ -53,7 +103,7 @@ export function modelStreamInfer(dp: DataPlane) {
           await write({ infer_response: { model_name: m.model_name, model_version: version, id: m.id, parameters: { [FINAL_FLAG]: { bool_param: true } } } });
         }
       } catch (e) {
-        if (ac.signal.aborted) return;
+        if (scope.signal.aborted) return;
         const err = asInferenceError(e);
         // error_code is Duet's addition: the error table's code, so clients can tell bad input from failure.
         await write({
@@ -78,11 +128,10 @@ export function modelStreamInfer(dp: DataPlane) {
 }
 
 /** duet.Generator/Generate: a prompt in, one message per token out, the last one final with its finish reason. */
-export function generatorImpl(dp: DataPlane) {
+export function generatorImpl(dp: DataPlane, control: StreamControl) {
   return async (call: grpc.ServerWritableStream<unknown, unknown>) => {
-    const ac = new AbortController();
-    call.on('cancelled', () => ac.abort());
-    const write = backpressuredWriter(call, ac.signal);
+    const scope = streamScope(call, control);
+    const { write } = scope;
     try {
       if (call.request instanceof DecodeFailure) throw invalidArg(call.request.message);
       const r = call.request as duet.GenerateRequest;
@@ -99,7 +148,7 @@ export function generatorImpl(dp: DataPlane) {
         inputs: [{ name: 'text_input', datatype: 'BYTES', shape: batched ? [1, 1] : [1], data: encodeBytes([Buffer.from(r.prompt ?? '', 'utf8')]) }],
         outputs: [{ name: 'text_output' }],
         parameters,
-        signal: ac.signal,
+        signal: scope.signal,
       });
       let index = 0;
       let finished = false;
@@ -111,10 +160,12 @@ export function generatorImpl(dp: DataPlane) {
         await write(duet.GenerateResponse.create({ text, index: index++, final: finished, finish_reason: finished ? String(reason) : '' }));
         if (finished) break;
       }
-      if (!finished && !ac.signal.aborted) await write(duet.GenerateResponse.create({ text: '', index, final: true, finish_reason: '' }));
+      if (!finished && !scope.signal.aborted) await write(duet.GenerateResponse.create({ text: '', index, final: true, finish_reason: '' }));
+      if (scope.signal.aborted) return;
+      scope.finished();
       call.end();
     } catch (e) {
-      if (!ac.signal.aborted) call.emit('error', toServiceError(e));
+      if (!scope.signal.aborted) scope.end(asInferenceError(e));
     }
   };
 }
