@@ -2,7 +2,7 @@
 
 import type { AddressInfo } from 'node:net';
 import { DataPlane } from './dataplane.js';
-import { ModelManager, type ModelControlMode } from './model-manager.js';
+import { DEFAULT_GRACE_MS, ModelManager, type ModelControlMode } from './model-manager.js';
 import { ByteBudget, defaultInflightBytes } from './core/budget.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, HttpServer } from './protocols/http/server.js';
 import { GrpcServer, type GrpcServerOptions } from './protocols/grpc/server.js';
@@ -56,6 +56,15 @@ export interface ServerOptions {
   /** Browser origins allowed to call REST (CORS), '*' for any; others are refused. */
   corsAllowOrigins?: string[];
   log?: (line: string) => void;
+  /** How long requests in flight get to finish at shutdown, and open streams at an unload (default 30 s). */
+  shutdownGraceMs?: number;
+  /** A streaming response whose reader takes no data for this long is cancelled (default 60 s; 0: never). */
+  streamIdleTimeoutMs?: number;
+}
+
+/** What shutdown had to cut: requests and streams still running at the end of the grace period, per front-end. */
+export interface StopReport {
+  cut: { rest: number; grpc: number };
 }
 
 export interface RunningServer {
@@ -66,8 +75,12 @@ export interface RunningServer {
   metrics?: AddressInfo;
   /** The in-flight byte budget shared by every request. */
   budget: ByteBudget;
-  /** Stop accepting, finish requests in flight, unload every model. */
-  stop(): Promise<void>;
+  /**
+   * Readiness off, stop accepting, let requests in flight finish and write their responses, end idle
+   * connections and streams, unload every model. Streams still open near the end of `graceMs`
+   * (default: the server's shutdownGraceMs) end with UNAVAILABLE; what is left at `graceMs` is cut.
+   */
+  stop(graceMs?: number): Promise<StopReport>;
 }
 
 /** Extensions of Triton's protocol this server speaks (reported in server metadata). */
@@ -84,9 +97,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const httpAccess = new AccessControl({ apiKey: opts.apiKey, restrictions: opts.httpRestrictedApis, restrictedNoun: 'API' });
   const grpcAccess = new AccessControl({ apiKey: opts.apiKey, restrictions: opts.grpcRestrictedProtocols, restrictedNoun: 'protocol' });
   const origins = new OriginPolicy(opts.corsAllowOrigins);
+  const graceMs = opts.shutdownGraceMs ?? DEFAULT_GRACE_MS;
   const models = new ModelManager(opts.modelRepository, {
     log, controlMode: opts.modelControlMode, loadModels: opts.loadModels,
-    pollSecs: opts.repositoryPollSecs, maxInstancesPerModel: opts.maxInstancesPerModel,
+    pollSecs: opts.repositoryPollSecs, maxInstancesPerModel: opts.maxInstancesPerModel, unloadGraceMs: graceMs,
   });
   const dataPlane = new DataPlane(models, { extensions: EXTENSIONS, strictReadiness: opts.strictReadiness });
   const budget = new ByteBudget(opts.maxInflightBytes ?? defaultInflightBytes());
@@ -95,7 +109,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const tracing = opts.tracing && (opts.tracing.otlpEndpoint || opts.tracing.exporter) ? new Tracing(opts.tracing) : undefined;
   await models.start();
   const http = new HttpServer(dataPlane, {
-    host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, tracing, budget, requestTimeoutMs,
+    host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, tracing, budget, requestTimeoutMs, streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
     tls: opts.tls && listenerTls(opts.tls),
     observe: (route, status, seconds) => metrics.observe('http', route, status, seconds),
     admission: { access: httpAccess, origins },
@@ -110,6 +124,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
       observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
       tracing, requestTimeoutMs, reserve: opts.grpcReserve ?? ((bytes, signal) => budget.acquire(bytes, signal)),
+      streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
       tls: grpcTls && listenerTls(grpcTls),
       authorize: grpcAccess.enabled ? (method, header) => grpcAccess.check(method, header) : undefined,
     });
@@ -133,7 +148,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       throw e;
     }
   }
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<StopReport> | undefined;
   return {
     dataPlane,
     models,
@@ -141,13 +156,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     grpc: grpcAddr,
     metrics: metricsAddr,
     budget,
-    stop() {
+    stop(grace = graceMs) {
       stopping ??= (async () => {
+        const deadline = Date.now() + grace;
         dataPlane.beginShutdown();
-        await Promise.all([http.close(), grpc?.close()]);
-        await models.close();
+        const [rest, rpc] = await Promise.all([http.close(grace), grpc?.close(grace)]);
+        await models.close(Math.max(0, deadline - Date.now()));
         await metricsServer?.close();
         await tracing?.shutdown();
+        return { cut: { rest: rest.cut, grpc: rpc?.cut ?? 0 } };
       })();
       return stopping;
     },

@@ -8,7 +8,8 @@ import { defaultInflightBytes } from '../core/budget.js';
 import { DEFAULT_MAX_BODY, DEFAULT_REQUEST_TIMEOUT_MS } from '../protocols/http/server.js';
 import { describeTls, TlsConfigError } from '../core/tls.js';
 import { TLS_FLAGS, TLS_HELP, tlsFromFlags, type TlsFlags } from './tls-flags.js';
-import { DEFAULT_MAX_INSTANCES, DEFAULT_POLL_SECS, MODEL_CONTROL_MODES, type ModelControlMode } from '../model-manager.js';
+import { DEFAULT_GRACE_MS, DEFAULT_MAX_INSTANCES, DEFAULT_POLL_SECS, MODEL_CONTROL_MODES, type ModelControlMode } from '../model-manager.js';
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS } from '../protocols/lifecycle.js';
 import { ACCESS_FLAGS, ACCESS_HELP, accessOptions, describeAccess, type AccessOptions } from './access.js';
 
 const HELP = `duet — a model inference server (KServe v2 / Triton protocol)
@@ -44,10 +45,11 @@ Options for serve:
                            (default ${DEFAULT_MAX_INSTANCES}, four per core)
   --trace-otlp-endpoint U  turn OpenTelemetry tracing on, exporting over OTLP/HTTP to U
                            (e.g. http://localhost:4318/v1/traces; default: off, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+  --shutdown-grace-secs N  on SIGTERM, requests in flight get N s to finish (default ${DEFAULT_GRACE_MS / 1000}); so do open
+                           streams when their model is unloaded
+  --stream-idle-timeout S  cancel a streaming response whose reader takes no data for S s (default ${DEFAULT_STREAM_IDLE_TIMEOUT_MS / 1000}; 0: never)
 ${TLS_HELP}${ACCESS_HELP}  -h, --help               show this help
 `;
-
-const SHUTDOWN_GRACE_MS = 30_000;
 
 /** `off` (or `--flag=-1`) turns a listener off. */
 const isOff = (v: string | undefined) => v === 'off' || v === '-1';
@@ -60,6 +62,17 @@ function int(name: string, v: string | undefined, dflt: number): number {
     process.exit(2);
   }
   return n;
+}
+
+/** A duration in seconds (fractions allowed), as milliseconds. */
+function durationMs(name: string, v: string | undefined, dfltMs: number): number {
+  if (v === undefined) return dfltMs;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) {
+    process.stderr.write(`duet: --${name} must be a non-negative number of seconds, got '${v}'\n`);
+    process.exit(2);
+  }
+  return Math.round(n * 1000);
 }
 
 function usage(message: string): never {
@@ -111,6 +124,8 @@ async function serve(argv: string[]): Promise<void> {
       'repository-poll-secs': { type: 'string' },
       'max-instances-per-model': { type: 'string' },
       ...ACCESS_FLAGS,
+      'shutdown-grace-secs': { type: 'string' },
+      'stream-idle-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -145,6 +160,8 @@ async function serve(argv: string[]): Promise<void> {
     process.stderr.write(`duet serve: ${(e as Error).message}\n`);
     process.exit(2);
   }
+  const graceMs = durationMs('shutdown-grace-secs', values['shutdown-grace-secs'], DEFAULT_GRACE_MS);
+  const streamIdleTimeoutMs = durationMs('stream-idle-timeout', values['stream-idle-timeout'], DEFAULT_STREAM_IDLE_TIMEOUT_MS);
   log(`loading models from ${resolve(repo)}`);
   const server = await startServer({
     modelRepository: resolve(repo),
@@ -170,6 +187,8 @@ async function serve(argv: string[]): Promise<void> {
     tls: tls.tls,
     grpcTls: tls.grpcTls,
     ...access,
+    shutdownGraceMs: graceMs,
+    streamIdleTimeoutMs,
     log,
   });
   const index = await server.dataPlane.repositoryIndex();
@@ -188,13 +207,17 @@ async function serve(argv: string[]): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: finishing requests in flight, then exiting`);
-    // A request that never finishes must not keep the process up for ever.
+    log(`${signal}: finishing requests in flight (grace period ${graceMs / 1000} s), then exiting`);
+    // Only a model stuck in its own code can outlast the grace period; it must not keep the process up for ever.
     setTimeout(() => {
-      log(`still busy ${SHUTDOWN_GRACE_MS / 1000} s after ${signal}; exiting anyway`);
+      log(`still busy ${graceMs / 1000 + 5} s after ${signal}; exiting anyway`);
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS).unref();
-    server.stop().then(() => process.exit(0), (e) => {
+    }, graceMs + 5000).unref();
+    server.stop(graceMs).then(({ cut }) => {
+      if (cut.rest + cut.grpc === 0) process.exit(0);
+      log(`shutdown cut ${cut.rest} REST and ${cut.grpc} gRPC requests or streams still running at the end of the ${graceMs / 1000} s grace period`);
+      process.exit(1);
+    }, (e) => {
       log(`error during shutdown: ${(e as Error).message}`);
       process.exit(1);
     });
