@@ -285,7 +285,9 @@ export class ServerCall extends EventEmitter {
       } else {
         s.once('wantTrailers', () => {
           s.sendTrailers(trailers);
-          stopReading();
+          // Not at once: an RST_STREAM submitted with the trailers still queued drops them, and the client
+          // sees "Call ended without gRPC status" instead of the status.
+          setImmediate(stopReading);
         });
         s.end();
       }
