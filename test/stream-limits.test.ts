@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InferenceClient } from '../src/client/types.js';
 import { InferenceError } from '../src/core/errors.js';
-import { startServer, type RunningServer, type ServerOptions } from '../src/server.js';
-import { PROTOCOLS, scratchRepo } from './harness.js';
+import type { RunningServer } from '../src/server.js';
+import { EXPLICIT, PROTOCOLS, scratchRepo, startTestServer, type TestServerOptions } from './harness.js';
 import { writeTestModels } from './fixtures/streaming-models.js';
 
 let repo: { dir: string; cleanup: () => Promise<void> };
@@ -21,8 +21,8 @@ before(async () => {
 });
 after(() => repo.cleanup());
 
-const start = (opts: Partial<ServerOptions>) =>
-  startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, grpcPort: 0, metricsPort: null, ...opts });
+/** Models are unloaded and loaded again here: explicit model control. */
+const start = (opts: TestServerOptions) => startTestServer(repo.dir, { ...EXPLICIT, metricsPort: null, ...opts });
 const fileSize = (f: string) => (existsSync(f) ? statSync(f).size : 0);
 
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
