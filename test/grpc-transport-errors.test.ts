@@ -88,6 +88,33 @@ describe('gRPC transport faults', () => {
     }
   });
 
+  test('a stream failed after it has responded, while the client still sends, keeps its status', async () => {
+    // The status goes out as trailers; the RST_STREAM(NO_ERROR) that tells the client to stop sending
+    // must not overtake them (it did on every such stream: the client saw END_STREAM with no grpc-status).
+    const s = connect();
+    try {
+      const good = frame(request(1));
+      const bad = Buffer.from(good);
+      bad[0] = 2;
+      const one = () => new Promise<string | undefined>((resolve) => {
+        const req = s.request({ ':method': 'POST', ':path': STREAM_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+        let status: string | undefined;
+        req.on('trailers', (t) => { status = t['grpc-status'] as string | undefined; });
+        req.on('error', () => {});
+        // Once the first response is out, break the framing; the request side stays open.
+        req.once('data', () => req.write(bad));
+        req.on('data', () => {});
+        req.on('close', () => resolve(status));
+        req.write(good);
+      });
+      const statuses = await Promise.all(Array.from({ length: 20 }, one));
+      assert.deepEqual(statuses, new Array(20).fill('3'));
+      await stillServing(s);
+    } finally {
+      s.close();
+    }
+  });
+
   // nghttp2's rapid-reset guard (a burst of 1,000 RST_STREAMs, then 33/s) answers with GOAWAY. The server
   // raises it where Node lets it (22.10+); on older Node a storm past ~1,000 cancels still ends the connection.
   const resetLimitConfigurable = (() => {
