@@ -23,6 +23,8 @@ const HEADER_BYTES = 5;
 /** Below this a frame header and its message go out as one buffer; above, the copy costs more than a second write. */
 const COALESCE_BYTES = 16 * 1024;
 const OK = 0;
+/** How long a client still sending after the status has to read the trailers before its stream is reset. */
+const TRAILER_GRACE_MS = 5_000;
 
 
 /** grpc-timeout: digits then one unit letter (gRPC over HTTP/2 spec). */
@@ -127,6 +129,8 @@ export class ServerCall extends EventEmitter {
   read(onMessage: (msg: unknown) => void, onEnd: () => void): void {
     this.armStall();
     this.stream.on('data', (chunk: Buffer) => {
+      // After the status, what a client still sends is read and dropped (its window must reopen).
+      if (this.done) return;
       this.pending.push(chunk);
       this.pendingBytes += chunk.byteLength;
       this.drainFrames(onMessage);
@@ -285,9 +289,9 @@ export class ServerCall extends EventEmitter {
       } else {
         s.once('wantTrailers', () => {
           s.sendTrailers(trailers);
-          // Not at once: an RST_STREAM submitted with the trailers still queued drops them, and the client
-          // sees "Call ended without gRPC status" instead of the status.
-          setImmediate(stopReading);
+          // nghttp2 would send a reset ahead of the trailers (they queue behind the stream's data),
+          // so the client gets time to read them and end its side before it is cut off.
+          if (!s.readableEnded) setTimeout(stopReading, TRAILER_GRACE_MS).unref();
         });
         s.end();
       }
