@@ -124,6 +124,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
       observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
       tracing, requestTimeoutMs, reserve: opts.grpcReserve ?? ((bytes, signal) => budget.acquire(bytes, signal)),
+      tryReserve: opts.grpcReserve ? undefined : (bytes) => budget.tryAcquire(bytes),
       streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
       tls: grpcTls && listenerTls(grpcTls),
       authorize: grpcAccess.enabled ? (method, header) => grpcAccess.check(method, header) : undefined,

@@ -240,6 +240,34 @@ describe('cancellation and limits', () => {
     fresh.close();
   });
 
+  test('a response the client never reads is reset (CANCEL) a few seconds after it is finished, so it cannot hold the call open', async () => {
+    const { dir, cleanup: done } = await scratchRepo(['identity_fp32']);
+    const srv = await startTestServer(dir);
+    // The client's window stays at 64 KiB and it reads nothing: the 4 MB answer cannot all go out.
+    const s = http2.connect(`http://127.0.0.1:${srv.grpc!.port}`, { settings: { initialWindowSize: 65535 } });
+    try {
+      const n = 1024 * 1024;
+      const body = frame(inference.ModelInferRequest.encode({
+        model_name: 'identity_fp32', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, n] }],
+        raw_input_contents: [new Uint8Array(n * 4)],
+      }).finish());
+      const req = s.request({ ':method': 'POST', ':path': INFER, 'content-type': 'application/grpc', te: 'trailers' });
+      req.on('error', () => {});
+      req.pause();
+      const t0 = performance.now();
+      const closed = new Promise<number>((r) => req.on('close', () => r(req.rstCode ?? -1)));
+      req.end(body);
+      const code = await closed;
+      const secs = (performance.now() - t0) / 1000;
+      assert.equal(code, http2.constants.NGHTTP2_CANCEL);
+      assert.ok(secs >= 4 && secs < 20, `reset after ${secs} s`);
+    } finally {
+      s.destroy();
+      await srv.stop();
+      await done();
+    }
+  });
+
   test('a message over --grpc-max-message is RESOURCE_EXHAUSTED before its bytes arrive', async () => {
     const small = await startServer({ modelRepository: MODELS, host: '127.0.0.1', httpPort: 0, grpcPort: 0, metricsPort: null, grpcMaxMessageBytes: 1024 });
     const s = connect(small);

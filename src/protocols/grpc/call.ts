@@ -13,6 +13,8 @@ export interface CallLimits {
   maxMessageBytes: number;
   /** Reserve bytes of memory; resolves to their release, or rejects (RESOURCE_EXHAUSTED). */
   reserve?: (bytes: number, signal: AbortSignal) => Promise<() => void>;
+  /** The same without waiting: a release when the bytes fit now, else undefined (then `reserve` is used). */
+  tryReserve?: (bytes: number) => (() => void) | undefined;
   /** A request message that stalls this long (no bytes) is dropped. */
   requestTimeoutMs?: number;
 }
@@ -77,6 +79,10 @@ export class ServerCall extends EventEmitter {
   private headersSent = false;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Length of the frame whose header has arrived (-1: none yet), and the memory reserved for it. */
+  private frameLen = -1;
+  private frameHeld?: () => void;
+  private frameWaiting = false;
   private received = 0;
   private readonly releases: (() => void)[] = [];
   private readonly ac = new AbortController();
@@ -141,11 +147,9 @@ export class ServerCall extends EventEmitter {
       this.inflight = this.inflight.then(() => {
         if (this.done) return;
         if (this.pendingBytes > 0) {
-          const have = this.pendingBytes - HEADER_BYTES;
-          const want = this.pendingBytes >= HEADER_BYTES ? this.peekLength() : undefined;
-          this.fail(invalidArg(want === undefined
+          this.fail(invalidArg(this.frameLen < 0
             ? `request stream ended inside a message header (${this.pendingBytes} of 5 bytes)`
-            : `request stream ended inside a message (${have} of ${want} bytes)`));
+            : `request stream ended inside a message (${this.pendingBytes - HEADER_BYTES} of ${this.frameLen} bytes)`));
           return;
         }
         onEnd();
@@ -165,44 +169,72 @@ export class ServerCall extends EventEmitter {
     this.stallTimer.unref();
   }
 
-  private peekLength(): number {
-    const head = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [head];
-    return head.readUInt32BE(1);
+  /** The 5-byte header of the next frame, gathered into the first pending chunk. */
+  private header(): Buffer {
+    if (this.pending[0].byteLength < HEADER_BYTES) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
+    return this.pending[0];
   }
 
   private drainFrames(onMessage: (msg: unknown) => void): void {
-    while (this.pendingBytes >= HEADER_BYTES && !this.done) {
-      const len = this.peekLength();
-      if (len > this.limits.maxMessageBytes) {
-        this.fail(new InferenceError('RESOURCE_EXHAUSTED', `request message of ${len} bytes exceeds the limit of ${this.limits.maxMessageBytes} bytes (--grpc-max-message)`));
-        return;
+    while (!this.done) {
+      if (this.frameLen < 0) {
+        if (this.pendingBytes < HEADER_BYTES) return;
+        const len = this.header().readUInt32BE(1);
+        if (len > this.limits.maxMessageBytes) {
+          this.fail(new InferenceError('RESOURCE_EXHAUSTED', `request message of ${len} bytes exceeds the limit of ${this.limits.maxMessageBytes} bytes (--grpc-max-message)`));
+          return;
+        }
+        this.frameLen = len;
+        // The message's memory is reserved from its header, before its bytes pile up (as REST does with Content-Length).
+        if (this.limits.reserve && !this.reserveFrame(len, onMessage)) return;
       }
-      if (this.pendingBytes < HEADER_BYTES + len) return;
-      const all = this.pending[0];
+      if (this.frameWaiting || this.pendingBytes < HEADER_BYTES + this.frameLen) return;
+      // Chunks are joined once, when the whole message is there.
+      const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
       const flag = all[0];
-      const body = all.subarray(HEADER_BYTES, HEADER_BYTES + len);
-      const rest = all.subarray(HEADER_BYTES + len);
+      const body = all.subarray(HEADER_BYTES, HEADER_BYTES + this.frameLen);
+      const rest = all.subarray(HEADER_BYTES + this.frameLen);
       this.pending = rest.byteLength ? [rest] : [];
       this.pendingBytes = rest.byteLength;
+      this.frameLen = -1;
+      const held = this.frameHeld;
+      this.frameHeld = undefined;
       this.received++;
       const seq = this.received;
       // Messages are handled in order even when some wait for memory or decompression.
-      this.inflight = this.inflight.then(() => this.decodeOne(flag, body, seq, onMessage));
+      this.inflight = this.inflight.then(() => this.decodeOne(flag, body, seq, onMessage, held));
     }
   }
 
-  private async decodeOne(flag: number, body: Buffer, seq: number, onMessage: (msg: unknown) => void): Promise<void> {
-    if (this.done) return;
-    if (!this.def.requestStream && seq > 1) {
-      this.fail(invalidArg(`${this.def.path} takes one request message, got more`));
-      return;
+  /** Reserves a frame's bytes: true when that happened at once; else reading pauses until it does. */
+  private reserveFrame(len: number, onMessage: (msg: unknown) => void): boolean {
+    const now = this.limits.tryReserve?.(len);
+    if (now) {
+      this.frameHeld = now;
+      return true;
     }
-    const held: (() => void)[] = [];
+    this.frameWaiting = true;
+    this.stream.pause();
+    this.limits.reserve!(len, this.ac.signal).then((release) => {
+      this.frameWaiting = false;
+      if (this.done) return this.releaseWhenClosed([release]);
+      this.frameHeld = release;
+      this.stream.resume();
+      this.drainFrames(onMessage);
+    }, (e) => {
+      this.frameWaiting = false;
+      if (!this.done) this.fail(e instanceof InferenceError ? e : new InferenceError('CANCELLED', String((e as Error)?.message ?? e)));
+    });
+    return false;
+  }
+
+  private async decodeOne(flag: number, body: Buffer, seq: number, onMessage: (msg: unknown) => void, frameHeld?: () => void): Promise<void> {
+    const held: (() => void)[] = frameHeld ? [frameHeld] : [];
     try {
+      if (this.done) return;
+      if (!this.def.requestStream && seq > 1) throw invalidArg(`${this.def.path} takes one request message, got more`);
       if (flag > 1) throw invalidArg(`bad message frame flag ${flag}`);
       let bytes = body;
-      if (this.limits.reserve) held.push(await this.limits.reserve(body.byteLength, this.ac.signal));
       if (flag === 1) {
         if (this.encoding === 'identity') throw invalidArg('a message is marked compressed but grpc-encoding is identity');
         if (this.encoding !== 'gzip' && this.encoding !== 'deflate') {
@@ -287,13 +319,19 @@ export class ServerCall extends EventEmitter {
         s.respond({ ':status': 200, 'content-type': 'application/grpc+proto', ...trailers }, { endStream: true });
         stopReading();
       } else {
+        let trailed = false;
         s.once('wantTrailers', () => {
+          trailed = true;
           s.sendTrailers(trailers);
           // nghttp2 would send a reset ahead of the trailers (they queue behind the stream's data),
           // so the client gets time to read them and end its side before it is cut off.
           if (!s.readableEnded) setTimeout(stopReading, TRAILER_GRACE_MS).unref();
         });
         s.end();
+        // Trailers wait behind data the client does not take (a stalled reader): then the stream is reset.
+        setTimeout(() => {
+          if (!trailed && !s.closed && !s.destroyed) s.close(http2.constants.NGHTTP2_CANCEL);
+        }, TRAILER_GRACE_MS).unref();
       }
     }
     this.finish();
@@ -314,6 +352,10 @@ export class ServerCall extends EventEmitter {
     clearTimeout(this.deadlineTimer);
     clearTimeout(this.stallTimer);
     // Memory held for the request goes back once the response is out (or the call died).
+    if (this.frameHeld) {
+      this.releases.push(this.frameHeld);
+      this.frameHeld = undefined;
+    }
     if (this.releases.length) this.releaseWhenClosed(this.releases.splice(0));
   }
 }

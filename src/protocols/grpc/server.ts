@@ -38,6 +38,7 @@ export interface GrpcServerOptions {
   tls?: ListenerTls;
   /** Reserve memory for received bytes (the server-wide in-flight budget). */
   reserve?: CallLimits['reserve'];
+  tryReserve?: CallLimits['tryReserve'];
   /** A request message that stalls this long is dropped. */
   requestTimeoutMs?: number;
   /** Checked before a call is dispatched: an error refuses it. `method` is the full path, e.g. /inference.GRPCInferenceService/ModelInfer. */
@@ -73,7 +74,7 @@ export class GrpcServer {
   private readonly ending = new AbortController();
 
   constructor(dp: DataPlane, private readonly opts: GrpcServerOptions) {
-    this.limits = { maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE, reserve: opts.reserve, requestTimeoutMs: opts.requestTimeoutMs };
+    this.limits = { maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE, reserve: opts.reserve, tryReserve: opts.tryReserve, requestTimeoutMs: opts.requestTimeoutMs };
     const win = Math.min(Math.max(opts.windowBytes ?? DEFAULT_WINDOW, 65535), 2 ** 31 - 1);
     const serverOpts: http2.ServerOptions = {
       settings: { initialWindowSize: win, maxHeaderListSize: 64 * 1024 },
