@@ -206,6 +206,21 @@ describe('cli', { timeout: 120_000 }, () => {
     assert.deepEqual(await cli.exit(20_000), { code: 0, signal: null });
   });
 
+  test('the startup log says what protection is on: model control, key, browsers, TLS, and the limits with their flags', async () => {
+    const dir = await repoWith(['my_model']);
+    const cli = new Cli(['serve', '--model-repository', dir, '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1',
+      '--max-inflight-bytes', String(300 * 2 ** 20), '--request-timeout', '7', '--stream-idle-timeout', '0', '--max-instances-per-model', '3']);
+    await cli.port();
+    for (let i = 0; i < 100 && !/limits:/.test(cli.stdout); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(cli.stdout, /model control mode none/);
+    assert.match(cli.stdout, /API key: off/);
+    assert.match(cli.stdout, /browsers: cross-origin requests refused/);
+    assert.match(cli.stdout, /TLS: off/);
+    assert.match(cli.stdout, /limits: 300 MiB in flight \(--max-inflight-bytes\), REST bodies up to 64 MiB, gRPC messages up to 2048 MiB, stalled uploads dropped after 7 s, idle stream readers kept, at most 3 instances per model/);
+    cli.child.kill('SIGTERM');
+    assert.deepEqual(await cli.exit(20_000), { code: 0, signal: null });
+  });
+
   test('a model repository that does not exist is an error, not an empty server', async () => {
     const cli = new Cli(['serve', '--model-repository', join(MODELS, 'no', 'such', 'repo'), '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1']);
     const e = await cli.exit(20_000);

@@ -162,17 +162,20 @@ async function serve(argv: string[]): Promise<void> {
   }
   const graceMs = durationMs('shutdown-grace-secs', values['shutdown-grace-secs'], DEFAULT_GRACE_MS);
   const streamIdleTimeoutMs = durationMs('stream-idle-timeout', values['stream-idle-timeout'], DEFAULT_STREAM_IDLE_TIMEOUT_MS);
+  const maxBodyBytes = int('http-max-body', values['http-max-body'], DEFAULT_MAX_BODY);
+  const grpcMaxMessageBytes = int('grpc-max-message', values['grpc-max-message'], 2 ** 31 - 1);
+  const requestTimeoutMs = (positive('request-timeout', values['request-timeout']) ?? DEFAULT_REQUEST_TIMEOUT_MS / 1000) * 1000;
   log(`loading models from ${resolve(repo)}`);
   const server = await startServer({
     modelRepository: resolve(repo),
     host: values.host,
     httpPort: int('http-port', values['http-port'], 8000),
-    maxBodyBytes: int('http-max-body', values['http-max-body'], DEFAULT_MAX_BODY),
+    maxBodyBytes,
     maxInflightBytes: positive('max-inflight-bytes', values['max-inflight-bytes']),
-    requestTimeoutMs: (positive('request-timeout', values['request-timeout']) ?? DEFAULT_REQUEST_TIMEOUT_MS / 1000) * 1000,
+    requestTimeoutMs,
     strictReadiness: values['strict-readiness'] !== 'false',
     grpcPort: isOff(values['grpc-port']) ? null : int('grpc-port', values['grpc-port'], 8001),
-    grpcMaxMessageBytes: int('grpc-max-message', values['grpc-max-message'], 2 ** 31 - 1),
+    grpcMaxMessageBytes,
     grpcWindowBytes: int('grpc-window', values['grpc-window'], 8 * 1024 * 1024),
     predictorModel: values['predictor-model'] ?? 'my_model',
     grpcKeepaliveTimeMs: int('grpc-keepalive-time-ms', values['grpc-keepalive-time-ms'], 2 * 60 * 60 * 1000),
@@ -202,6 +205,11 @@ async function serve(argv: string[]): Promise<void> {
   log(`REST (KServe v2) listening on ${scheme}://${server.http.address}:${server.http.port}${note(httpTls)}`);
   if (server.metrics) log(`Prometheus metrics at ${scheme}://${server.metrics.address}:${server.metrics.port}/metrics${note(httpTls)}`);
   for (const line of describeAccess(access)) log(line);
+  if (!httpTls && !grpcTls) log('TLS: off (plaintext on every port; set --tls-cert and --tls-key)');
+  const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
+  log(`limits: ${mib(server.budget.limit)} in flight (--max-inflight-bytes), REST bodies up to ${mib(maxBodyBytes)}, `
+    + `gRPC messages up to ${mib(grpcMaxMessageBytes)}, stalled uploads dropped after ${requestTimeoutMs / 1000} s, `
+    + `${streamIdleTimeoutMs ? `idle stream readers after ${streamIdleTimeoutMs / 1000} s` : 'idle stream readers kept'}, at most ${maxInstances} instances per model`);
   if (server.grpc) log(`gRPC (inference.GRPCInferenceService, Predictor, Health, reflection) listening on ${server.grpc.address}:${server.grpc.port}${note(grpcTls)}`);
   let stopping = false;
   const stop = (signal: string) => {
