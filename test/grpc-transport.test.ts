@@ -163,6 +163,24 @@ describe('compression', () => {
     }
   });
 
+  test('with the default message limit, a gzip bomb stops where the in-flight budget runs out, and gives it all back', async () => {
+    const budgeted = await startServer({ modelRepository: MODELS, host: '127.0.0.1', httpPort: 0, grpcPort: 0, metricsPort: null, maxInflightBytes: 16 * 1024 * 1024 });
+    const s = connect(budgeted);
+    try {
+      const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 1 });
+      const r = await rawCall(s, INFER, frame(bomb, true), { 'grpc-encoding': 'gzip' });
+      assert.equal(r.status, '8', r.message);
+      assert.match(r.message!, /decompresses past the memory left in the in-flight budget .*--max-inflight-bytes/);
+      await new Promise((res) => setTimeout(res, 20));
+      assert.equal(budgeted.budget.used, 0);
+      const ok = await rawCall(s, INFER, frame(gzipSync(sumRequest()), true), { 'grpc-encoding': 'gzip' });
+      assert.equal(ok.status, '0', ok.message);
+    } finally {
+      s.close();
+      await budgeted.stop();
+    }
+  });
+
   test('decompressed and received bytes are reserved from the budget and given back', async () => {
     let held = 0;
     let peak = 0;

@@ -45,23 +45,39 @@ export function encodeGrpcMessage(s: string): string {
     b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 }
 
-/** Inflate one message, stopping at `limit` bytes and at the memory reservation. */
-function inflateBounded(data: Buffer, encoding: string, limit: number): Promise<Buffer> {
+/** Reserved as inflation goes, a step at a time, so a small compressed message cannot grow past the budget. */
+const INFLATE_STEP = 1024 * 1024;
+
+/**
+ * Inflate one message, stopping at `limit` bytes and, when `take` is given, as soon as the memory
+ * budget has no room for what it has grown to. Resolves to the bytes and what was reserved for them.
+ */
+function inflateBounded(data: Buffer, encoding: string, limit: number, take?: (bytes: number) => (() => void) | undefined): Promise<{ bytes: Buffer; held: (() => void)[] }> {
   return new Promise((resolve, reject) => {
     const z = encoding === 'gzip' ? zlib.createGunzip() : zlib.createInflate();
     const parts: Buffer[] = [];
+    const held: (() => void)[] = [];
     let size = 0;
+    let reserved = 0;
+    const stop = (err: InferenceError) => {
+      z.destroy();
+      held.splice(0).forEach((r) => r());
+      reject(err);
+    };
     z.on('data', (c: Buffer) => {
       size += c.byteLength;
-      if (size > limit) {
-        z.destroy();
-        reject(new InferenceError('RESOURCE_EXHAUSTED', `message decompresses to more than ${limit} bytes (--grpc-max-message)`));
-        return;
+      if (size > limit) return stop(new InferenceError('RESOURCE_EXHAUSTED', `message decompresses to more than ${limit} bytes (--grpc-max-message)`));
+      while (take && size > reserved) {
+        const step = Math.max(INFLATE_STEP, size - reserved);
+        const r = take(step);
+        if (!r) return stop(new InferenceError('RESOURCE_EXHAUSTED', `message decompresses past the memory left in the in-flight budget (${size} bytes so far; --max-inflight-bytes)`));
+        held.push(r);
+        reserved += step;
       }
       parts.push(c);
     });
-    z.on('error', (e) => reject(invalidArg(`message is not valid ${encoding} data: ${e.message}`)));
-    z.on('end', () => resolve(parts.length === 1 ? parts[0] : Buffer.concat(parts, size)));
+    z.on('error', (e) => stop(invalidArg(`message is not valid ${encoding} data: ${e.message}`)));
+    z.on('end', () => resolve({ bytes: parts.length === 1 ? parts[0] : Buffer.concat(parts, size), held }));
     z.end(data);
   });
 }
@@ -240,8 +256,10 @@ export class ServerCall extends EventEmitter {
         if (this.encoding !== 'gzip' && this.encoding !== 'deflate') {
           throw new InferenceError('UNIMPLEMENTED', `grpc-encoding '${this.encoding}' is not supported; use gzip, deflate or identity`);
         }
-        bytes = await inflateBounded(body, this.encoding, this.limits.maxMessageBytes);
-        if (this.limits.reserve) held.push(await this.limits.reserve(bytes.byteLength, this.ac.signal));
+        const inflated = await inflateBounded(body, this.encoding, this.limits.maxMessageBytes, this.limits.tryReserve);
+        bytes = inflated.bytes;
+        held.push(...inflated.held);
+        if (!this.limits.tryReserve && this.limits.reserve) held.push(await this.limits.reserve(bytes.byteLength, this.ac.signal));
       }
       if (this.done) return;
       onMessage(this.def.requestDeserialize(bytes));
