@@ -67,8 +67,9 @@ function inflateBounded(data: Buffer, encoding: string, limit: number, take?: (b
     z.on('data', (c: Buffer) => {
       size += c.byteLength;
       if (size > limit) return stop(new InferenceError('RESOURCE_EXHAUSTED', `message decompresses to more than ${limit} bytes (--grpc-max-message)`));
-      while (take && size > reserved) {
-        const step = Math.max(INFLATE_STEP, size - reserved);
+      // Twice the size: the pieces and the one buffer they are joined into live side by side for a while.
+      while (take && 2 * size > reserved) {
+        const step = Math.max(INFLATE_STEP, 2 * size - reserved);
         const r = take(step);
         if (!r) return stop(new InferenceError('RESOURCE_EXHAUSTED', `message decompresses past the memory left in the in-flight budget (${size} bytes so far; --max-inflight-bytes)`));
         held.push(r);
