@@ -107,7 +107,7 @@ async function readLabels(place: ModelPlace, output: string, fileName: string): 
   const field = `output '${output}' label_filename`;
   const path = namedPath(place, field, fileName, place.modelDir);
   const real = await containedRealPath(place, field, path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') throw new Error(`output '${output}': label file '${fileName}' not found in ${place.modelDir}`);
+    if (e.code === 'ENOENT') throw new Error(`output '${output}': label file '${fileName}' not found in the model's folder`);
     throw e;
   });
   const text = await readFile(real, 'utf8');

@@ -94,6 +94,13 @@ for (const proto of PROTOCOLS) {
         await s.c.unloadModel('my_model');
         assert.equal(await s.c.isModelReady('my_model'), false);
       });
+      test('loading a name with no folder fails naming the model, never the server\'s paths', async () => {
+        await assert.rejects(s.c.loadModel('no_such_model'), (e: Error) => {
+          assert.match(e.message, /no model folder 'no_such_model' in the model repository/);
+          assert.ok(!e.message.includes(s.repo.dir), e.message);
+          return true;
+        });
+      });
     });
 
     describe('--load-model names what loads at start', () => {

@@ -35,7 +35,8 @@ export async function listModels(repoDir: string): Promise<string[]> {
 export async function readModelSource(repoDir: string, name: string, maxInstances?: number): Promise<ModelSource> {
   const dir = join(repoDir, name);
   const entries = await readdir(dir, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(e.code === 'ENOENT' ? `no model folder '${name}' in ${repoDir}` : e.message);
+    // Messages reach clients: they name the model, never the server's paths.
+    throw new Error(e.code === 'ENOENT' ? `no model folder '${name}' in the model repository` : `model folder '${name}' cannot be read (${e.code})`);
   });
   const versions = entries
     .filter((e) => e.isDirectory() && /^\d+$/.test(e.name))
