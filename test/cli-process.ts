@@ -68,6 +68,11 @@ export class Cli {
     }
   }
 
+  /** The REST port from the startup log. */
+  async port(ms = 30_000): Promise<number> {
+    return (await this.ports(false, ms)).http;
+  }
+
   /** The REST and gRPC ports from the startup log (with withGrpc false, gRPC is off: 0). */
   async ports(withGrpc = true, ms = 30_000): Promise<{ http: number; grpc: number }> {
     const http = Number((await this.waitFor(/REST .*listening on https?:\/\/[^\s]*:(\d+)/, ms))[1]);

@@ -2,76 +2,19 @@
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MODELS, scratchRepo } from './harness.js';
+import { Cli, killAll } from './cli-process.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-const children = new Set<ChildProcess>();
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killAll();
   for (const f of cleanups) await f();
 });
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/** A running CLI process with its output so far. */
-class Cli {
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<Exit>;
-  readonly child: ChildProcess;
-
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(this.child);
-    this.child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.stdout += s));
-    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.stderr += s));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  /** Waits for the exit, killing the process if it takes longer than ms. */
-  async exit(ms: number): Promise<Exit> {
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), ms);
-    try {
-      const e = await this.exited;
-      assert.notEqual(e.signal, 'SIGKILL', `the CLI did not exit within ${ms} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
-      return e;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Waits until stdout matches re, failing if the process exits first or ms pass. */
-  async waitFor(re: RegExp, ms: number): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const m = this.stdout.match(re);
-      if (m) return m;
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        assert.fail(`the CLI exited (${this.child.exitCode ?? this.child.signalCode}) before printing ${re}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
-      }
-      if (Date.now() > deadline) assert.fail(`no ${re} within ${ms} ms\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
-      await sleep(20);
-    }
-  }
-
-  /** Serves: waits for the REST listening line and returns the port. */
-  async port(ms = 30_000): Promise<number> {
-    const m = await this.waitFor(/REST \(KServe v2\) listening on http:\/\/127\.0\.0\.1:(\d+)/, ms);
-    return Number(m[1]);
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
