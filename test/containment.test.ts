@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import type { InferenceClient, InferInput } from '../src/client/types.js';
 import type { RunningServer } from '../src/server.js';
-import { baseUrl, EXPLICIT, MODELS, PROTOCOLS, scratchRepo, startTestServer } from './harness.js';
+import { baseUrl, EXPLICIT, MODELS, PROTOCOLS, scratchRepo, serveScratch, startTestServer } from './harness.js';
 
 async function rejectsWith(p: Promise<unknown>, code: string, ...patterns: RegExp[]): Promise<void> {
   await assert.rejects(p, (e: Error & { code?: string }) => {
@@ -63,40 +63,28 @@ after(() => rm(outside, { recursive: true, force: true }));
 
 for (const proto of PROTOCOLS) {
   describe(`${proto.name}: config overrides cannot name files outside the model`, { timeout: 60_000 }, () => {
-    let repo: Awaited<ReturnType<typeof scratchRepo>>;
-    let server: RunningServer;
-    let c: InferenceClient;
-    before(async () => {
-      repo = await scratchRepo(['text_echo', 'digits']);
-      server = await startTestServer(repo.dir, EXPLICIT);
-      c = proto.client(server);
-    });
-    after(async () => {
-      await c?.close();
-      await server?.stop();
-      await repo?.cleanup();
-    });
+    const s = serveScratch(['text_echo', 'digits'], EXPLICIT, proto);
 
     test('default_model_filename with ../ to a module outside: INVALID_ARGUMENT, never imported', async () => {
-      const rel = relative(join(repo.dir, 'text_echo', '1'), evil);
+      const rel = relative(join(s.repo.dir, 'text_echo', '1'), evil);
       assert.match(rel, /^\.\.\//);
-      await rejectsWith(c.loadModel('text_echo', { config: tsConfig(rel) }), 'INVALID_ARGUMENT', /text_echo/, /default_model_filename/, /'\.\.'/);
-      await rejectsWith(c.loadModel('text_echo', { config: tsConfig(evil) }), 'INVALID_ARGUMENT', /default_model_filename/, /absolute/);
+      await rejectsWith(s.c.loadModel('text_echo', { config: tsConfig(rel) }), 'INVALID_ARGUMENT', /text_echo/, /default_model_filename/, /'\.\.'/);
+      await rejectsWith(s.c.loadModel('text_echo', { config: tsConfig(evil) }), 'INVALID_ARGUMENT', /default_model_filename/, /absolute/);
       assert.equal(existsSync(marker), false, 'the module outside the repository was imported');
-      assert.equal(await echo(c), 'hi', 'the loaded text_echo keeps serving');
+      assert.equal(await echo(s.c), 'hi', 'the loaded text_echo keeps serving');
     });
 
     test('label_filename with ../ or an absolute path: refused at load; classification keeps the real labels', async () => {
       for (const label of ['../../../../etc/passwd', '/etc/passwd', secret, 'sub/../../digits/labels.txt']) {
-        await rejectsWith(c.loadModel('digits', { config: digitsConfig(label) }), 'INVALID_ARGUMENT', /digits/, /label_filename/);
+        await rejectsWith(s.c.loadModel('digits', { config: digitsConfig(label) }), 'INVALID_ARGUMENT', /digits/, /label_filename/);
       }
-      assert.match(await topLabel(c), /^[-\d.]+:\d:[a-z]+$/);
-      assert.doesNotMatch(await topLabel(c), /root|secret/);
+      assert.match(await topLabel(s.c), /^[-\d.]+:\d:[a-z]+$/);
+      assert.doesNotMatch(await topLabel(s.c), /root|secret/);
     });
 
     test('a label file named inside the model folder is fine', async () => {
-      await c.loadModel('digits', { config: digitsConfig('./labels.txt') });
-      assert.match(await topLabel(c), /:[a-z]+$/);
+      await s.c.loadModel('digits', { config: digitsConfig('./labels.txt') });
+      assert.match(await topLabel(s.c), /:[a-z]+$/);
     });
   });
 

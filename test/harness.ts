@@ -1,5 +1,6 @@
 // Behaviour tests start a real server on ephemeral ports and talk to it through the SDK, once per protocol.
 
+import { after, before } from 'node:test';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,3 +49,22 @@ export async function scratchRepo(models: string[] = []): Promise<{ dir: string;
 
 /** The raw-HTTP base URL of a running server, for tests of the wire itself. */
 export const baseUrl = (s: RunningServer) => `http://127.0.0.1:${s.http.port}`;
+
+/**
+ * Inside a describe block: a server over a scratch repository holding copies of `models`, and a client of
+ * `proto`, started before the block's tests and stopped after them.
+ */
+export function serveScratch(models: string[], opts: TestServerOptions, proto: Protocol) {
+  const s = {} as { repo: Awaited<ReturnType<typeof scratchRepo>>; server: RunningServer; c: InferenceClient };
+  before(async () => {
+    s.repo = await scratchRepo(models);
+    s.server = await startTestServer(s.repo.dir, opts);
+    s.c = proto.client(s.server);
+  });
+  after(async () => {
+    await s.c?.close();
+    await s.server?.stop();
+    await s.repo?.cleanup();
+  });
+  return s;
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { InferenceClient, InferInput } from '../src/client/types.js';
 import { MODEL_CONTROL_DISABLED } from '../src/dataplane.js';
 import type { RunningServer } from '../src/server.js';
-import { baseUrl, MODELS, PROTOCOLS, scratchRepo, startTestServer, type TestServerOptions } from './harness.js';
+import { baseUrl, MODELS, PROTOCOLS, scratchRepo, serveScratch, startTestServer, type TestServerOptions } from './harness.js';
 
 async function rejectsWith(p: Promise<unknown>, code: string, ...patterns: RegExp[]): Promise<void> {
   await assert.rejects(p, (e: Error & { code?: string }) => {
@@ -40,22 +40,6 @@ async function eventually(what: string, ms: number, check: () => Promise<void>):
 
 const DISABLED = new RegExp(MODEL_CONTROL_DISABLED.replace(/[/.]/g, '\\$&'));
 
-/** One server per describe block over a scratch repository. */
-function serverFor(models: string[], opts: TestServerOptions, proto: (typeof PROTOCOLS)[number]) {
-  const s = {} as { repo: Awaited<ReturnType<typeof scratchRepo>>; server: RunningServer; c: InferenceClient };
-  before(async () => {
-    s.repo = await scratchRepo(models);
-    s.server = await startTestServer(s.repo.dir, opts);
-    s.c = proto.client(s.server);
-  });
-  after(async () => {
-    await s.c?.close();
-    await s.server?.stop();
-    await s.repo?.cleanup();
-  });
-  return s;
-}
-
 /** Writes a file whole (write then rename), so a poll never sees half of it. */
 async function replaceFile(path: string, text: string): Promise<void> {
   await writeFile(`${path}.tmp`, text);
@@ -65,7 +49,7 @@ async function replaceFile(path: string, text: string): Promise<void> {
 for (const proto of PROTOCOLS) {
   for (const mode of ['none', 'poll'] as const) {
     describe(`${proto.name}: model control mode ${mode} refuses load and unload`, { timeout: 60_000 }, () => {
-      const s = serverFor(['my_model', 'simple'], mode === 'none' ? {} : { modelControlMode: 'poll', repositoryPollSecs: 30 }, proto);
+      const s = serveScratch(['my_model', 'simple'], mode === 'none' ? {} : { modelControlMode: 'poll', repositoryPollSecs: 30 }, proto);
 
       test('every model loads at start', async () => {
         assert.deepEqual((await s.c.getModelRepositoryIndex({ ready: true })).map((e) => e.name), ['my_model', 'simple']);
@@ -84,7 +68,7 @@ for (const proto of PROTOCOLS) {
 
   describe(`${proto.name}: explicit mode`, { timeout: 60_000 }, () => {
     describe('without --load-model nothing loads at start', () => {
-      const s = serverFor(['my_model', 'simple'], { modelControlMode: 'explicit' }, proto);
+      const s = serveScratch(['my_model', 'simple'], { modelControlMode: 'explicit' }, proto);
       test('the index lists the models as not loaded; the server is ready; a load serves', async () => {
         const index = await s.c.getModelRepositoryIndex();
         assert.deepEqual(index.map((e) => [e.name, e.state, e.reason]), [['my_model', 'UNAVAILABLE', 'not loaded'], ['simple', 'UNAVAILABLE', 'not loaded']]);
@@ -104,7 +88,7 @@ for (const proto of PROTOCOLS) {
     });
 
     describe('--load-model names what loads at start', () => {
-      const s = serverFor(['my_model', 'simple'], { modelControlMode: 'explicit', loadModels: ['my_model'] }, proto);
+      const s = serveScratch(['my_model', 'simple'], { modelControlMode: 'explicit', loadModels: ['my_model'] }, proto);
       test('only my_model is ready', async () => {
         assert.deepEqual((await s.c.getModelRepositoryIndex({ ready: true })).map((e) => e.name), ['my_model']);
         assert.equal(await s.c.isModelReady('simple'), false);
@@ -112,7 +96,7 @@ for (const proto of PROTOCOLS) {
     });
 
     describe('a reload that fails leaves the loaded model serving', () => {
-      const s = serverFor(['my_model'], { modelControlMode: 'explicit', loadModels: ['*'] }, proto);
+      const s = serveScratch(['my_model'], { modelControlMode: 'explicit', loadModels: ['*'] }, proto);
 
       test('a config override that is not JSON: INVALID_ARGUMENT; my_model answers; the server stays ready', async () => {
         await rejectsWith(s.c.loadModel('my_model', { config: '{not json' }), 'INVALID_ARGUMENT', /my_model/, /JSON/);
@@ -139,7 +123,7 @@ for (const proto of PROTOCOLS) {
   });
 
   describe(`${proto.name}: poll mode follows the repository`, { timeout: 90_000 }, () => {
-    const s = serverFor(['my_model'], { modelControlMode: 'poll', repositoryPollSecs: 0.2 }, proto);
+    const s = serveScratch(['my_model'], { modelControlMode: 'poll', repositoryPollSecs: 0.2 }, proto);
     const cfgPath = () => join(s.repo.dir, 'added', 'config.pbtxt');
 
     test('a model folder added is loaded', async () => {

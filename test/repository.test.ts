@@ -7,7 +7,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { InferenceClient, InferInput, RepositoryEntry } from '../src/client/types.js';
 import type { RunningServer } from '../src/server.js';
-import { EXPLICIT, MODELS, PROTOCOLS, scratchRepo, startTestServer } from './harness.js';
+import { EXPLICIT, MODELS, PROTOCOLS, scratchRepo, serveScratch, startTestServer } from './harness.js';
 
 const MY_MODEL_ONNX = join(MODELS, 'my_model', '1', 'model.onnx');
 
@@ -330,44 +330,32 @@ for (const proto of PROTOCOLS) {
     });
 
     describe('repository API: index, load, unload', () => {
-      let repo: Awaited<ReturnType<typeof scratchRepo>>;
-      let server: RunningServer | undefined;
-      let c: InferenceClient;
-      before(async () => {
-        repo = await scratchRepo(['my_model', 'simple']);
-        server = await startTestServer(repo.dir, EXPLICIT);
-        c = proto.client(server);
-      });
-      after(async () => {
-        await c?.close();
-        await server?.stop();
-        await repo?.cleanup();
-      });
+      const s = serveScratch(['my_model', 'simple'], EXPLICIT, proto);
 
       test('index lists every model with version and state; ready-only the same when all are ready', async () => {
-        const all = await c.getModelRepositoryIndex();
+        const all = await s.c.getModelRepositoryIndex();
         assert.deepEqual(all.map((e) => [e.name, e.version, e.state]), [['my_model', '1', 'READY'], ['simple', '1', 'READY']]);
-        const ready = await c.getModelRepositoryIndex({ ready: true });
+        const ready = await s.c.getModelRepositoryIndex({ ready: true });
         assert.deepEqual(ready.map((e) => [e.name, e.state]), [['my_model', 'READY'], ['simple', 'READY']]);
-        assert.equal(await c.isServerReady(), true);
+        assert.equal(await s.c.isServerReady(), true);
       });
 
       test('unload: not ready, infer UNAVAILABLE, index says unloaded; server stays ready', async () => {
-        await c.unloadModel('my_model');
-        assert.equal(await c.isModelReady('my_model'), false);
-        await rejectsWith(c.infer('my_model', rows(1)), 'UNAVAILABLE', /my_model/);
-        const entries = entriesOf(await c.getModelRepositoryIndex(), 'my_model');
+        await s.c.unloadModel('my_model');
+        assert.equal(await s.c.isModelReady('my_model'), false);
+        await rejectsWith(s.c.infer('my_model', rows(1)), 'UNAVAILABLE', /my_model/);
+        const entries = entriesOf(await s.c.getModelRepositoryIndex(), 'my_model');
         assert.deepEqual(entries.map((e) => [e.state, e.reason]), [['UNAVAILABLE', 'unloaded']]);
-        assert.deepEqual((await c.getModelRepositoryIndex({ ready: true })).map((e) => e.name), ['simple']);
-        assert.equal(await c.isServerReady(), true, 'an unloaded model does not make a strict server unready');
-        assert.equal(await c.isModelReady('simple'), true);
+        assert.deepEqual((await s.c.getModelRepositoryIndex({ ready: true })).map((e) => e.name), ['simple']);
+        assert.equal(await s.c.isServerReady(), true, 'an unloaded model does not make a strict server unready');
+        assert.equal(await s.c.isModelReady('simple'), true);
       });
 
       test('load again: ready and serving', async () => {
-        await c.loadModel('my_model');
-        assert.equal(await c.isModelReady('my_model'), true);
-        await assertRowSums(c, 'my_model', 3);
-        const entries = entriesOf(await c.getModelRepositoryIndex(), 'my_model');
+        await s.c.loadModel('my_model');
+        assert.equal(await s.c.isModelReady('my_model'), true);
+        await assertRowSums(s.c, 'my_model', 3);
+        const entries = entriesOf(await s.c.getModelRepositoryIndex(), 'my_model');
         assert.deepEqual(entries.map((e) => [e.version, e.state]), [['1', 'READY']]);
       });
 
@@ -379,58 +367,58 @@ for (const proto of PROTOCOLS) {
           input: [{ name: 'INPUT0', data_type: 'TYPE_FP32', dims: [128] }],
           output: [{ name: 'OUTPUT0', data_type: 'TYPE_FP32', dims: [1] }],
         };
-        await c.loadModel('my_model', { config: JSON.stringify(override) });
-        assert.equal((await c.getModelConfig('my_model')).max_batch_size, 2);
-        await assertRowSums(c, 'my_model', 2);
-        await rejectsWith(c.infer('my_model', rows(3)), 'INVALID_ARGUMENT', /batch size 3/);
+        await s.c.loadModel('my_model', { config: JSON.stringify(override) });
+        assert.equal((await s.c.getModelConfig('my_model')).max_batch_size, 2);
+        await assertRowSums(s.c, 'my_model', 2);
+        await rejectsWith(s.c.infer('my_model', rows(3)), 'INVALID_ARGUMENT', /batch size 3/);
 
-        await c.loadModel('my_model');
-        assert.equal((await c.getModelConfig('my_model')).max_batch_size, 8);
-        await assertRowSums(c, 'my_model', 3);
+        await s.c.loadModel('my_model');
+        assert.equal((await s.c.getModelConfig('my_model')).max_batch_size, 8);
+        await assertRowSums(s.c, 'my_model', 3);
       });
 
       test('a config override that contradicts the model file fails the load; the loaded model keeps serving', async () => {
         const bad = { name: 'simple', backend: 'onnxruntime', max_batch_size: 8, input: [{ name: 'NOPE', data_type: 'TYPE_INT32', dims: [16] }], output: [{ name: 'OUTPUT0', data_type: 'TYPE_INT32', dims: [16] }] };
-        await rejectsWith(c.loadModel('simple', { config: JSON.stringify(bad) }), 'INVALID_ARGUMENT', /simple.*NOPE/);
-        assert.equal(await c.isModelReady('simple'), true);
-        const entries = entriesOf(await c.getModelRepositoryIndex(), 'simple');
+        await rejectsWith(s.c.loadModel('simple', { config: JSON.stringify(bad) }), 'INVALID_ARGUMENT', /simple.*NOPE/);
+        assert.equal(await s.c.isModelReady('simple'), true);
+        const entries = entriesOf(await s.c.getModelRepositoryIndex(), 'simple');
         assert.deepEqual(entries.map((e) => [e.version, e.state]), [['1', 'READY']]);
-        assert.equal((await c.getModelConfig('simple')).input[0]?.name, 'INPUT0', 'the old config still serves');
-        assert.equal(await c.isServerReady(), true);
+        assert.equal((await s.c.getModelConfig('simple')).input[0]?.name, 'INPUT0', 'the old config still serves');
+        assert.equal(await s.c.isServerReady(), true);
       });
 
       test('load of a model folder that does not exist fails and leaves the server as it was', async () => {
-        await assert.rejects(c.loadModel('no_such_model'), (e: Error) => {
+        await assert.rejects(s.c.loadModel('no_such_model'), (e: Error) => {
           assert.ok((e as { code?: string }).code !== undefined, 'an InferenceError');
           assert.match(e.message, /no_such_model/);
           return true;
         });
-        assert.equal(await c.isModelReady('no_such_model'), false);
-        assert.equal(await c.isServerReady(), true, 'a failed load of a name the repository lacks does not make the server unready');
-        assert.deepEqual(entriesOf(await c.getModelRepositoryIndex(), 'no_such_model'), [], 'not listed in the index');
+        assert.equal(await s.c.isModelReady('no_such_model'), false);
+        assert.equal(await s.c.isServerReady(), true, 'a failed load of a name the repository lacks does not make the server unready');
+        assert.deepEqual(entriesOf(await s.c.getModelRepositoryIndex(), 'no_such_model'), [], 'not listed in the index');
         // Names that would leave the repository folder are refused, not resolved.
         for (const name of ['../my_model', '..', 'my_model/../simple']) {
-          await assert.rejects(c.loadModel(name), (e: Error) => (e as { code?: string }).code !== undefined, name);
-          assert.equal(await c.isModelReady(name), false, name);
+          await assert.rejects(s.c.loadModel(name), (e: Error) => (e as { code?: string }).code !== undefined, name);
+          assert.equal(await s.c.isModelReady(name), false, name);
         }
-        assert.equal(await c.isServerReady(), true);
-        assert.deepEqual((await c.getModelRepositoryIndex()).map((e) => e.name), ['my_model', 'simple']);
+        assert.equal(await s.c.isServerReady(), true);
+        assert.deepEqual((await s.c.getModelRepositoryIndex()).map((e) => e.name), ['my_model', 'simple']);
       });
 
       test('unload of an unknown model is NOT_FOUND', async () => {
-        await rejectsWith(c.unloadModel('no_such_model_either'), 'NOT_FOUND', /no_such_model_either/);
+        await rejectsWith(s.c.unloadModel('no_such_model_either'), 'NOT_FOUND', /no_such_model_either/);
       });
 
       test('the index picks up a model folder added after start; loading it serves it', async () => {
-        await myModelCopy(repo.dir, 'late_model');
-        const entries = entriesOf(await c.getModelRepositoryIndex(), 'late_model');
+        await myModelCopy(s.repo.dir, 'late_model');
+        const entries = entriesOf(await s.c.getModelRepositoryIndex(), 'late_model');
         assert.deepEqual(entries.map((e) => [e.state, e.reason]), [['UNAVAILABLE', 'not loaded']]);
-        assert.deepEqual(entriesOf(await c.getModelRepositoryIndex({ ready: true }), 'late_model'), []);
-        assert.equal(await c.isModelReady('late_model'), false);
-        await c.loadModel('late_model');
-        assert.equal(await c.isModelReady('late_model'), true);
-        await assertRowSums(c, 'late_model', 2);
-        assert.deepEqual(entriesOf(await c.getModelRepositoryIndex({ ready: true }), 'late_model').map((e) => e.state), ['READY']);
+        assert.deepEqual(entriesOf(await s.c.getModelRepositoryIndex({ ready: true }), 'late_model'), []);
+        assert.equal(await s.c.isModelReady('late_model'), false);
+        await s.c.loadModel('late_model');
+        assert.equal(await s.c.isModelReady('late_model'), true);
+        await assertRowSums(s.c, 'late_model', 2);
+        assert.deepEqual(entriesOf(await s.c.getModelRepositoryIndex({ ready: true }), 'late_model').map((e) => e.state), ['READY']);
       });
     });
 
