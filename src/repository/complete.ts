@@ -1,7 +1,8 @@
 // Auto-complete a config from what the model file declares, and refuse configs that contradict it.
 
 import type { IoMeta, ModelConfig, ModelInputConfig, ModelOutputConfig } from '../core/model-config.js';
-import { CONFIG_TO_KSERVE, KSERVE_TO_CONFIG, applyDefaults } from './config.js';
+import { CONFIG_TO_KSERVE, KSERVE_TO_CONFIG } from './config.js';
+import { applyDefaults } from './config-defaults.js';
 
 /** Triton's default max_batch_size for an auto-completed model whose every tensor has a free first dim. */
 export const AUTO_MAX_BATCH_SIZE = 4;

@@ -1,13 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModelConfig } from '../core/model-config.js';
-import {
-  applyDefaults,
-  CONFIG_TO_KSERVE,
-  KSERVE_TO_CONFIG,
-  parseModelConfig,
-  validateModelConfig,
-} from './config.js';
+import { CONFIG_TO_KSERVE, KSERVE_TO_CONFIG, parseModelConfig } from './config.js';
+import { applyDefaults, validateModelConfig } from './config-defaults.js';
 
 const pbtxt = (text: string): ModelConfig => parseModelConfig(text, 'pbtxt', 'config.pbtxt');
 const json = (value: unknown): ModelConfig => parseModelConfig(JSON.stringify(value), 'json', 'config.json');
@@ -511,7 +506,7 @@ test('CONFIG_TO_KSERVE and KSERVE_TO_CONFIG are inverse tables', () => {
 
 test('instance_group defaults: half the cores on CPU (at least one), one on GPU', async () => {
   const { availableParallelism } = await import('node:os');
-  const { applyDefaults, defaultInstanceCount } = await import('./config.js');
+  const { applyDefaults, defaultInstanceCount } = await import('./config-defaults.js');
   const want = Math.max(1, Math.floor(availableParallelism() / 2));
   assert.equal(defaultInstanceCount('KIND_CPU'), want);
   assert.equal(defaultInstanceCount('KIND_GPU'), 1);

@@ -1,7 +1,6 @@
 // Turns config.pbtxt / config.json text into a typed ModelConfig, fills Triton's
 // defaults, and checks the config for mistakes Triton would reject.
 
-import { availableParallelism } from 'node:os';
 import type {
   ConfigDataType,
   DynamicBatchingConfig,
@@ -14,6 +13,7 @@ import type {
 } from '../core/model-config.js';
 import { checkNesting } from '../core/json-safe.js';
 import { parseTextProto, type TextMessage, type TextValue } from './pbtxt.js';
+import { JsonView, TextView, isObject, isView, last, setOwn, show, type View } from './config-views.js';
 
 export type KServeDataType =
   | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64'
@@ -48,8 +48,8 @@ const DATA_TYPES: readonly (ConfigDataType | null)[] = [
   'TYPE_INT16', 'TYPE_INT32', 'TYPE_INT64', 'TYPE_FP16', 'TYPE_FP32', 'TYPE_FP64', 'TYPE_STRING',
 ];
 const UNSUPPORTED_DATA_TYPES = new Set(['TYPE_INVALID', 'TYPE_BF16']);
-const KINDS = ['KIND_AUTO', 'KIND_GPU', 'KIND_CPU', 'KIND_MODEL'] as const;
-const FORMATS = ['FORMAT_NONE', 'FORMAT_NCHW', 'FORMAT_NHWC'] as const;
+export const KINDS = ['KIND_AUTO', 'KIND_GPU', 'KIND_CPU', 'KIND_MODEL'] as const;
+export const FORMATS = ['FORMAT_NONE', 'FORMAT_NCHW', 'FORMAT_NHWC'] as const;
 const TIMEOUT_ACTIONS = ['REJECT', 'DELAY'] as const;
 
 type IntKind = 'int32' | 'uint32' | 'int64' | 'uint64';
@@ -60,127 +60,6 @@ const INT_RANGE: Record<IntKind, [number, number]> = {
   int64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
   uint64: [0, Number.MAX_SAFE_INTEGER],
 };
-
-// --- Source views: the same converter reads text-format messages and JSON objects ---
-
-interface View {
-  /** Field names as written. */
-  keys(): string[];
-  /** A written key in the proto's snake_case spelling. */
-  canonical(key: string): string;
-  has(field: string): boolean;
-  /** Every value of a field (a View for nested messages). */
-  all(field: string): unknown[];
-  /** Map fields: pbtxt writes repeated {key value} entries, JSON writes an object. */
-  mapEntries(field: string, fail: (msg: string) => never): Array<[unknown, unknown]>;
-  /** The field as plain JSON-like data, for fields this module does not model. */
-  plain(key: string): unknown;
-}
-
-function isView(x: unknown): x is View {
-  return x instanceof TextView || x instanceof JsonView;
-}
-
-function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function plainText(values: TextValue[]): unknown {
-  const one = (v: TextValue): unknown => {
-    if (typeof v !== 'object') return v;
-    const o: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) setOwn(o, k, plainText(v[k]!));
-    return o;
-  };
-  // Without a schema, repetition is the only sign that a field is a list.
-  return values.length === 1 ? one(values[0]!) : values.map(one);
-}
-
-class TextView implements View {
-  constructor(private readonly m: TextMessage) {}
-  keys(): string[] {
-    return Object.keys(this.m);
-  }
-  canonical(key: string): string {
-    return key;
-  }
-  has(field: string): boolean {
-    return Object.hasOwn(this.m, field);
-  }
-  all(field: string): unknown[] {
-    if (!this.has(field)) return [];
-    return this.m[field]!.map((v) => (typeof v === 'object' ? new TextView(v) : v));
-  }
-  mapEntries(field: string, fail: (msg: string) => never): Array<[unknown, unknown]> {
-    return this.all(field).map((e) => {
-      if (!(e instanceof TextView)) fail(`expected a map entry { key: ... value: ... }, found ${show(e)}`);
-      for (const k of e.keys()) {
-        if (k !== 'key' && k !== 'value') fail(`unexpected field '${k}' in map entry (only key and value are allowed)`);
-      }
-      const key = last(e.all('key'));
-      if (key === undefined) fail('map entry has no key');
-      return [key, last(e.all('value'))];
-    });
-  }
-  plain(key: string): unknown {
-    return plainText(this.m[key] ?? []);
-  }
-}
-
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-function camel(field: string): string {
-  return field.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-class JsonView implements View {
-  constructor(private readonly o: Record<string, unknown>) {}
-  private lookup(field: string): unknown {
-    if (Object.hasOwn(this.o, field)) return this.o[field];
-    // Protobuf's JSON parser also takes lowerCamelCase names.
-    const c = camel(field);
-    return c !== field && Object.hasOwn(this.o, c) ? this.o[c] : undefined;
-  }
-  keys(): string[] {
-    return Object.keys(this.o);
-  }
-  canonical(key: string): string {
-    return key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
-  }
-  has(field: string): boolean {
-    const v = this.lookup(field);
-    return v !== undefined && v !== null;
-  }
-  all(field: string): unknown[] {
-    const v = this.lookup(field);
-    if (v === undefined || v === null) return [];
-    const items = Array.isArray(v) ? v.filter((x) => x !== null) : [v];
-    return items.map((x) => (isObject(x) ? new JsonView(x) : x));
-  }
-  mapEntries(field: string, fail: (msg: string) => never): Array<[unknown, unknown]> {
-    const v = this.lookup(field);
-    if (v === undefined || v === null) return [];
-    if (!isObject(v)) fail(`expected an object mapping keys to values, found ${show(v)}`);
-    return Object.entries(v).map(([k, x]) => [k, isObject(x) ? new JsonView(x) : x]);
-  }
-  plain(key: string): unknown {
-    return this.o[key];
-  }
-}
-
-function last<T>(a: T[]): T | undefined {
-  return a.length > 0 ? a[a.length - 1] : undefined;
-}
-
-function show(x: unknown): string {
-  if (typeof x === 'string') return `'${x}'`;
-  if (isView(x)) return 'a message';
-  if (typeof x === 'number' || typeof x === 'boolean') return String(x);
-  const text = JSON.stringify(x) ?? String(x);
-  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
-}
 
 // --- Conversion ---
 
@@ -488,137 +367,4 @@ export function parseModelConfig(text: string, format: 'pbtxt' | 'json', fileNam
     conv.fail('', (e as Error).message);
   }
   return conv.model(new JsonView(data));
-}
-
-// Key order of model_config.proto, so /config output reads like Triton's.
-const TOP_ORDER = [
-  'name', 'platform', 'backend', 'version_policy', 'max_batch_size', 'input', 'output',
-  'dynamic_batching', 'instance_group', 'default_model_filename', 'parameters', 'model_transaction_policy',
-];
-
-function ordered<T extends object>(obj: T, first: readonly string[]): T {
-  const out: Record<string, unknown> = {};
-  const src = obj as Record<string, unknown>;
-  for (const k of first) if (Object.hasOwn(src, k)) setOwn(out, k, src[k]);
-  for (const k of Object.keys(src)) if (!Object.hasOwn(out, k)) setOwn(out, k, src[k]);
-  return out as T;
-}
-
-/**
- * Instances when a config does not say: on CPU, half the cores (at least one), since each instance
- * runs its own thread and the event loop needs a core for the protocols; one per GPU group.
- */
-export function defaultInstanceCount(kind: string): number {
-  return kind === 'KIND_CPU' || kind === 'KIND_AUTO' ? Math.max(1, Math.floor(availableParallelism() / 2)) : 1;
-}
-
-/**
- * Returns a copy with Triton's defaults filled in; `cfg` itself is not changed. A default instance
- * count stays within `maxInstances` (the server's cap), so a model that names no count still loads.
- */
-export function applyDefaults(cfg: ModelConfig, modelName: string, maxInstances = Infinity): ModelConfig {
-  const count = (kind: string) => Math.max(1, Math.min(defaultInstanceCount(kind), maxInstances));
-  const out = structuredClone(cfg);
-  if (!out.name) out.name = modelName;
-  out.version_policy ??= { latest: { num_versions: 1 } };
-  out.max_batch_size ??= 0;
-  // Triton reports FORMAT_NONE for inputs that set no format.
-  out.input = (out.input ?? []).map((input) =>
-    ordered({ ...input, format: input.format ?? 'FORMAT_NONE', dims: input.dims ?? [] }, ['name', 'data_type', 'format', 'dims']));
-  out.output = (out.output ?? []).map((output) => ({ ...output, dims: output.dims ?? [] }));
-  if (!out.instance_group || out.instance_group.length === 0) {
-    out.instance_group = [{ kind: 'KIND_CPU', count: count('KIND_CPU') }];
-  } else {
-    out.instance_group = out.instance_group.map((g) => ({ ...g, kind: g.kind ?? 'KIND_CPU', count: g.count ?? count(g.kind ?? 'KIND_CPU') }));
-  }
-  return ordered(out, TOP_ORDER);
-}
-
-function isDim(d: unknown): d is number {
-  return Number.isInteger(d) && (d as number) >= -1;
-}
-
-function elementCount(shape: number[]): number | undefined {
-  return shape.includes(-1) ? undefined : shape.reduce((a, b) => a * b, 1);
-}
-
-function checkIo(fail: (msg: string) => never, kind: 'input' | 'output', list: unknown): void {
-  if (!Array.isArray(list) || list.length === 0) {
-    fail(`no ${kind}s (the config must list at least one ${kind})`);
-  }
-  const seen = new Set<string>();
-  list.forEach((io: ModelInputConfig | ModelOutputConfig, i) => {
-    if (typeof io.name !== 'string' || io.name === '') fail(`${kind} #${i + 1} has no name`);
-    const where = `${kind} '${io.name}'`;
-    if (seen.has(io.name)) fail(`duplicate ${kind} name '${io.name}'`);
-    seen.add(io.name);
-    if (io.data_type === undefined) fail(`${where}: missing data_type`);
-    if (!Object.hasOwn(CONFIG_TO_KSERVE, io.data_type)) fail(`${where}: unknown data_type '${io.data_type}'`);
-    if (!Array.isArray(io.dims) || !io.dims.every(isDim)) {
-      fail(`${where}: dims must be integers >= -1, found ${JSON.stringify(io.dims)}`);
-    }
-    if ('format' in io && io.format !== undefined && !(FORMATS as readonly string[]).includes(io.format)) {
-      fail(`${where}: unknown format '${io.format}'`);
-    }
-    if (io.reshape !== undefined) {
-      const shape = io.reshape.shape;
-      if (!Array.isArray(shape) || !shape.every(isDim)) {
-        fail(`${where}: reshape shape must be integers >= -1, found ${JSON.stringify(shape)}`);
-      }
-      const from = elementCount(io.dims);
-      const to = elementCount(shape);
-      if (from !== undefined && to !== undefined && from !== to) {
-        fail(`${where}: reshape shape [${shape.join(',')}] has ${to} elements but dims [${io.dims.join(',')}] has ${from}`);
-      }
-    }
-  });
-}
-
-/**
- * Throws on the first problem found. Expects a config that went through
- * applyDefaults and auto-complete; it does not compare the name to the directory.
- */
-export function validateModelConfig(cfg: ModelConfig): void {
-  const fail: (msg: string) => never = (msg) => {
-    throw new Error(`model '${cfg.name}': ${msg}`);
-  };
-  const mbs = cfg.max_batch_size;
-  if (!Number.isInteger(mbs) || mbs < 0) fail(`max_batch_size must be an integer >= 0, found ${mbs}`);
-  checkIo(fail, 'input', cfg.input);
-  checkIo(fail, 'output', cfg.output);
-
-  cfg.instance_group?.forEach((g, i) => {
-    if (!(KINDS as readonly string[]).includes(g.kind)) fail(`instance_group[${i}]: unknown kind '${g.kind}'`);
-    if (!Number.isInteger(g.count) || g.count < 1) fail(`instance_group[${i}]: count must be >= 1, found ${g.count}`);
-  });
-
-  const db = cfg.dynamic_batching;
-  if (db) {
-    if (mbs === 0) fail('dynamic_batching needs max_batch_size > 0 (the model does not batch)');
-    for (const size of db.preferred_batch_size ?? []) {
-      if (size < 1) fail(`dynamic_batching: preferred_batch_size ${size} must be >= 1`);
-      if (size > mbs) fail(`dynamic_batching: preferred_batch_size ${size} is larger than max_batch_size ${mbs}`);
-    }
-    const levels = db.priority_levels ?? 0;
-    if (levels > 0) {
-      const def = db.default_priority_level ?? 0;
-      if (def < 1 || def > levels) {
-        fail(`dynamic_batching: default_priority_level ${def} must be in [1, ${levels}] when priority_levels is set`);
-      }
-    }
-    for (const key of Object.keys(db.priority_queue_policy ?? {})) {
-      const level = Number(key);
-      if (!Number.isInteger(level) || level < 1 || level > levels) {
-        fail(`dynamic_batching: priority_queue_policy level ${key} is outside [1, priority_levels=${levels}]`);
-      }
-    }
-  }
-
-  const vp = cfg.version_policy;
-  if (vp && 'latest' in vp && !(vp.latest.num_versions >= 1)) {
-    fail(`version_policy: latest.num_versions must be >= 1, found ${vp.latest.num_versions}`);
-  }
-  if (vp && 'specific' in vp && vp.specific.versions.length === 0) {
-    fail('version_policy: specific.versions lists no versions');
-  }
 }

@@ -4,7 +4,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelConfig } from '../core/model-config.js';
-import { applyDefaults, parseModelConfig } from './config.js';
+import { parseModelConfig } from './config.js';
+import { applyDefaults } from './config-defaults.js';
 import { containedRealPath, namedPath, type ModelPlace } from './contain.js';
 
 export interface ModelSource {
