@@ -1,12 +1,13 @@
 // One gRPC call on one HTTP/2 stream: length-prefixed messages in (decompressed within limits), messages
-// and a status trailer out. It speaks the grpc-js call shape (request, metadata, write/end, 'data', 'cancelled')
-// so the handlers and @grpc/reflection need not know which transport they run on.
+// and a status trailer out. It is an RpcCall (rpc-call.ts), the grpc-js call shape the handlers and
+// @grpc/reflection use, so they need not know which transport they run on.
 
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import zlib from 'node:zlib';
-import { Metadata, type MethodDefinition } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import { InferenceError, invalidArg } from '../../core/errors.js';
+import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
 
 /** What a call needs from its server: limits, and how to reserve memory for what it receives. */
 export interface CallLimits {
@@ -18,8 +19,6 @@ export interface CallLimits {
   /** A request message that stalls this long (no bytes) is dropped. */
   requestTimeoutMs?: number;
 }
-
-interface StatusLike { code?: number; details?: string; message?: string }
 
 const HEADER_BYTES = 5;
 /** Below this a frame header and its message go out as one buffer; above, the copy costs more than a second write. */
@@ -83,7 +82,7 @@ function inflateBounded(data: Buffer, encoding: string, limit: number, take?: (b
   });
 }
 
-export class ServerCall extends EventEmitter {
+export class ServerCall extends EventEmitter implements RpcCall {
   request: unknown;
   cancelled = false;
   /** Set once the status went out (or the stream died): nothing more is written. */
@@ -109,12 +108,12 @@ export class ServerCall extends EventEmitter {
   constructor(
     readonly stream: http2.ServerHttp2Stream,
     readonly headers: http2.IncomingHttpHeaders,
-    readonly def: MethodDefinition<unknown, unknown>,
+    readonly def: RpcMethod,
     private readonly limits: CallLimits,
   ) {
     super();
     // 'error' is how handlers send a failing status (as with grpc-js); it must never throw.
-    this.on('error', (e: StatusLike) => this.sendStatus(e));
+    this.on('error', (e: RpcStatus) => this.sendStatus(e));
     this.encoding = String(headers['grpc-encoding'] ?? 'identity').toLowerCase();
     const timeout = parseTimeout(headers['grpc-timeout'] as string | undefined);
     this.deadline = timeout === undefined ? Infinity : Date.now() + timeout;
@@ -301,7 +300,7 @@ export class ServerCall extends EventEmitter {
   }
 
   /** As grpc-js: an error ends the call with its status. */
-  destroy(err?: StatusLike): void {
+  destroy(err?: RpcStatus): void {
     if (err) this.sendStatus(err);
     else this.cancel();
   }
@@ -320,7 +319,7 @@ export class ServerCall extends EventEmitter {
     if (cancelled) this.cancel();
   }
 
-  sendStatus(e: StatusLike): void {
+  sendStatus(e: RpcStatus): void {
     if (this.done) return;
     this.done = true;
     const code = e.code ?? 2;

@@ -16,6 +16,7 @@ import { generatorImpl, modelStreamInfer, type StreamControl } from './streaming
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, finalFrameMs, shutdownError, type CloseReport } from '../lifecycle.js';
 import { inferenceServiceImpl, predictorImpl, unary } from './service.js';
 import { ServerCall, type CallLimits } from './call.js';
+import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
 import { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_METHODS, INFERENCE_SERVICE, PREDICTOR_SERVICE } from './definitions.js';
 
@@ -54,7 +55,7 @@ export const DEFAULT_MAX_MESSAGE = 2 ** 31 - 1;
 export const DEFAULT_WINDOW = 8 * 1024 * 1024;
 
 type Kind = 'unary' | 'server' | 'bidi';
-type Handler = (call: ServerCall, callback?: (err: unknown, value?: unknown) => void) => void;
+type Handler = (call: RpcCall, callback?: (err: unknown, value?: unknown) => void) => void;
 interface Route { def: ServiceDefinition[string]; handler: Handler; kind: Kind; name: string }
 
 const STATUS_NAME = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
@@ -65,7 +66,8 @@ export class GrpcServer {
   readonly server: http2.Http2Server | http2.Http2SecureServer;
   private readonly routes = new Map<string, Route>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
-  private readonly calls = new Set<ServerCall>();
+  /** Calls in progress, on every transport, with their kind (for shutdown). */
+  private readonly calls = new Map<RpcCall, Kind>();
   private readonly limits: CallLimits;
   private closing?: Promise<CloseReport>;
   /** Shutdown has begun: streams take no new requests and end once idle. */
@@ -182,11 +184,27 @@ export class GrpcServer {
       stream.end(`gRPC needs POST with content-type application/grpc, got ${headers[':method']} ${contentType || 'no content-type'}\n`);
       return;
     }
+    const call = new ServerCall(stream, headers, this.method(path), this.limits);
+    this.dispatch(call, path, (name) => {
+      const v = headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    });
+  }
+
+  /** The method at `path`; an unknown path gets one that passes bytes through, so its call can be answered UNIMPLEMENTED. */
+  method(path: string): RpcMethod {
+    return this.routes.get(path)?.def ?? { path, requestStream: false, responseStream: false, requestDeserialize: (b: Buffer) => b, responseSerialize: (v: unknown) => v as Buffer };
+  }
+
+  /**
+   * Runs one call, whatever transport carries it: counted for shutdown and metrics, refused when the
+   * method is unknown, the server is closing or `authorize` says no, then its request read and its
+   * handler called as its kind needs. `header` reads the request's headers (metadata) by lower-case name.
+   */
+  dispatch(call: RpcCall, path: string, header: (name: string) => string | undefined): void {
     const route = this.routes.get(path);
-    const def = route?.def ?? { path, requestStream: false, responseStream: false, requestDeserialize: (b: Buffer) => b, responseSerialize: (v: unknown) => v as Buffer } as ServiceDefinition[string];
-    const call = new ServerCall(stream, headers, def, this.limits);
-    this.calls.add(call);
-    stream.once('close', () => this.calls.delete(call));
+    this.calls.set(call, route?.kind ?? 'unary');
+    call.once('close', () => this.calls.delete(call));
     const observe = this.opts.observe;
     if (observe) {
       const start = performance.now();
@@ -201,10 +219,7 @@ export class GrpcServer {
     }
     if (!route) return call.fail(new InferenceError('UNIMPLEMENTED', `unknown method ${path}`));
     if (this.closing) return call.fail(unavailable('the server is shutting down'));
-    const denied = this.opts.authorize?.(path, (name) => {
-      const v = headers[name];
-      return Array.isArray(v) ? v[0] : v;
-    });
+    const denied = this.opts.authorize?.(path, header);
     if (denied) return call.fail(denied);
     const { handler, kind } = route;
     if (kind === 'bidi') {
@@ -220,7 +235,7 @@ export class GrpcServer {
       if (!got) return call.fail(invalidArg(`${path} needs one request message, got none`));
       if (kind === 'server') return handler(call);
       handler(call, (err, value) => {
-        if (err) return call.sendStatus(err as { code?: number; details?: string });
+        if (err) return call.sendStatus(err as RpcStatus);
         call.write(value);
         call.end();
       });
@@ -237,9 +252,9 @@ export class GrpcServer {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const s of this.sessions) s.close();
       this.draining.abort();
-      const counted = new Set<ServerCall>();
+      const counted = new Set<RpcCall>();
       const ending = Number.isFinite(graceMs) ? setTimeout(() => {
-        for (const c of this.calls) if (c.def.responseStream) counted.add(c);
+        for (const [c, kind] of this.calls) if (kind !== 'unary') counted.add(c);
         this.ending.abort(shutdownError());
       }, Math.max(0, graceMs - finalFrameMs(graceMs))) : undefined;
       const idle = async () => {
@@ -252,8 +267,8 @@ export class GrpcServer {
       clearTimeout(timer);
       clearTimeout(ending);
       let cut = counted.size;
-      for (const c of this.calls) if (!counted.has(c)) cut++;
-      for (const c of this.calls) c.fail(unavailable('the server is shutting down'), true);
+      for (const c of this.calls.keys()) if (!counted.has(c)) cut++;
+      for (const c of this.calls.keys()) c.fail(unavailable('the server is shutting down'), true);
       if (this.calls.size) await new Promise((r) => setTimeout(r, 50));
       for (const s of this.sessions) s.destroy();
       await closed;
