@@ -1,14 +1,15 @@
 // THE protocol-neutral API. Protocol adapters translate to and from these calls; validation,
 // model lookup and errors live here, once.
 
-import { typedView, type DataType } from './core/datatypes.js';
-import { InferenceError, invalidArg, unavailable } from './core/errors.js';
+import { InferenceError, unavailable } from './core/errors.js';
 import type { InferRequest, InferResponse } from './core/infer.js';
-import type { ModelConfig, ModelInputConfig } from './core/model-config.js';
-import { checkShape, checkTensorSize, elementCount, encodeBytes, shapeString, type ParamValue, type Tensor } from './core/tensor.js';
-import { CONFIG_TO_KSERVE } from './repository/config.js';
+import type { ModelConfig } from './core/model-config.js';
+import { nowMs } from './core/trace.js';
 import type { IndexEntry, ModelManager, ServedVersion } from './model-manager.js';
-import { getFloat16 } from '@petamoriken/float16';
+import { DEFAULT_GENERATE_MODEL, DEFAULT_PREDICTOR_MODEL, generateChunks, generateInferRequest, predictRequest, predictScore, type GenerateChunk, type GenerateRequest, type PredictRequest } from './dataplane/conventions.js';
+import { dtOf, finishOutputs, isDecoupled, queueParameters, validate } from './dataplane/validate.js';
+
+export type { GenerateChunk, GenerateRequest, PredictRequest };
 
 export const SERVER_NAME = 'duet';
 export const SERVER_VERSION = '0.1.0';
@@ -40,18 +41,24 @@ export interface DataPlaneOptions {
   extensions?: string[];
   /** Server ready only when every model is (Triton's default). */
   strictReadiness?: boolean;
+  /** The model behind predict (gRPC Predictor.Predict). */
+  predictorModel?: string;
+  /** The model generate runs when a request names none (gRPC duet.Generator). */
+  generateModel?: string;
 }
-
-const dtOf = (c: { data_type: string }) => CONFIG_TO_KSERVE[c.data_type as keyof typeof CONFIG_TO_KSERVE] as DataType;
 
 export class DataPlane {
   private shuttingDown = false;
   private readonly extensions: string[];
   private readonly strict: boolean;
+  private readonly predictorModel: string;
+  private readonly generateModel: string;
 
   constructor(readonly models: ModelManager, opts: DataPlaneOptions = {}) {
     this.extensions = opts.extensions ?? [];
     this.strict = opts.strictReadiness ?? true;
+    this.predictorModel = opts.predictorModel ?? DEFAULT_PREDICTOR_MODEL;
+    this.generateModel = opts.generateModel ?? DEFAULT_GENERATE_MODEL;
   }
 
   live(): boolean {
@@ -145,7 +152,9 @@ export class DataPlane {
 
   /**
    * The responses to one request as they come: one for an ordinary model, zero or more for a
-   * decoupled one. Validation errors throw before the first response.
+   * decoupled one. Validation errors throw here, before the first response. A decoupled model's
+   * stream gets the same checks, queue policy (scheduler.stream), deadline, trace and statistics as
+   * infer: it counts as one request, a success when it ends normally, else a failure.
    */
   openStream(req: InferRequest): { decoupled: boolean; responses: AsyncIterable<InferResponse> } {
     const sv = this.models.get(req.modelName, req.modelVersion);
@@ -154,38 +163,76 @@ export class DataPlane {
       one.catch(() => {}); // observed by the iterator below
       return { decoupled: false, responses: (async function* () { yield await one; })() };
     }
-    const { inputs, outputs, classify } = this.validate(sv, req);
+    const start = performance.now();
+    let checked;
+    try {
+      checked = { ...validate(sv, req), queue: queueParameters(sv, req) };
+    } catch (e) {
+      sv.stats.recordFail((performance.now() - start) * 1e6);
+      throw e;
+    }
+    const { inputs, outputs, classify, queue } = checked;
     const names = outputs?.map((o) => o.name);
     const signal = req.signal ?? new AbortController().signal;
-    const items = sv.scheduler.stream({ id: req.id, inputs, outputs: names, parameters: req.parameters }, signal);
-    const self = this;
+    const trace = req.trace;
+    const items = sv.scheduler.stream({ id: req.id, inputs, outputs: names, parameters: req.parameters }, signal, { ...queue, deadline: req.deadline, trace });
     return {
       decoupled: true,
       responses: (async function* () {
-        for await (const item of items) {
-          // A response may carry a subset of the outputs (or none): only those present are finished.
-          const present = (names ?? sv.config.output.map((o) => o.name)).filter((n) => item.outputs.some((t) => t.name === n));
-          yield {
-            modelName: sv.name,
-            modelVersion: sv.version,
-            id: req.id,
-            parameters: item.parameters,
-            outputs: self.finishOutputs(sv, item.outputs, present, classify),
-          };
+        let ok = false;
+        let first: number | undefined;
+        try {
+          for await (const item of items) {
+            if (trace && first === undefined) trace.record('queue', performance.timeOrigin + start, (first = nowMs()));
+            // A response may carry a subset of the outputs (or none): only those present are finished.
+            const present = (names ?? sv.config.output.map((o) => o.name)).filter((n) => item.outputs.some((t) => t.name === n));
+            yield {
+              modelName: sv.name,
+              modelVersion: sv.version,
+              id: req.id,
+              parameters: item.parameters,
+              outputs: finishOutputs(sv, item.outputs, present, classify),
+            };
+          }
+          ok = true;
+        } finally {
+          const ns = (performance.now() - start) * 1e6;
+          if (ok) sv.stats.recordSuccess(ns);
+          else sv.stats.recordFail(ns);
+          if (trace && first !== undefined) trace.record('compute', first, nowMs());
         }
       })(),
     };
   }
 
+  /**
+   * Text generation: a prompt (or Triton's generate JSON fields) in, each response with its text and,
+   * on the last, its finish reason. Which tensors hold the text is the model config's business
+   * (conventions.ts); with no model named, the server's generate model runs.
+   */
+  generate(req: GenerateRequest): { decoupled: boolean; chunks: AsyncIterable<GenerateChunk> } {
+    const name = req.modelName || this.generateModel;
+    const sv = this.models.get(name, req.modelVersion);
+    const { infer, textOutput } = generateInferRequest(sv, this.modelMetadata(name, req.modelVersion).inputs, { ...req, modelName: name });
+    const { decoupled, responses } = this.openStream(infer);
+    return { decoupled, chunks: generateChunks(responses, textOutput) };
+  }
+
+  /** The Predictor contract: features in, the predictor model's first output element as the score. */
+  async predict(req: PredictRequest): Promise<number> {
+    const sv = this.models.get(this.predictorModel);
+    return predictScore(sv.name, await this.infer(predictRequest(sv, req)));
+  }
+
   private async inferOn(sv: ServedVersion, req: InferRequest): Promise<InferResponse> {
     const start = performance.now();
     try {
-      const { inputs, outputs, classify } = this.validate(sv, req);
+      const { inputs, outputs, classify } = validate(sv, req);
       let result = await sv.scheduler.submit(
         { id: req.id, inputs, outputs: outputs?.map((o) => o.name), parameters: req.parameters },
         { signal: req.signal, deadline: req.deadline, trace: req.trace, ...queueParameters(sv, req) },
       );
-      result = this.finishOutputs(sv, result, outputs?.map((o) => o.name), classify);
+      result = finishOutputs(sv, result, outputs?.map((o) => o.name), classify);
       sv.stats.recordSuccess((performance.now() - start) * 1e6);
       return { modelName: sv.name, modelVersion: sv.version, id: req.id, outputs: result };
     } catch (e) {
@@ -200,160 +247,4 @@ export class DataPlane {
     if (name && targets.length === 0) this.models.get(name); // throws the right NOT_FOUND / UNAVAILABLE
     return targets.map((sv) => sv.stats.toJson(sv.name, sv.version));
   }
-
-  private validate(sv: ServedVersion, req: InferRequest) {
-    const cfg = sv.config;
-    const model = `model '${sv.name}'`;
-    const byName = new Map(cfg.input.map((c) => [c.name, c]));
-    const seen = new Set<string>();
-    const mbs = cfg.max_batch_size;
-    let batchSize: number | undefined;
-    const inputs: Tensor[] = [];
-    for (const t of req.inputs) {
-      const what = `${model} input '${t.name}'`;
-      const c = byName.get(t.name);
-      if (!c) {
-        throw invalidArg(`${model} has no input '${t.name}'; its inputs are ${cfg.input.map((i) => `'${i.name}'`).join(', ')}`);
-      }
-      if (seen.has(t.name)) throw invalidArg(`${what} is given more than once`);
-      seen.add(t.name);
-      const want = dtOf(c);
-      if (t.datatype !== want) throw invalidArg(`${what}: expected datatype ${want}, got ${t.datatype}`);
-      checkShape(t.shape, what);
-      const expected = mbs > 0 ? [-1, ...c.dims] : c.dims;
-      const shapeOk = t.shape.length === expected.length && t.shape.every((d, i) => expected[i] === -1 || expected[i] === d);
-      if (!shapeOk) {
-        throw invalidArg(`${what}: expected shape ${shapeString(expected)}, got ${shapeString(t.shape)}`);
-      }
-      if (mbs > 0) {
-        const b = t.shape[0];
-        if (b < 1 || b > mbs) throw invalidArg(`${what}: batch size ${b} is outside 1..${mbs} (max_batch_size ${mbs})`);
-        if (batchSize !== undefined && b !== batchSize) {
-          throw invalidArg(`${what}: batch size ${b} differs from the other inputs' batch size ${batchSize}`);
-        }
-        batchSize = b;
-      }
-      checkTensorSize(t, what);
-      inputs.push(reshapeInput(t, c, mbs > 0));
-    }
-    const missing = cfg.input.filter((c) => !seen.has(c.name) && !c.optional);
-    if (missing.length) {
-      throw invalidArg(`${model} expects ${cfg.input.length} input${cfg.input.length === 1 ? '' : 's'}; missing ${missing.map((m) => `'${m.name}'`).join(', ')}`);
-    }
-
-    let outputs = req.outputs;
-    const classify = new Map<string, number>();
-    if (outputs) {
-      const names = new Set(cfg.output.map((o) => o.name));
-      const dup = new Set<string>();
-      for (const o of outputs) {
-        if (!names.has(o.name)) {
-          throw invalidArg(`${model} has no output '${o.name}'; its outputs are ${cfg.output.map((x) => `'${x.name}'`).join(', ')}`);
-        }
-        if (dup.has(o.name)) throw invalidArg(`${model} output '${o.name}' is requested more than once`);
-        dup.add(o.name);
-        const k = o.parameters?.classification;
-        if (k !== undefined) {
-          const n = integerParam(k);
-          if (n === undefined || n < 1) {
-            throw invalidArg(`${model} output '${o.name}': classification must be a positive integer, got ${showParam(k)}`);
-          }
-          const dt = dtOf(cfg.output.find((x) => x.name === o.name)!);
-          if (dt === 'BYTES') throw invalidArg(`${model} output '${o.name}': classification needs a numeric output, got datatype ${dt}`);
-          classify.set(o.name, n);
-        }
-      }
-      if (outputs.length === 0) outputs = undefined;
-    }
-    return { inputs, outputs, classify };
-  }
-
-  private finishOutputs(sv: ServedVersion, result: Tensor[], requested: string[] | undefined, classify: Map<string, number>): Tensor[] {
-    const cfg = sv.config;
-    const batched = cfg.max_batch_size > 0;
-    const byName = new Map(result.map((t) => [t.name, t]));
-    const order = requested ?? cfg.output.map((o) => o.name);
-    return order.map((name) => {
-      const t = byName.get(name);
-      if (!t) throw new InferenceError('INTERNAL', `model '${sv.name}' did not produce output '${name}'`);
-      const c = cfg.output.find((o) => o.name === name);
-      let out = t;
-      if (c?.reshape) {
-        // The model produced the reshape shape; clients see the config dims.
-        const lead = batched ? [t.shape[0]] : [];
-        const dims = c.dims.map((d) => (d === -1 ? inferDim(t, c.dims, lead) : d));
-        out = { ...t, shape: [...lead, ...dims] };
-      }
-      const k = classify.get(name);
-      return k ? classification(out, k, batched, sv.labels.get(name)) : out;
-    });
-  }
-}
-
-/** The `priority` (1 = highest) and `timeout` (µs) request parameters. */
-function queueParameters(sv: ServedVersion, req: InferRequest): { priority?: number; timeoutUs?: number } {
-  const out: { priority?: number; timeoutUs?: number } = {};
-  const p = req.parameters.priority;
-  if (p !== undefined) {
-    const n = integerParam(p);
-    if (n === undefined || n < 0) throw invalidArg(`model '${sv.name}': parameter 'priority' must be a non-negative integer, got ${showParam(p)}`);
-    out.priority = n;
-  }
-  const t = req.parameters.timeout;
-  if (t !== undefined) {
-    const n = typeof t === 'number' || typeof t === 'bigint' ? Number(t) : NaN;
-    if (!(n >= 0)) throw invalidArg(`model '${sv.name}': parameter 'timeout' must be a non-negative number of microseconds, got ${showParam(t)}`);
-    out.timeoutUs = n;
-  }
-  return out;
-}
-
-/** An integer parameter as Triton takes it: a JSON integer or an int64/uint64 parameter, never a string or bool. */
-function integerParam(v: ParamValue): number | undefined {
-  if (typeof v === 'bigint') return Number(v);
-  return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
-}
-
-/** A parameter value in a message: strings quoted, so an empty one still shows. */
-const showParam = (v: ParamValue) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : String(v));
-
-const isDecoupled = (cfg: ModelConfig) => cfg.model_transaction_policy?.decoupled === true;
-
-function reshapeInput(t: Tensor, c: ModelInputConfig, batched: boolean): Tensor {
-  if (!c.reshape) return t;
-  const lead = batched ? [t.shape[0]] : [];
-  return { ...t, shape: [...lead, ...c.reshape.shape] };
-}
-
-function inferDim(t: Tensor, dims: number[], lead: number[]): number {
-  const known = dims.filter((d) => d !== -1).reduce((a, b) => a * b, 1) * elementCount(lead);
-  return known ? elementCount(t.shape) / known : 0;
-}
-
-function numbersOf(t: Tensor): ArrayLike<number> {
-  if (t.datatype === 'BYTES') throw invalidArg(`classification is not supported for BYTES output '${t.name}'`);
-  if (t.datatype === 'FP16') {
-    const dv = new DataView(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    return Array.from({ length: t.data.byteLength / 2 }, (_, i) => getFloat16(dv, i * 2, true));
-  }
-  const v = typedView(t.datatype, t.data);
-  return v instanceof BigInt64Array || v instanceof BigUint64Array ? Array.from(v, Number) : v;
-}
-
-/** Triton's classification extension: top-k "value:index[:label]" strings per batch row. */
-function classification(t: Tensor, k: number, batched: boolean, labels: string[] | undefined): Tensor {
-  const vals = numbersOf(t);
-  const rows = batched ? t.shape[0] : 1;
-  const per = rows ? vals.length / rows : 0;
-  const kk = Math.min(k, per);
-  const out: Uint8Array[] = [];
-  for (let r = 0; r < rows; r++) {
-    const idx = Array.from({ length: per }, (_, i) => i);
-    idx.sort((a, b) => vals[r * per + b] - vals[r * per + a] || a - b);
-    for (const i of idx.slice(0, kk)) {
-      const label = labels?.[i];
-      out.push(Buffer.from(`${vals[r * per + i].toFixed(6)}:${i}${label !== undefined ? `:${label}` : ''}`));
-    }
-  }
-  return { name: t.name, datatype: 'BYTES', shape: batched ? [rows, kk] : [kk], data: encodeBytes(out) };
 }

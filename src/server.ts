@@ -24,7 +24,10 @@ export interface ServerOptions {
   grpcWindowBytes?: number;
   grpcKeepaliveTimeMs?: number;
   grpcKeepaliveTimeoutMs?: number;
+  /** The model behind gRPC Predictor.Predict (default my_model). */
   predictorModel?: string;
+  /** The model duet.Generator runs when a request names none (default tiny_gpt). */
+  generateModel?: string;
   /** OpenTelemetry tracing; off when absent. */
   tracing?: TracingOptions;
   /** Prometheus port; 0 picks a free one; null turns metrics off. */
@@ -102,7 +105,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     log, controlMode: opts.modelControlMode, loadModels: opts.loadModels,
     pollSecs: opts.repositoryPollSecs, maxInstancesPerModel: opts.maxInstancesPerModel, unloadGraceMs: graceMs,
   });
-  const dataPlane = new DataPlane(models, { extensions: EXTENSIONS, strictReadiness: opts.strictReadiness });
+  const dataPlane = new DataPlane(models, {
+    extensions: EXTENSIONS, strictReadiness: opts.strictReadiness, predictorModel: opts.predictorModel, generateModel: opts.generateModel,
+  });
   const budget = new ByteBudget(opts.maxInflightBytes ?? defaultInflightBytes());
   const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const metrics = new Metrics(() => models.allLoaded().map((sv) => ({ name: sv.name, version: sv.version, stats: sv.stats, pending: sv.scheduler.pending })), budget);
@@ -120,7 +125,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (opts.grpcPort !== null) {
     grpc = new GrpcServer(dataPlane, {
       host: opts.host, port: opts.grpcPort ?? 8001, maxMessageBytes: opts.grpcMaxMessageBytes,
-      windowBytes: opts.grpcWindowBytes, predictorModel: opts.predictorModel, protoDir: PROTO_DIR,
+      windowBytes: opts.grpcWindowBytes, protoDir: PROTO_DIR,
       keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
       observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
       tracing, requestTimeoutMs, reserve: opts.grpcReserve ?? ((bytes, signal) => budget.acquire(bytes, signal)),

@@ -1,6 +1,7 @@
 // Behaviour tests start a real server on ephemeral ports and talk to it through the SDK, once per protocol.
 
 import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { HttpClient } from '../src/client/http.js';
 import { GrpcClient } from '../src/client/grpc.js';
 import type { InferenceClient } from '../src/client/types.js';
+import { InferenceError } from '../src/core/errors.js';
 import { startServer, type RunningServer, type ServerOptions } from '../src/server.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -67,4 +69,25 @@ export function serveScratch(models: string[], opts: TestServerOptions, proto: P
     await s.repo?.cleanup();
   });
   return s;
+}
+
+/** Inside a describe block: a client of `proto` to the server `server()` returns, made before the block's tests, closed after. */
+export function clientFor(proto: Protocol, server: () => RunningServer): { c: InferenceClient } {
+  const s = {} as { c: InferenceClient };
+  before(() => {
+    s.c = proto.client(server());
+  });
+  after(() => s.c?.close());
+  return s;
+}
+
+/** The InferenceError a promise rejects with (fails the test if it resolves). */
+export async function failure(p: Promise<unknown>): Promise<InferenceError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof InferenceError, `expected an InferenceError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('the call succeeded; it should have failed');
 }

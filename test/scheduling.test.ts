@@ -18,7 +18,7 @@ import type { InferenceClient, InferOptions, InferResult } from '../src/client/t
 import { InferenceError, STATUS_TABLE, type ErrorCode } from '../src/core/errors.js';
 import { inference } from '../src/generated/proto.js';
 import type { RunningServer } from '../src/server.js';
-import { PROTOCOLS, scratchRepo, startTestServer, type Protocol } from './harness.js';
+import { failure, PROTOCOLS, scratchRepo, startTestServer, type Protocol } from './harness.js';
 
 // A model that records what it runs (events.log in its folder), can be held at a gate or told to
 // sleep, and reports for each request the order it ran in and when its execution started and ended.
@@ -178,17 +178,6 @@ async function holdInstance(c: InferenceClient, model: string, id: string, gate:
   done.catch(() => {});
   await waitFor(() => started(model, id), `'${id}' to start on ${model}`);
   return { done };
-}
-
-/** The error a promise rejects with (fails the test if it resolves). */
-async function failure(p: Promise<unknown>): Promise<InferenceError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof InferenceError, `expected an InferenceError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('the request succeeded; it should have failed');
 }
 
 /** Send a request and note how long its answer took. */

@@ -476,6 +476,17 @@ describe('grpc streaming', () => {
     for (const m of msgs.slice(0, 3)) assert.equal(m.finish_reason, '');
   });
 
+  test('duet.Generator/Generate reads the text tensors\' names from the model config (generate_text_input / generate_text_output)', { timeout: 10_000 }, async () => {
+    const { msgs, err } = await generate({ model: 'renamed_words', prompt: 'over the lazy dog' });
+    assert.equal(err, undefined, err?.details);
+    assert.equal(msgs.map((m) => m.text).join(''), 'over the lazy dog');
+    assert.equal(msgs.at(-1)?.finish_reason, 'length');
+    // A model without the default text tensors names the config parameter to set.
+    const bad = await generate({ model: 'repeat_int32', prompt: 'x' });
+    assert.equal(bad.err?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(bad.err!.details, /no text input 'text_input'.*generate_text_input/);
+  });
+
   test('duet.Generator/Generate on an unknown model is NOT_FOUND', { timeout: 10_000 }, async () => {
     const { msgs, err } = await generate({ model: 'no_such_model', prompt: 'x' });
     assert.equal(msgs.length, 0);
@@ -519,7 +530,8 @@ describe('REST SSE', () => {
   test('generate_stream is text/event-stream with one data frame per response', { timeout: 10_000 }, async () => {
     const r = await post('/v2/models/text_repeat/generate_stream', JSON.stringify({ text_input: 'hey', count: 3, id: 'q1' }));
     assert.equal(r.status, 200);
-    assert.match(String(r.headers['content-type']), /^text\/event-stream/);
+    // Triton's exact header, charset included.
+    assert.equal(r.headers['content-type'], 'text/event-stream; charset=utf-8');
     assert.match(r.body, /^data: \{/);
     const f = frames(r.body);
     assert.equal(f.length, 3);

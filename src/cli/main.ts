@@ -29,6 +29,7 @@ Options for serve:
   --grpc-keepalive-time-ms N     ping an idle gRPC connection every N ms (default 7200000)
   --grpc-keepalive-timeout-ms N  close it when a ping is not answered in N ms (default 20000)
   --predictor-model NAME   the model behind Predictor.Predict (default my_model)
+  --generate-model NAME    the model duet.Generator runs when a request names none (default tiny_gpt)
   --metrics-port N         Prometheus metrics at GET /metrics (default 8002; 0 picks a free port; off turns it off)
   --http-max-body BYTES    largest REST request body, after decompression (default ${DEFAULT_MAX_BODY})
   --max-inflight-bytes N   request bytes held in memory at once, all requests together; one that does
@@ -110,6 +111,7 @@ async function serve(argv: string[]): Promise<void> {
       'grpc-max-message': { type: 'string' },
       'grpc-window': { type: 'string' },
       'predictor-model': { type: 'string' },
+      'generate-model': { type: 'string' },
       'grpc-keepalive-time-ms': { type: 'string' },
       'grpc-keepalive-timeout-ms': { type: 'string' },
       'metrics-port': { type: 'string' },
@@ -177,7 +179,8 @@ async function serve(argv: string[]): Promise<void> {
     grpcPort: isOff(values['grpc-port']) ? null : int('grpc-port', values['grpc-port'], 8001),
     grpcMaxMessageBytes,
     grpcWindowBytes: int('grpc-window', values['grpc-window'], 8 * 1024 * 1024),
-    predictorModel: values['predictor-model'] ?? 'my_model',
+    predictorModel: values['predictor-model'],
+    generateModel: values['generate-model'],
     grpcKeepaliveTimeMs: int('grpc-keepalive-time-ms', values['grpc-keepalive-time-ms'], 2 * 60 * 60 * 1000),
     grpcKeepaliveTimeoutMs: int('grpc-keepalive-timeout-ms', values['grpc-keepalive-timeout-ms'], 20_000),
     tracing: (() => {

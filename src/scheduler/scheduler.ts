@@ -78,6 +78,8 @@ export class Scheduler {
   private readonly streams = new Map<ModelInstance, number>();
   private openStreams = 0;
   private readonly open = new Set<OpenStream>();
+  /** Streams without their first response yet, per priority level (what max_queue_size bounds for streams). */
+  private readonly waiting = new Map<number, number>();
 
   constructor(
     readonly label: string,
@@ -175,14 +177,32 @@ export class Scheduler {
    * A decoupled model's responses to one request. The stream leaves the scheduler as soon as its
    * signal aborts or close() ends it, even while its consumer is stuck (e.g. on a reader that stopped
    * reading); the consumer's next read then throws the reason (an InferenceError) or CANCELLED.
+   *
+   * The queue policy applies as to submit(): a decoupled instance takes every stream at once, so a
+   * stream counts as queued until its first response. max_queue_size bounds those waiting streams per
+   * priority level; the queue timeout (policy default or the `timeout` parameter, REJECT) bounds the
+   * wait for the first response; `deadline` bounds the whole stream.
    */
-  async *stream(request: ExecuteRequest, signal: AbortSignal): AsyncIterable<StreamItem> {
+  async *stream(request: ExecuteRequest, signal: AbortSignal, o: SubmitOptions = {}): AsyncIterable<StreamItem> {
     if (this.closing) throw new InferenceError('UNAVAILABLE', `${this.label} is unloading`);
     if (signal.aborted) throw new InferenceError('CANCELLED', `request to ${this.label} was cancelled`);
+    const priority = this.levelOf(o.priority);
+    const policy = this.policyFor(priority);
+    if (policy.maxQueueSize > 0 && (this.waiting.get(priority) ?? 0) >= policy.maxQueueSize) {
+      throw new InferenceError('UNAVAILABLE', `${this.label}: the queue is full (max_queue_size ${policy.maxQueueSize}); try again later`);
+    }
     let inst = this.instances[0];
     for (const i of this.instances) if ((this.streams.get(i) ?? 0) < (this.streams.get(inst) ?? 0)) inst = i;
     this.streams.set(inst, (this.streams.get(inst) ?? 0) + 1);
     this.openStreams++;
+    this.waiting.set(priority, (this.waiting.get(priority) ?? 0) + 1);
+    let queued = true;
+    const started = () => {
+      if (!queued) return;
+      queued = false;
+      this.waiting.set(priority, this.waiting.get(priority)! - 1);
+      clearTimeout(queueTimer);
+    };
     const inner = new AbortController();
     let failure: InferenceError | undefined;
     const open: OpenStream = {
@@ -197,12 +217,21 @@ export class Scheduler {
     const release = () => {
       if (released) return;
       released = true;
+      started();
+      clearTimeout(deadlineTimer);
       this.open.delete(open);
       this.streams.set(inst, (this.streams.get(inst) ?? 1) - 1);
       this.openStreams--;
       if (this.pending === 0) this.drained?.();
     };
     this.open.add(open);
+    const timeoutUs = o.timeoutUs !== undefined && o.timeoutUs > 0 && policy.allowTimeoutOverride ? o.timeoutUs : policy.defaultTimeoutUs;
+    const queueTimer = timeoutUs > 0 && policy.timeoutAction === 'REJECT' && timeoutUs / 1000 <= MAX_TIMER_MS
+      ? setTimeout(() => open.end(new InferenceError('DEADLINE_EXCEEDED', `request to ${this.label} timed out after ${timeoutUs} µs without a first response`)), timeoutUs / 1000)
+      : undefined;
+    const deadlineTimer = o.deadline !== undefined && o.deadline - Date.now() <= MAX_TIMER_MS
+      ? setTimeout(() => open.end(new InferenceError('DEADLINE_EXCEEDED', `the deadline of the stream to ${this.label} passed`)), Math.max(0, o.deadline - Date.now()))
+      : undefined;
     const onAbort = () => open.end(signal.reason instanceof InferenceError ? signal.reason : new InferenceError('CANCELLED', `request to ${this.label} was cancelled`));
     signal.addEventListener('abort', onAbort, { once: true });
     const it = inst.stream(request, inner.signal)[Symbol.asyncIterator]();
@@ -216,6 +245,7 @@ export class Scheduler {
     try {
       for (;;) {
         const n = await next();
+        started();
         if (n.done) return;
         yield n.value;
       }

@@ -29,8 +29,6 @@ export interface GrpcServerOptions {
   maxMessageBytes?: number;
   /** HTTP/2 flow-control window per stream and per connection. */
   windowBytes?: number;
-  /** The model behind Predictor.Predict. */
-  predictorModel?: string;
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   protoDir: string;
@@ -109,7 +107,7 @@ export class GrpcServer {
     for (const [name, [, , kind]] of Object.entries(INFERENCE_METHODS)) if (!kind) handlers[name] = unary(impl[name]);
     handlers.ModelStreamInfer = modelStreamInfer(dp, control);
     this.addService(INFERENCE_SERVICE, handlers);
-    this.addService(PREDICTOR_SERVICE, { Predict: unary(predictorImpl(dp, opts.predictorModel ?? 'my_model') as never) });
+    this.addService(PREDICTOR_SERVICE, { Predict: unary(predictorImpl(dp) as never) });
     this.addService(GENERATOR_SERVICE, { Generate: generatorImpl(dp, control) });
     this.addService(HEALTH_SERVICE, healthImpl(dp) as unknown as UntypedServiceImplementation);
     const pkg = loadSync(['grpc_service.proto', 'model_config.proto', 'predictor.proto', 'health.proto', 'generator.proto'], {

@@ -2,8 +2,6 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { asInferenceError, InferenceError, invalidArg } from '../../core/errors.js';
-import { elementSize } from '../../core/datatypes.js';
-import { rawToValues } from '../../core/json-tensor.js';
 import type { DataPlane } from '../../dataplane.js';
 import { inference, PredictResponse, type PredictRequest } from '../../generated/proto.js';
 import { DecodeFailure } from './definitions.js';
@@ -110,25 +108,8 @@ export function inferenceServiceImpl(dp: DataPlane, tracing?: Tracing): Impl {
   };
 }
 
-/** The brief's contract: features -> INPUT0 [1, N] FP32 of the predictor model; score = first element of its first output. */
-export function predictorImpl(dp: DataPlane, modelName: string) {
-  return async (r: PredictRequest, call: grpc.ServerUnaryCall<unknown, unknown>) => {
-    const cfg = dp.modelConfig(modelName);
-    const input = cfg.input[0];
-    if (!input) throw new InferenceError('FAILED_PRECONDITION', `predictor model '${modelName}' has no inputs`);
-    const features = Float32Array.from(r.features ?? []);
-    const shape = cfg.max_batch_size > 0 ? [1, features.length] : [features.length];
-    const res = await dp.infer({
-      modelName,
-      inputs: [{ name: input.name, datatype: 'FP32', shape, data: new Uint8Array(features.buffer) }],
-      parameters: {},
-      signal: callSignal(call),
-    });
-    const out = res.outputs[0];
-    if (!out || out.datatype === 'BYTES' || out.data.byteLength === 0) {
-      throw new InferenceError('FAILED_PRECONDITION', `predictor model '${modelName}' did not produce a numeric first output`);
-    }
-    const first = rawToValues(out.datatype, out.data.subarray(0, elementSize(out.datatype)))[0];
-    return PredictResponse.create({ score: Number(first) });
-  };
+/** Predictor.Predict: the data plane owns the contract (which model, which tensors). */
+export function predictorImpl(dp: DataPlane) {
+  return async (r: PredictRequest, call: grpc.ServerUnaryCall<unknown, unknown>) =>
+    PredictResponse.create({ score: await dp.predict({ features: r.features ?? [], signal: callSignal(call), deadline: deadlineOf(call) }) });
 }

@@ -6,9 +6,9 @@ import type * as grpc from '@grpc/grpc-js';
 import { asInferenceError, InferenceError, invalidArg } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
 import { duet, type inference } from '../../generated/proto.js';
-import { decodeStrings, encodeBytes, type Parameters } from '../../core/tensor.js';
+import type { Parameters } from '../../core/tensor.js';
 import { decodeInferRequest, encodeInferResponse } from './codec.js';
-import { toServiceError } from './service.js';
+import { deadlineOf, toServiceError } from './service.js';
 import { DecodeFailure, EMPTY_FINAL, FINAL_FLAG } from './definitions.js';
 import { drainingError, idleTimeoutError, waitForDrain } from '../lifecycle.js';
 
@@ -90,6 +90,7 @@ export function modelStreamInfer(dp: DataPlane, control: StreamControl) {
         if (!m) throw invalidArg((raw as DecodeFailure).message);
         const req = decodeInferRequest(m);
         req.signal = scope.signal;
+        req.deadline = deadlineOf(call);
         const flagged = req.parameters[EMPTY_FINAL] === true;
         const { decoupled, responses } = dp.openStream(req);
         for await (const r of responses) {
@@ -135,29 +136,18 @@ export function generatorImpl(dp: DataPlane, control: StreamControl) {
     try {
       if (call.request instanceof DecodeFailure) throw invalidArg(call.request.message);
       const r = call.request as duet.GenerateRequest;
-      const model = r.model || 'tiny_gpt';
       const parameters: Parameters = {};
       if (r.max_tokens != null) parameters.max_tokens = r.max_tokens;
       if (r.temperature != null) parameters.temperature = r.temperature;
       if (r.top_k != null) parameters.top_k = r.top_k;
       if (r.seed != null) parameters.seed = BigInt(r.seed.toString());
       if (r.stop?.length) parameters.stop = JSON.stringify(r.stop);
-      const batched = dp.modelConfig(model).max_batch_size > 0;
-      const { responses } = dp.openStream({
-        modelName: model,
-        inputs: [{ name: 'text_input', datatype: 'BYTES', shape: batched ? [1, 1] : [1], data: encodeBytes([Buffer.from(r.prompt ?? '', 'utf8')]) }],
-        outputs: [{ name: 'text_output' }],
-        parameters,
-        signal: scope.signal,
-      });
+      const { chunks } = dp.generate({ modelName: r.model, text: r.prompt ?? '', parameters, signal: scope.signal, deadline: deadlineOf(call) });
       let index = 0;
       let finished = false;
-      for await (const res of responses) {
-        const out = res.outputs.find((o) => o.name === 'text_output');
-        const text = out ? decodeStrings(out.data).join('') : '';
-        const reason = res.parameters?.finish_reason;
-        finished = reason !== undefined;
-        await write(duet.GenerateResponse.create({ text, index: index++, final: finished, finish_reason: finished ? String(reason) : '' }));
+      for await (const c of chunks) {
+        finished = c.finishReason !== undefined;
+        await write(duet.GenerateResponse.create({ text: c.text, index: index++, final: finished, finish_reason: c.finishReason ?? '' }));
         if (finished) break;
       }
       if (!finished && !scope.signal.aborted) await write(duet.GenerateResponse.create({ text: '', index, final: true, finish_reason: '' }));

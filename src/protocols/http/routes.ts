@@ -7,7 +7,7 @@ import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH, parseJsonBody }
 import type { ParsePool } from './parse-pool.js';
 import { sseFrames } from './streaming.js';
 import { nowMs, type TraceRecorder } from '../../core/trace.js';
-import { decodeGenerateBody, generateResponseJson, jsonText } from '../../core/generate.js';
+import { generateResponseJson, jsonText } from '../../core/generate.js';
 
 export interface HttpReply {
   status: number;
@@ -132,17 +132,14 @@ async function infer(dp: DataPlane, name: string, version: string | undefined, i
   };
 }
 
-function generateRequest(dp: DataPlane, name: string, version: string | undefined, input: RouteInput) {
-  const meta = dp.modelMetadata(name, version);
-  const req = decodeGenerateBody(parseJsonBody(input.body.toString('utf8')), meta.inputs, dp.modelConfig(name, version).max_batch_size > 0, name, version);
-  req.signal = input.signal;
-  return req;
+function generateChunks(dp: DataPlane, name: string, version: string | undefined, input: RouteInput) {
+  const fields = parseJsonBody(input.body.toString('utf8')) as Record<string, unknown>;
+  return dp.generate({ modelName: name, modelVersion: version, fields, signal: input.signal, trace: input.trace }).chunks;
 }
 
 async function generate(dp: DataPlane, name: string, version: string | undefined, input: RouteInput): Promise<HttpReply> {
-  const { responses } = dp.openStream(generateRequest(dp, name, version, input));
   const all = [];
-  for await (const r of responses) all.push(r);
+  for await (const c of generateChunks(dp, name, version, input)) all.push(c.response);
   if (all.length !== 1) {
     throw invalidArg(`model '${name}' sent ${all.length} responses; generate expects exactly one (use generate_stream)`);
   }
@@ -150,11 +147,12 @@ async function generate(dp: DataPlane, name: string, version: string | undefined
 }
 
 async function generateStream(dp: DataPlane, name: string, version: string | undefined, input: RouteInput): Promise<HttpReply> {
-  const it = dp.openStream(generateRequest(dp, name, version, input)).responses[Symbol.asyncIterator]();
+  const it = generateChunks(dp, name, version, input)[Symbol.asyncIterator]();
   const first = await it.next();
   return {
     status: 200,
-    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
+    // Triton's exact header: SSE clients that check the charset accept it.
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
     events: sseFrames(first, it),
   };
 }

@@ -3,20 +3,20 @@
 
 import { asInferenceError } from '../../core/errors.js';
 import { generateResponseJson, jsonText } from '../../core/generate.js';
-import type { InferResponse } from '../../core/infer.js';
+import type { GenerateChunk } from '../../dataplane.js';
 
 /**
  * SSE frames for a response stream. The first response was awaited by the caller (so an error
  * before streaming starts is a JSON error); an error later becomes an `event: error` frame.
  */
-export async function* sseFrames(first: IteratorResult<InferResponse>, rest: AsyncIterator<InferResponse>): AsyncIterable<string> {
+export async function* sseFrames(first: IteratorResult<GenerateChunk>, rest: AsyncIterator<GenerateChunk>): AsyncIterable<string> {
   try {
     if (first.done) return;
-    yield `data: ${jsonText(generateResponseJson(first.value))}\n\n`;
+    yield `data: ${jsonText(generateResponseJson(first.value.response))}\n\n`;
     for (;;) {
       const n = await rest.next();
       if (n.done) return;
-      yield `data: ${jsonText(generateResponseJson(n.value))}\n\n`;
+      yield `data: ${jsonText(generateResponseJson(n.value.response))}\n\n`;
     }
   } catch (e) {
     const err = asInferenceError(e);

@@ -1,0 +1,120 @@
+// Model conventions the data plane owns, so protocol adapters never name models or tensors:
+// which tensors carry generate's text, where a finish reason comes from, and the Predictor contract.
+
+import { elementSize } from '../core/datatypes.js';
+import { InferenceError, invalidArg } from '../core/errors.js';
+import { decodeGenerateBody, type GenerateInputSpec } from '../core/generate.js';
+import type { InferRequest, InferResponse } from '../core/infer.js';
+import { rawToValues } from '../core/json-tensor.js';
+import { decodeStrings, encodeBytes, type Parameters } from '../core/tensor.js';
+import type { TraceRecorder } from '../core/trace.js';
+import type { ServedVersion } from '../model-manager.js';
+
+/**
+ * Model config parameters naming the tensors that carry generate's text, e.g.
+ * `parameters { key: "generate_text_input" value { string_value: "prompt" } }`; Triton's names are the defaults.
+ */
+export const TEXT_INPUT_PARAM = 'generate_text_input';
+export const TEXT_OUTPUT_PARAM = 'generate_text_output';
+export const DEFAULT_TEXT_INPUT = 'text_input';
+export const DEFAULT_TEXT_OUTPUT = 'text_output';
+/** The response parameter a generating model sets on its last response. */
+export const FINISH_REASON = 'finish_reason';
+/** --generate-model and --predictor-model defaults: the example repository's models. */
+export const DEFAULT_GENERATE_MODEL = 'tiny_gpt';
+export const DEFAULT_PREDICTOR_MODEL = 'my_model';
+
+/** What every call below a protocol carries besides its payload. */
+interface CallScope {
+  signal?: AbortSignal;
+  deadline?: number;
+  trace?: TraceRecorder;
+}
+
+export interface GenerateRequest extends CallScope {
+  /** Absent or '': the server's generate model. */
+  modelName?: string;
+  modelVersion?: string;
+  id?: string;
+  /** The prompt: it becomes the model's text input, and only its text output is asked for. */
+  text?: string;
+  /** Instead of `text`, Triton's generate JSON: keys naming inputs become tensors, the rest parameters. */
+  fields?: Record<string, unknown>;
+  parameters?: Parameters;
+}
+
+export interface GenerateChunk {
+  response: InferResponse;
+  /** This response's text output, '' when it has none. */
+  text: string;
+  /** Set on the model's last response. */
+  finishReason?: string;
+}
+
+export interface PredictRequest extends CallScope {
+  features: ArrayLike<number>;
+}
+
+const param = (sv: ServedVersion, key: string, dflt: string) => sv.config.parameters?.[key]?.string_value || dflt;
+
+export function generateInferRequest(sv: ServedVersion, inputs: GenerateInputSpec[], req: GenerateRequest & { modelName: string }): { infer: InferRequest; textOutput: string } {
+  const textOutput = param(sv, TEXT_OUTPUT_PARAM, DEFAULT_TEXT_OUTPUT);
+  const scope = { signal: req.signal, deadline: req.deadline, trace: req.trace };
+  const batched = sv.config.max_batch_size > 0;
+  if (req.fields) {
+    const infer = decodeGenerateBody(req.fields, inputs, batched, req.modelName, req.modelVersion);
+    Object.assign(infer.parameters, req.parameters);
+    return { infer: { ...infer, ...scope }, textOutput };
+  }
+  const textInput = param(sv, TEXT_INPUT_PARAM, DEFAULT_TEXT_INPUT);
+  if (!sv.config.input.some((i) => i.name === textInput)) {
+    throw invalidArg(`model '${sv.name}' has no text input '${textInput}' to generate from (name it with the config parameter '${TEXT_INPUT_PARAM}')`);
+  }
+  if (!sv.config.output.some((o) => o.name === textOutput)) {
+    throw invalidArg(`model '${sv.name}' has no text output '${textOutput}' to generate into (name it with the config parameter '${TEXT_OUTPUT_PARAM}')`);
+  }
+  const infer: InferRequest = {
+    modelName: req.modelName,
+    modelVersion: req.modelVersion,
+    id: req.id,
+    inputs: [{ name: textInput, datatype: 'BYTES', shape: batched ? [1, 1] : [1], data: encodeBytes([Buffer.from(req.text ?? '', 'utf8')]) }],
+    outputs: [{ name: textOutput }],
+    parameters: { ...req.parameters },
+    ...scope,
+  };
+  return { infer, textOutput };
+}
+
+export async function* generateChunks(responses: AsyncIterable<InferResponse>, textOutput: string): AsyncIterable<GenerateChunk> {
+  for await (const response of responses) {
+    const out = response.outputs.find((o) => o.name === textOutput);
+    const reason = response.parameters?.[FINISH_REASON];
+    yield { response, text: out ? decodeStrings(out.data).join('') : '', finishReason: reason === undefined ? undefined : String(reason) };
+  }
+}
+
+/** The features as FP32 [1, N] (or [N] without batching) in the predictor model's first input. */
+export function predictRequest(sv: ServedVersion, req: PredictRequest): InferRequest {
+  const input = sv.config.input[0];
+  if (!input) throw new InferenceError('FAILED_PRECONDITION', `predictor model '${sv.name}' has no inputs`);
+  const features = Float32Array.from(req.features);
+  const shape = sv.config.max_batch_size > 0 ? [1, features.length] : [features.length];
+  return {
+    modelName: sv.name,
+    modelVersion: sv.version,
+    inputs: [{ name: input.name, datatype: 'FP32', shape, data: new Uint8Array(features.buffer) }],
+    parameters: {},
+    signal: req.signal,
+    deadline: req.deadline,
+    trace: req.trace,
+  };
+}
+
+/** The first element of the first output. */
+export function predictScore(model: string, res: InferResponse): number {
+  const out = res.outputs[0];
+  if (!out || out.datatype === 'BYTES' || out.data.byteLength === 0) {
+    throw new InferenceError('FAILED_PRECONDITION', `predictor model '${model}' did not produce a numeric first output`);
+  }
+  return Number(rawToValues(out.datatype, out.data.subarray(0, elementSize(out.datatype)))[0]);
+}
