@@ -101,8 +101,12 @@ export class ServerCall extends EventEmitter implements RpcCall {
   private frameWaiting = false;
   private received = 0;
   private readonly releases: (() => void)[] = [];
-  private readonly ac = new AbortController();
-  private inflight = Promise.resolve();
+  /** Made when something first waits on the call (most calls never do): see `signal`. */
+  private ac?: AbortController;
+  /** Messages still being decoded (decompression, memory waits); until then later messages queue behind. */
+  private inflight: Promise<void> | undefined;
+  private busy = 0;
+  private trailerTimer?: NodeJS.Timeout;
   private readonly encoding: string;
 
   constructor(
@@ -112,8 +116,6 @@ export class ServerCall extends EventEmitter implements RpcCall {
     private readonly limits: CallLimits,
   ) {
     super();
-    // 'error' is how handlers send a failing status (as with grpc-js); it must never throw.
-    this.on('error', (e: RpcStatus) => this.sendStatus(e));
     this.encoding = String(headers['grpc-encoding'] ?? 'identity').toLowerCase();
     const timeout = parseTimeout(headers['grpc-timeout'] as string | undefined);
     this.deadline = timeout === undefined ? Infinity : Date.now() + timeout;
@@ -122,12 +124,32 @@ export class ServerCall extends EventEmitter implements RpcCall {
     }
     stream.on('aborted', () => this.cancel());
     stream.on('close', () => {
+      clearTimeout(this.trailerTimer);
       if (!this.done) this.cancel();
       this.finish();
       this.emit('close');
     });
     stream.on('error', () => this.cancel());
-    stream.on('drain', () => this.emit('drain'));
+    // Only streamed responses wait for 'drain'; a unary answer is one write.
+    if (def.responseStream) stream.on('drain', () => this.emit('drain'));
+  }
+
+  /** 'error' is how handlers send a failing status (as with grpc-js); it must never throw. */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error') {
+      this.sendStatus(args[0] as RpcStatus);
+      return true;
+    }
+    return super.emit(event, ...args);
+  }
+
+  /** Aborts when the call is cancelled (client gone, deadline passed). */
+  get signal(): AbortSignal {
+    if (!this.ac) {
+      this.ac = new AbortController();
+      if (this.cancelled) this.ac.abort();
+    }
+    return this.ac.signal;
   }
 
   get metadata(): Metadata {
@@ -159,8 +181,8 @@ export class ServerCall extends EventEmitter implements RpcCall {
       this.armStall();
     });
     this.stream.on('end', () => {
-      clearTimeout(this.stallTimer);
-      this.inflight = this.inflight.then(() => {
+      this.clearStall();
+      this.inOrder(() => {
         if (this.done) return;
         if (this.pendingBytes > 0) {
           this.fail(invalidArg(this.frameLen < 0
@@ -173,16 +195,38 @@ export class ServerCall extends EventEmitter implements RpcCall {
     });
   }
 
+  /** Runs `fn` after the messages before it are handled: at once when none is still being decoded. */
+  private inOrder(fn: () => void | Promise<void>): void {
+    if (!this.busy) {
+      const r = fn();
+      if (!r) return;
+      this.busy++;
+      this.inflight = r.finally(() => this.busy--);
+      return;
+    }
+    this.busy++;
+    this.inflight = this.inflight!.then(fn).finally(() => this.busy--);
+  }
+
   private armStall(): void {
     const ms = this.limits.requestTimeoutMs;
     if (!ms) return;
-    clearTimeout(this.stallTimer);
     // A stream may sit idle between messages for as long as it likes; only a message cut off mid-way stalls.
-    if (this.def.requestStream && this.pendingBytes === 0) return;
+    if (this.def.requestStream && this.pendingBytes === 0) return this.clearStall();
+    // One timer per call, pushed back as bytes come (cheaper than a new one per chunk).
+    if (this.stallTimer) {
+      this.stallTimer.refresh();
+      return;
+    }
     this.stallTimer = setTimeout(() => {
       if (!this.done) this.fail(new InferenceError('DEADLINE_EXCEEDED', `request stalled: no bytes for ${ms / 1000} s (--request-timeout)`));
     }, ms);
     this.stallTimer.unref();
+  }
+
+  private clearStall(): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
   }
 
   /** The 5-byte header of the next frame, gathered into the first pending chunk. */
@@ -218,7 +262,7 @@ export class ServerCall extends EventEmitter implements RpcCall {
       this.received++;
       const seq = this.received;
       // Messages are handled in order even when some wait for memory or decompression.
-      this.inflight = this.inflight.then(() => this.decodeOne(flag, body, seq, onMessage, held));
+      this.inOrder(() => this.decodeOne(flag, body, seq, onMessage, held));
     }
   }
 
@@ -231,7 +275,7 @@ export class ServerCall extends EventEmitter implements RpcCall {
     }
     this.frameWaiting = true;
     this.stream.pause();
-    this.limits.reserve!(len, this.ac.signal).then((release) => {
+    this.limits.reserve!(len, this.signal).then((release) => {
       this.frameWaiting = false;
       if (this.done) return this.releaseWhenClosed([release]);
       this.frameHeld = release;
@@ -244,33 +288,45 @@ export class ServerCall extends EventEmitter implements RpcCall {
     return false;
   }
 
-  private async decodeOne(flag: number, body: Buffer, seq: number, onMessage: (msg: unknown) => void, frameHeld?: () => void): Promise<void> {
+  /** Decodes one message and hands it on; synchronous unless it must be inflated. */
+  private decodeOne(flag: number, body: Buffer, seq: number, onMessage: (msg: unknown) => void, frameHeld?: () => void): void | Promise<void> {
     const held: (() => void)[] = frameHeld ? [frameHeld] : [];
     try {
-      if (this.done) return;
+      if (this.done) return this.settle(held);
       if (!this.def.requestStream && seq > 1) throw invalidArg(`${this.def.path} takes one request message, got more`);
       if (flag > 1) throw invalidArg(`bad message frame flag ${flag}`);
-      let bytes = body;
-      if (flag === 1) {
-        if (this.encoding === 'identity') throw invalidArg('a message is marked compressed but grpc-encoding is identity');
-        if (this.encoding !== 'gzip' && this.encoding !== 'deflate') {
-          throw new InferenceError('UNIMPLEMENTED', `grpc-encoding '${this.encoding}' is not supported; use gzip, deflate or identity`);
-        }
-        const inflated = await inflateBounded(body, this.encoding, this.limits.maxMessageBytes, this.limits.tryReserve);
-        bytes = inflated.bytes;
-        held.push(...inflated.held);
-        if (!this.limits.tryReserve && this.limits.reserve) held.push(await this.limits.reserve(bytes.byteLength, this.ac.signal));
+      if (flag === 1) return this.decodeCompressed(body, held, onMessage);
+      onMessage(this.def.requestDeserialize(body));
+    } catch (e) {
+      if (!this.done) this.fail(e instanceof InferenceError ? e : invalidArg((e as Error).message));
+    }
+    this.settle(held);
+  }
+
+  private async decodeCompressed(body: Buffer, held: (() => void)[], onMessage: (msg: unknown) => void): Promise<void> {
+    try {
+      if (this.encoding === 'identity') throw invalidArg('a message is marked compressed but grpc-encoding is identity');
+      if (this.encoding !== 'gzip' && this.encoding !== 'deflate') {
+        throw new InferenceError('UNIMPLEMENTED', `grpc-encoding '${this.encoding}' is not supported; use gzip, deflate or identity`);
       }
+      const inflated = await inflateBounded(body, this.encoding, this.limits.maxMessageBytes, this.limits.tryReserve);
+      held.push(...inflated.held);
+      if (!this.limits.tryReserve && this.limits.reserve) held.push(await this.limits.reserve(inflated.bytes.byteLength, this.signal));
       if (this.done) return;
-      onMessage(this.def.requestDeserialize(bytes));
+      onMessage(this.def.requestDeserialize(inflated.bytes));
     } catch (e) {
       if (!this.done) this.fail(e instanceof InferenceError ? e : invalidArg((e as Error).message));
     } finally {
-      // A stream's messages are handed on one by one; a single request is held to the end of its call.
-      if (this.def.requestStream) held.forEach((r) => r());
-      else if (this.finished) this.releaseWhenClosed(held);
-      else this.releases.push(...held);
+      this.settle(held);
     }
+  }
+
+  /** Memory held for a message: a stream's go back one by one; a single request's at the end of its call. */
+  private settle(held: (() => void)[]): void {
+    if (!held.length) return;
+    if (this.def.requestStream) held.forEach((r) => r());
+    else if (this.finished) this.releaseWhenClosed(held);
+    else this.releases.push(...held);
   }
 
   /** Sends one response message; false means wait for 'drain'. */
@@ -309,7 +365,7 @@ export class ServerCall extends EventEmitter implements RpcCall {
   cancel(): void {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.ac.abort();
+    this.ac?.abort();
     this.emit('cancelled');
     this.finish();
   }
@@ -347,9 +403,13 @@ export class ServerCall extends EventEmitter implements RpcCall {
         });
         s.end();
         // Trailers wait behind data the client does not take (a stalled reader): then the stream is reset.
-        setTimeout(() => {
-          if (!trailed && !s.closed && !s.destroyed) s.close(http2.constants.NGHTTP2_CANCEL);
-        }, TRAILER_GRACE_MS).unref();
+        // Cleared on close, so a finished call is not kept alive for the grace period.
+        if (!s.closed) {
+          this.trailerTimer = setTimeout(() => {
+            if (!trailed && !s.closed && !s.destroyed) s.close(http2.constants.NGHTTP2_CANCEL);
+          }, TRAILER_GRACE_MS);
+          this.trailerTimer.unref();
+        }
       }
     }
     this.finish();
@@ -368,7 +428,7 @@ export class ServerCall extends EventEmitter implements RpcCall {
   private finish(): void {
     this.finished = true;
     clearTimeout(this.deadlineTimer);
-    clearTimeout(this.stallTimer);
+    this.clearStall();
     // Memory held for the request goes back once the response is out (or the call died).
     if (this.frameHeld) {
       this.releases.push(this.frameHeld);
