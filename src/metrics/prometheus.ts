@@ -31,10 +31,42 @@ function mirroredCounter(registry: client.Registry, name: string, help: string, 
   });
 }
 
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** One protocol and method's answered requests, kept in plain numbers: prom-client's per-call label hashing costs more than the rest of a small request's bookkeeping. */
+interface RequestSeries {
+  labels: { protocol: string; method: string };
+  codes: Map<string, number>;
+  /** Observations per bucket (not cumulative); the last one is +Inf. */
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/** duet_request_duration_seconds, read from the series at scrape time, as prom-client's Histogram lays it out. */
+function latencyHistogram(series: () => Iterable<RequestSeries>) {
+  const name = 'duet_request_duration_seconds';
+  const help = 'Time from request arrival to response, by protocol and method';
+  const get = () => {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const s of series()) {
+      let acc = 0;
+      s.buckets.forEach((n, i) => {
+        acc += n;
+        values.push({ labels: { le: i < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[i] : '+Inf', ...s.labels }, value: acc, metricName: `${name}_bucket` });
+      });
+      values.push({ labels: s.labels, value: s.sum, metricName: `${name}_sum` });
+      values.push({ labels: s.labels, value: s.count, metricName: `${name}_count` });
+    }
+    return { name, help, type: 'histogram', aggregator: 'sum', values };
+  };
+  return { name, help, type: 'histogram', aggregator: 'sum', labelNames: ['protocol', 'method'], get, reset() {} };
+}
+
 export class Metrics {
   readonly registry = new client.Registry();
-  private readonly requests: client.Counter<'protocol' | 'method' | 'code'>;
-  private readonly latency: client.Histogram<'protocol' | 'method'>;
+  /** protocol -> method -> series. */
+  private readonly series = new Map<string, Map<string, RequestSeries>>();
 
   constructor(source: Source, budget?: ByteBudget) {
     const r = this.registry;
@@ -56,15 +88,16 @@ export class Metrics {
         for (const m of source()) this.set({ model: m.name, version: m.version }, m.pending);
       },
     });
-    this.requests = new client.Counter({
+    const all = () => [...this.series.values()].flatMap((m) => [...m.values()]);
+    new client.Counter({
       name: 'duet_requests_total', help: 'Requests answered, by protocol, method and status code',
       labelNames: ['protocol', 'method', 'code'], registers: [r],
+      collect() {
+        this.reset();
+        for (const s of all()) for (const [code, n] of s.codes) this.inc({ ...s.labels, code }, n);
+      },
     });
-    this.latency = new client.Histogram({
-      name: 'duet_request_duration_seconds', help: 'Time from request arrival to response, by protocol and method',
-      labelNames: ['protocol', 'method'], registers: [r],
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    });
+    r.registerMetric(latencyHistogram(all) as unknown as client.Metric);
     if (budget) {
       new client.Gauge({
         name: 'duet_inflight_bytes', help: 'Request bytes held in memory now, against the in-flight budget (--max-inflight-bytes)',
@@ -80,8 +113,17 @@ export class Metrics {
 
   /** One answered request; `code` is the HTTP status or the gRPC status name. */
   observe(protocol: 'http' | 'grpc', method: string, code: string | number, seconds: number): void {
-    this.requests.inc({ protocol, method, code: String(code) });
-    this.latency.observe({ protocol, method }, seconds);
+    let methods = this.series.get(protocol);
+    if (!methods) this.series.set(protocol, (methods = new Map()));
+    let s = methods.get(method);
+    if (!s) methods.set(method, (s = { labels: { protocol, method }, codes: new Map(), buckets: new Array(LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }));
+    const c = String(code);
+    s.codes.set(c, (s.codes.get(c) ?? 0) + 1);
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++;
+    s.buckets[i]++;
+    s.sum += seconds;
+    s.count++;
   }
 }
 
