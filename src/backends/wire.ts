@@ -51,6 +51,11 @@ export function unpackTensors(p: PackedTensors): Tensor[] {
  * request's own input order.
  */
 export function packBatch(requests: readonly (readonly Tensor[])[]): { buffer: ArrayBuffer; slots: TensorSlot[][] } {
+  // One request (no dynamic batching) with distinct input names: the same layout, without the grouping.
+  if (requests.length === 1 && (requests[0].length < 2 || new Set(requests[0].map((t) => t.name)).size === requests[0].length)) {
+    const one = packTensors(requests[0]);
+    return { buffer: one.buffer, slots: [one.slots] };
+  }
   const names: string[] = [];
   for (const r of requests) for (const t of r) if (!names.includes(t.name)) names.push(t.name);
   let total = 0;

@@ -128,13 +128,13 @@ export class WorkerInstance implements ModelInstance {
     });
   }
 
-  async execute(requests: ExecuteRequest[]): Promise<ExecuteBatchResult> {
-    if (this.restarting) await this.restarting;
-    if (this.down) throw this.down;
-    const packed = packBatch(requests.map((r) => r.inputs));
-    const wire: WireRequest[] = requests.map((r, i) => ({ id: r.id, inputs: packed.slots[i], outputs: r.outputs, parameters: r.parameters }));
-    const seq = ++this.seq;
+  execute(requests: ExecuteRequest[]): Promise<ExecuteBatchResult> {
+    if (this.restarting) return this.restarting.then(() => this.execute(requests));
+    if (this.down) return Promise.reject(this.down);
     return new Promise((resolve, reject) => {
+      const packed = packBatch(requests.map((r) => r.inputs));
+      const wire: WireRequest[] = requests.map((r, i) => ({ id: r.id, inputs: packed.slots[i], outputs: r.outputs, parameters: r.parameters }));
+      const seq = ++this.seq;
       this.pending.set(seq, { resolve, reject });
       this.send({ type: 'execute', seq, requests: wire, buffer: packed.buffer }, [packed.buffer]);
     });

@@ -5,7 +5,7 @@
 
 import { InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import type { ExecuteRequest, ModelInstance, StreamItem } from '../backends/backend.js';
+import type { ExecuteBatchResult, ExecuteRequest, ModelInstance, StreamItem } from '../backends/backend.js';
 import type { ModelStats } from '../metrics/statistics.js';
 import { nowMs, type TraceRecorder } from '../core/trace.js';
 import { pickBatch, rowsOf, type BatchPolicy } from './batcher.js';
@@ -56,7 +56,8 @@ interface Job {
   trace?: TraceRecorder;
   resolve: (t: Tensor[]) => void;
   reject: (e: Error) => void;
-  cleanup: () => void;
+  /** Stops watching for cancellation and timeouts; set only while the job waits in the queue. */
+  cleanup?: () => void;
 }
 
 interface OpenStream {
@@ -123,25 +124,33 @@ export class Scheduler {
     }
     const timeoutUs = o.timeoutUs !== undefined && o.timeoutUs > 0 && policy.allowTimeoutOverride ? o.timeoutUs : policy.defaultTimeoutUs;
     return new Promise((resolve, reject) => {
-      const job: Job = { request, priority, seq: this.seq++, enqueuedAt: performance.now(), signal: o.signal, trace: o.trace, resolve, reject, cleanup: () => {} };
-      const timers: NodeJS.Timeout[] = [];
-      const onAbort = () => this.drop(job, new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
-      o.signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutUs > 0 && policy.timeoutAction === 'REJECT' && timeoutUs / 1000 <= MAX_TIMER_MS) {
-        timers.push(setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
-          `request to ${this.label} timed out after ${timeoutUs} µs in the queue`)), timeoutUs / 1000));
-      }
-      if (o.deadline !== undefined && o.deadline - Date.now() <= MAX_TIMER_MS) {
-        timers.push(setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
-          `the deadline of the request to ${this.label} passed while it was queued`)), Math.max(0, o.deadline - Date.now())));
-      }
-      job.cleanup = () => {
-        for (const t of timers) clearTimeout(t);
-        o.signal?.removeEventListener('abort', onAbort);
-      };
+      const job: Job = { request, priority, seq: this.seq++, enqueuedAt: performance.now(), signal: o.signal, trace: o.trace, resolve, reject };
       this.insert(job);
       this.dispatch();
+      // Only a job left waiting needs to hear of its client going away or its time running out.
+      if (job.queuedNs === undefined) this.watch(job, policy.timeoutAction === 'REJECT' ? timeoutUs : 0, o.deadline);
     });
+  }
+
+  /** Drops a queued job when its signal aborts, its queue timeout passes or its deadline does. */
+  private watch(job: Job, timeoutUs: number, deadline: number | undefined): void {
+    let timeout: NodeJS.Timeout | undefined;
+    let late: NodeJS.Timeout | undefined;
+    const onAbort = () => this.drop(job, new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
+    job.signal?.addEventListener('abort', onAbort, { once: true });
+    if (timeoutUs > 0 && timeoutUs / 1000 <= MAX_TIMER_MS) {
+      timeout = setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
+        `request to ${this.label} timed out after ${timeoutUs} µs in the queue`)), timeoutUs / 1000);
+    }
+    if (deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS) {
+      late = setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
+        `the deadline of the request to ${this.label} passed while it was queued`)), Math.max(0, deadline - Date.now()));
+    }
+    job.cleanup = () => {
+      clearTimeout(timeout);
+      clearTimeout(late);
+      job.signal?.removeEventListener('abort', onAbort);
+    };
   }
 
   private queuedAt(priority: number): number {
@@ -168,7 +177,7 @@ export class Scheduler {
     const i = this.queue.indexOf(job);
     if (i < 0) return;
     this.queue.splice(i, 1);
-    job.cleanup();
+    job.cleanup?.();
     job.reject(err);
     if (this.pending === 0) this.drained?.();
   }
@@ -278,7 +287,7 @@ export class Scheduler {
       }
       const now = performance.now();
       for (const j of jobs) {
-        j.cleanup();
+        j.cleanup?.();
         j.queuedNs = (now - j.enqueuedAt) * 1e6;
         j.trace?.record('queue', performance.timeOrigin + j.enqueuedAt, performance.timeOrigin + now);
       }
@@ -289,27 +298,54 @@ export class Scheduler {
   private run(inst: ModelInstance, jobs: Job[]): void {
     this.inFlight += jobs.length;
     const started = nowMs();
-    inst.execute(jobs.map((j) => j.request)).then(
-      ({ results, timing }) => {
-        const ended = nowMs();
-        for (const j of jobs) j.trace?.record('compute', started, ended);
-        if (timing) {
-          // Like Triton: the execution counts whatever its outcome; inferences, queue and compute time count for the requests that succeeded.
-          const succeeded = jobs.filter((_, i) => !(results[i] instanceof InferenceError)).map((j) => ({ rows: rowsOf(j.request), queueNs: j.queuedNs ?? 0 }));
-          this.opts.stats?.recordExecution(jobs.reduce((n, j) => n + rowsOf(j.request), 0), timing, succeeded);
-        }
-        jobs.forEach((j, i) => {
-          const r = results[i];
-          if (r instanceof InferenceError) j.reject(r);
-          else j.resolve(r);
-        });
-      },
-      (e: Error) => jobs.forEach((j) => j.reject(e)),
-    ).finally(() => {
+    // The instance goes back to the pool as soon as its results are in, before the callers' continuations run.
+    const finish = () => {
       this.inFlight -= jobs.length;
       this.idle.push(inst);
       this.dispatch();
       if (this.pending === 0) this.drained?.();
+    };
+    let out: Promise<ExecuteBatchResult>;
+    try {
+      out = inst.execute(jobs.length === 1 ? [jobs[0].request] : jobs.map((j) => j.request));
+    } catch (e) {
+      out = Promise.reject(e);
+    }
+    out.then(
+      (r) => {
+        try {
+          this.settle(jobs, r, started);
+        } finally {
+          finish();
+        }
+      },
+      (e: Error) => {
+        for (const j of jobs) j.reject(e);
+        finish();
+      },
+    );
+  }
+
+  private settle(jobs: Job[], { results, timing }: ExecuteBatchResult, started: number): void {
+    if (jobs.some((j) => j.trace)) {
+      const ended = nowMs();
+      for (const j of jobs) j.trace?.record('compute', started, ended);
+    }
+    if (timing) {
+      // Like Triton: the execution counts whatever its outcome; inferences, queue and compute time count for the requests that succeeded.
+      const succeeded: { rows: number; queueNs: number }[] = [];
+      let rows = 0;
+      jobs.forEach((j, i) => {
+        const n = rowsOf(j.request);
+        rows += n;
+        if (!(results[i] instanceof InferenceError)) succeeded.push({ rows: n, queueNs: j.queuedNs ?? 0 });
+      });
+      this.opts.stats?.recordExecution(rows, timing, succeeded);
+    }
+    jobs.forEach((j, i) => {
+      const r = results[i];
+      if (r instanceof InferenceError) j.reject(r);
+      else j.resolve(r);
     });
   }
 
@@ -335,7 +371,7 @@ export class Scheduler {
         for (const s of [...this.open]) s.end(err);
         if (force) {
           for (const j of this.queue.splice(0)) {
-            j.cleanup();
+            j.cleanup?.();
             j.reject(new InferenceError('UNAVAILABLE', `${this.label} ${why}: the request was still queued at the end of the grace period`));
           }
         } else {
