@@ -138,6 +138,7 @@ export class ServerCall extends EventEmitter implements RpcCall {
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'error') {
       this.sendStatus(args[0] as RpcStatus);
+      if (this.listenerCount('error') > 0) super.emit('error', ...args);
       return true;
     }
     return super.emit(event, ...args);
