@@ -7,7 +7,8 @@ const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 
 rmSync('dist', { recursive: true, force: true });
 mkdirSync('src/generated', { recursive: true });
-const protos = ['proto/grpc_service.proto', 'proto/model_config.proto', 'proto/predictor.proto', 'proto/health.proto', 'proto/generator.proto'];
+const protos = ['proto/grpc_service.proto', 'proto/model_config.proto', 'proto/predictor.proto', 'proto/health.proto', 'proto/generator.proto',
+  'proto/reflection.proto', 'proto/reflection_v1alpha.proto'];
 run(bin('pbjs'), ['-t', 'static-module', '-w', 'es6', '--keep-case', '--no-verify', '--no-delimited', '-p', 'proto', '-o', 'src/generated/proto.js', ...protos]);
 run(bin('pbts'), ['--no-comments', '-o', 'src/generated/proto.d.ts', 'src/generated/proto.js']);
 run(bin('tsc'), ['-p', 'tsconfig.json']);

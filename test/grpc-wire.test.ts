@@ -11,7 +11,6 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import Long from 'long';
 import { GrpcClient } from '../src/client/grpc.js';
 import { InferenceError } from '../src/core/errors.js';
@@ -22,6 +21,7 @@ import {
 } from '../src/protocols/grpc/server.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { EXPLICIT, ROOT, scratchRepo, startTestServer } from './harness.js';
+import { listServices, reflect as reflectAt } from './reflection-client.js';
 
 const Serving = g.health.v1.HealthCheckResponse.ServingStatus;
 type Def = grpc.MethodDefinition<unknown, unknown>;
@@ -274,7 +274,6 @@ describe('grpc.health.v1.Health', () => {
 
 // -------------------------------------------------------------------------------------------- reflection
 
-const REFLECTION_PROTO = join(ROOT, 'node_modules/@grpc/reflection/build/proto/grpc/reflection');
 const require = createRequire(import.meta.url);
 const descriptor = require('protobufjs/ext/descriptor') as {
   FileDescriptorProto: { decode(b: Uint8Array): FileDescriptor };
@@ -287,45 +286,18 @@ interface FileDescriptor {
   messageType?: { name: string }[];
 }
 
-interface ReflectionResponse {
-  message_response: string;
-  list_services_response?: { service: { name: string }[] };
-  file_descriptor_response?: { file_descriptor_proto: Buffer[] };
-  error_response?: { error_code: number; error_message: string };
-}
-
 /** Send each request on one ServerReflectionInfo stream and collect the answers. */
-async function reflect(version: 'v1' | 'v1alpha', requests: object[]): Promise<ReflectionResponse[]> {
-  const pkgDef = loadSync(join(REFLECTION_PROTO, version, 'reflection.proto'), { keepCase: true, oneofs: true, longs: String, defaults: false });
-  const pkg = grpc.loadPackageDefinition(pkgDef) as unknown as {
-    grpc: { reflection: Record<string, { ServerReflection: grpc.ServiceClientConstructor }> };
-  };
-  const Ctor = pkg.grpc.reflection[version].ServerReflection;
-  const client = new Ctor(addr, grpc.credentials.createInsecure());
-  try {
-    const call = (client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, ReflectionResponse> }).ServerReflectionInfo();
-    const out: ReflectionResponse[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      call.on('data', (m: ReflectionResponse) => out.push(m));
-      call.on('error', reject);
-      call.on('end', resolve);
-    });
-    for (const r of requests) call.write(r);
-    call.end();
-    await done;
-    return out;
-  } finally {
-    client.close();
-  }
-}
+const reflect = (version: 'v1' | 'v1alpha', requests: object[]) => reflectAt(addr, version, requests);
+const listServicesOf = (version: 'v1' | 'v1alpha') => listServices(addr, version);
 
 describe('server reflection', () => {
   for (const version of ['v1', 'v1alpha'] as const) {
     test(`${version}: list_services names every service`, async () => {
       const [r] = await reflect(version, [{ list_services: '' }]);
       assert.equal(r.message_response, 'list_services_response', JSON.stringify(r));
-      const names = r.list_services_response!.service.map((s) => s.name);
-      for (const want of ['inference.GRPCInferenceService', 'Predictor', 'grpc.health.v1.Health']) {
+      const names = r.list_services_response!.service!.map((s) => s.name);
+      for (const want of ['inference.GRPCInferenceService', 'Predictor', 'grpc.health.v1.Health', 'duet.Generator',
+        'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']) {
         assert.ok(names.includes(want), `${want} missing from ${JSON.stringify(names)}`);
       }
     });
@@ -336,7 +308,7 @@ describe('server reflection', () => {
         { file_containing_symbol: 'no.such.Symbol' },
       ]);
       assert.equal(r.message_response, 'file_descriptor_response', JSON.stringify(r));
-      const files = r.file_descriptor_response!.file_descriptor_proto.map((b) => descriptor.FileDescriptorProto.decode(b));
+      const files = r.file_descriptor_response!.file_descriptor_proto!.map((b) => descriptor.FileDescriptorProto.decode(b));
       const svcFile = files.find((f) => f.service?.some((s) => s.name === 'GRPCInferenceService'));
       assert.ok(svcFile, `no file defines GRPCInferenceService: ${files.map((f) => f.name).join(', ')}`);
       assert.equal(svcFile.package, 'inference');
@@ -353,11 +325,20 @@ describe('server reflection', () => {
       assert.equal(missing.error_response!.error_code, grpc.status.NOT_FOUND);
     });
 
+    test(`${version}: a malformed request message ends the stream with INVALID_ARGUMENT; the server goes on`, async () => {
+      const r = await http2Request(server.grpc!.port, {
+        ':method': 'POST', ':path': `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`, 'content-type': 'application/grpc', te: 'trailers',
+      }, grpcFrame(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])));
+      assert.equal(grpcStatusOf(r), grpc.status.INVALID_ARGUMENT);
+      assert.match(decodeURIComponent(String(r.trailers['grpc-message'] ?? r.headers['grpc-message'])), /malformed ServerReflectionInfo request/);
+      assert.ok((await listServicesOf(version)).includes('inference.GRPCInferenceService'), 'reflection still answers');
+    });
+
     test(`${version}: the package-less Predictor resolves by its plain name`, async () => {
       const [svc, msg] = await reflect(version, [{ file_containing_symbol: 'Predictor' }, { file_containing_symbol: 'PredictRequest' }]);
       for (const r of [svc, msg]) {
         assert.equal(r.message_response, 'file_descriptor_response', JSON.stringify(r));
-        const files = r.file_descriptor_response!.file_descriptor_proto.map((b) => descriptor.FileDescriptorProto.decode(b));
+        const files = r.file_descriptor_response!.file_descriptor_proto!.map((b) => descriptor.FileDescriptorProto.decode(b));
         const f = files.find((x) => x.service?.some((s) => s.name === 'Predictor'));
         assert.ok(f, `no file defines Predictor: ${files.map((x) => x.name).join(', ')}`);
         assert.ok(!f.package, `Predictor has no package (the call path is /Predictor/Predict), got '${f.package}'`);

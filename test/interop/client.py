@@ -15,53 +15,18 @@ Prints one JSON line per check: {"check": name, "ok": bool, "detail": ...}; exit
 
 import argparse
 import importlib
-import json
 import os
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
-import traceback
+
+from checks import CheckFailed, expect, failed, report, run_check  # test/interop/checks.py, beside this script
 
 PROTOS = ["grpc_service.proto", "model_config.proto", "predictor.proto", "health.proto"]
 DEBIAN_PACKAGES = "python3-grpcio python3-protobuf python3-numpy protobuf-compiler protobuf-compiler-grpc"
 TIMEOUT = 20  # seconds per call
-
-failures = 0
-
-
-def report(name, ok, detail=None):
-    global failures
-    if not ok:
-        failures += 1
-    print(json.dumps({"check": name, "ok": bool(ok), "detail": detail}, default=str), flush=True)
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def expect(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
-
-
-def run_check(name, fn):
-    """Runs one check; an exception (an RpcError included) fails it with a readable detail."""
-    import grpc
-
-    try:
-        detail = fn()
-        report(name, True, detail)
-    except CheckFailed as e:
-        report(name, False, str(e))
-    except grpc.RpcError as e:
-        code = e.code() if hasattr(e, "code") else None
-        details = e.details() if hasattr(e, "details") else None
-        report(name, False, f"unexpected RPC error {code}: {details}")
-    except Exception as e:  # noqa: BLE001 - report, do not crash the remaining checks
-        report(name, False, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,7 +394,7 @@ def main():
     for name, fn in checks:
         run_check(name, fn)
     channel.close()
-    return 1 if failures else 0
+    return 1 if failed() else 0
 
 
 if __name__ == "__main__":

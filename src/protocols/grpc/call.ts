@@ -1,6 +1,6 @@
 // One gRPC call on one HTTP/2 stream: length-prefixed messages in (decompressed within limits), messages
-// and a status trailer out. It is an RpcCall (rpc-call.ts), the grpc-js call shape the handlers and
-// @grpc/reflection use, so they need not know which transport they run on.
+// and a status trailer out. It is an RpcCall (rpc-call.ts), the grpc-js call shape the handlers use, so
+// they need not know which transport they run on.
 
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';

@@ -6,11 +6,10 @@ import { setMaxListeners } from 'node:events';
 import http2 from 'node:http2';
 import { join } from 'node:path';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import type { DataPlane } from '../../dataplane.js';
 import { InferenceError, invalidArg, unavailable } from '../../core/errors.js';
 import { healthImpl } from './health.js';
+import { reflectionImpl, REFLECTION_V1_SERVICE, REFLECTION_V1ALPHA_SERVICE } from './reflection/service.js';
 import type { Tracing } from '../../metrics/tracing.js';
 import { generatorImpl, modelStreamInfer, type StreamControl } from './streaming.js';
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, finalFrameMs, shutdownError, type CloseReport } from '../lifecycle.js';
@@ -110,15 +109,12 @@ export class GrpcServer {
     this.addService(PREDICTOR_SERVICE, { Predict: unary(predictorImpl(dp) as never) });
     this.addService(GENERATOR_SERVICE, { Generate: generatorImpl(dp, control) });
     this.addService(HEALTH_SERVICE, healthImpl(dp) as unknown as UntypedServiceImplementation);
-    const pkg = loadSync(['grpc_service.proto', 'model_config.proto', 'predictor.proto', 'health.proto', 'generator.proto'], {
-      includeDirs: [opts.protoDir], keepCase: true,
-    });
-    const reflection = new ReflectionService(pkg);
-    unDotPackagelessNames(reflection);
-    reflection.addToServer(this as never);
+    const reflection = reflectionImpl(opts.protoDir, () => [...new Set([...this.routes.keys()].map((p) => p.split('/')[1]))]);
+    this.addService(REFLECTION_V1_SERVICE, reflection as unknown as UntypedServiceImplementation);
+    this.addService(REFLECTION_V1ALPHA_SERVICE, reflection as unknown as UntypedServiceImplementation);
   }
 
-  /** grpc-js's addService shape, so services built for grpc-js (reflection) plug in unchanged. */
+  /** grpc-js's addService shape. */
   addService(service: ServiceDefinition, impl: UntypedServiceImplementation): void {
     for (const [name, def] of Object.entries(service)) {
       const handler = (impl[name] ?? impl[(def as { originalName?: string }).originalName ?? '']) as unknown as Handler | undefined;
@@ -273,32 +269,6 @@ export class GrpcServer {
       return { cut };
     })();
     return this.closing;
-  }
-}
-
-/**
- * @grpc/reflection 1.0.x names the symbols of a file without a package with a leading dot, so
- * list_services answered '.Predictor' and file_containing_symbol 'Predictor' was NOT_FOUND (grpcurl could
- * neither describe nor call it). Index those names without the dot too. This reaches into the library's
- * private indexes; if they ever move, reflection stays as the library makes it.
- */
-function unDotPackagelessNames(reflection: ReflectionService): void {
-  type Index = { services?: Record<string, unknown>; symbols?: Record<string, unknown> };
-  const r = reflection as unknown as { v1?: Index; v1Alpha?: Index };
-  for (const impl of [r.v1, r.v1Alpha]) {
-    if (!impl) continue;
-    const { services, symbols } = impl;
-    if (services && typeof services === 'object') {
-      for (const [name, svc] of Object.entries(services)) {
-        if (name.startsWith('.')) {
-          delete services[name];
-          services[name.slice(1)] = svc;
-        }
-      }
-    }
-    if (symbols && typeof symbols === 'object') {
-      for (const [name, file] of Object.entries(symbols)) if (name.startsWith('.')) symbols[name.slice(1)] ??= file;
-    }
   }
 }
 
