@@ -2,3 +2,4 @@ export { HttpClient } from './http.js';
 export * from './types.js';
 export { InferenceError } from '../core/errors.js';
 export { GrpcClient } from './grpc.js';
+export { GrpcWebClient, type GrpcWebClientOptions } from './grpc-web.js';

@@ -87,7 +87,7 @@ export interface RepositoryEntry {
 }
 
 export interface InferenceClient {
-  readonly protocol: 'http' | 'grpc';
+  readonly protocol: 'http' | 'grpc' | 'grpc-web';
   isServerLive(): Promise<boolean>;
   isServerReady(): Promise<boolean>;
   isModelReady(model: string, version?: string): Promise<boolean>;
