@@ -58,11 +58,27 @@ export interface ExecuteBatchResult {
   timing?: ExecutionTiming;
 }
 
+/**
+ * A request handed to a busy instance ahead of its turn, so the instance starts it the moment it is
+ * free instead of a thread round trip later. Until it starts it can be taken back: the scheduler
+ * still treats it as queued (cancellable, timed, counted against the queue size).
+ */
+export interface StagedRequest {
+  /** True once the instance has started it (it can no longer be taken back). */
+  started(): boolean;
+  /** Takes it back if it has not started: true when that happened (then `result` never settles). */
+  revoke(): boolean;
+  /** As execute()'s, for a request that started. */
+  result: Promise<ExecuteBatchResult>;
+}
+
 export interface ModelInstance {
   readonly name: string;
   readonly loadResult: LoadResult;
   /** One result per request, in order; a failed request does not fail the others. */
   execute(requests: ExecuteRequest[]): Promise<ExecuteBatchResult>;
+  /** Optional: hand over one request while the instance is busy (see StagedRequest); undefined when it cannot take one now. */
+  stage?(request: ExecuteRequest): StagedRequest | undefined;
   /** Decoupled models: the responses of one request as they are produced; ends at the final flag. */
   stream(request: ExecuteRequest, signal: AbortSignal): AsyncIterable<StreamItem>;
   close(): Promise<void>;

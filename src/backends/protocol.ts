@@ -13,8 +13,10 @@ export interface WireRequest {
 }
 
 export type ToWorker =
-  | { type: 'load'; spec: LoadSpec }
-  | { type: 'execute'; seq: number; requests: WireRequest[]; buffer: ArrayBuffer }
+  /** `stage`: one Int32 shared with the main thread, holding the staged request's id (see StagedRequest). */
+  | { type: 'load'; spec: LoadSpec; stage: SharedArrayBuffer }
+  /** With `stage`, the request is staged: it runs only if the worker claims that id (id -> -id) before the main thread revokes it (id -> 0). */
+  | { type: 'execute'; seq: number; requests: WireRequest[]; buffer: ArrayBuffer; stage?: number }
   | { type: 'stream'; seq: number; request: WireRequest; buffer: ArrayBuffer }
   /** The consumer took `n` more responses of stream `seq`: the worker may send that many more. */
   | { type: 'ack'; seq: number; n: number }

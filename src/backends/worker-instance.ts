@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { InferenceError } from '../core/errors.js';
 import { AsyncQueue } from '../core/async-queue.js';
-import type { ExecuteBatchResult, ExecuteRequest, LoadResult, LoadSpec, ModelInstance, StreamItem } from './backend.js';
+import type { ExecuteBatchResult, ExecuteRequest, LoadResult, LoadSpec, ModelInstance, StagedRequest, StreamItem } from './backend.js';
 import type { FromWorker, ToWorker, WireRequest } from './protocol.js';
 import { packBatch, packTensors, unpackTensors } from './wire.js';
 
@@ -32,6 +32,9 @@ export class WorkerInstance implements ModelInstance {
   /** Set when the instance is closed or cannot be restarted. */
   private down: InferenceError | undefined;
   private onClosed: (() => void) | undefined;
+  /** The staged request's id, shared with the worker: id staged, -id claimed by the worker, 0 none. */
+  private readonly stageWord = new Int32Array(new SharedArrayBuffer(4));
+  private stageId = 0;
 
   private constructor(private readonly spec: LoadSpec) {
     this.name = spec.instanceName;
@@ -58,9 +61,10 @@ export class WorkerInstance implements ModelInstance {
       if (w === this.worker) this.onClosed?.();
       this.onCrash(w, `exited (code ${code})`);
     });
+    Atomics.store(this.stageWord, 0, 0);
     return new Promise((resolve, reject) => {
       this.loadWaiter = { resolve, reject };
-      this.send({ type: 'load', spec: this.spec });
+      this.send({ type: 'load', spec: this.spec, stage: this.stageWord.buffer as SharedArrayBuffer });
     });
   }
 
@@ -131,13 +135,38 @@ export class WorkerInstance implements ModelInstance {
   execute(requests: ExecuteRequest[]): Promise<ExecuteBatchResult> {
     if (this.restarting) return this.restarting.then(() => this.execute(requests));
     if (this.down) return Promise.reject(this.down);
-    return new Promise((resolve, reject) => {
-      const packed = packBatch(requests.map((r) => r.inputs));
-      const wire: WireRequest[] = requests.map((r, i) => ({ id: r.id, inputs: packed.slots[i], outputs: r.outputs, parameters: r.parameters }));
-      const seq = ++this.seq;
-      this.pending.set(seq, { resolve, reject });
-      this.send({ type: 'execute', seq, requests: wire, buffer: packed.buffer }, [packed.buffer]);
+    return new Promise((resolve, reject) => this.post(requests, resolve, reject));
+  }
+
+  stage(request: ExecuteRequest): StagedRequest | undefined {
+    if (this.restarting || this.down) return undefined;
+    const word = this.stageWord;
+    const id = (this.stageId = (this.stageId % 0x3fffffff) + 1);
+    Atomics.store(word, 0, id);
+    let seq = 0;
+    const result = new Promise<ExecuteBatchResult>((resolve, reject) => {
+      seq = this.post([request], resolve, reject, id);
     });
+    // A staged request taken back, or failed by a crash before it started, is nobody's failure.
+    result.catch(() => {});
+    return {
+      started: () => Atomics.load(word, 0) === -id,
+      revoke: () => {
+        if (Atomics.compareExchange(word, 0, id, 0) !== id) return false;
+        this.pending.delete(seq);
+        return true;
+      },
+      result,
+    };
+  }
+
+  private post(requests: ExecuteRequest[], resolve: Pending['resolve'], reject: Pending['reject'], stage?: number): number {
+    const packed = packBatch(requests.map((r) => r.inputs));
+    const wire: WireRequest[] = requests.map((r, i) => ({ id: r.id, inputs: packed.slots[i], outputs: r.outputs, parameters: r.parameters }));
+    const seq = ++this.seq;
+    this.pending.set(seq, { resolve, reject });
+    this.send({ type: 'execute', seq, requests: wire, buffer: packed.buffer, stage }, [packed.buffer]);
+    return seq;
   }
 
   async *stream(request: ExecuteRequest, signal: AbortSignal): AsyncIterable<StreamItem> {

@@ -52,9 +52,80 @@ async function makeRunner(kind: string): Promise<Runner> {
   throw new InferenceError('INVALID_ARGUMENT', `unknown backend '${kind}'`);
 }
 
+type ExecuteMsg = Extract<ToWorker, { type: 'execute' }>;
+/** Executions run one at a time, in order; a staged one waits here while another runs. */
+const executions: ExecuteMsg[] = [];
+let executing = false;
+/** Shared with the main thread: the staged request's id (see StagedRequest in backend.ts). */
+let stageWord: Int32Array | undefined;
+
+/** The next execution to run: a staged one only if the worker claims it before the main thread takes it back. */
+function nextExecution(): ExecuteMsg | undefined {
+  for (let m = executions.shift(); m; m = executions.shift()) {
+    if (m.stage === undefined || (stageWord && Atomics.compareExchange(stageWord, 0, m.stage, -m.stage) === m.stage)) return m;
+  }
+  return undefined;
+}
+
+async function executeAll(): Promise<void> {
+  executing = true;
+  try {
+    let msg = nextExecution();
+    while (msg) {
+      const reply = await execute(msg);
+      // The next one is claimed before this reply goes, so the main thread sees the claim when it reads the reply.
+      msg = nextExecution();
+      post(reply, [reply.buffer]);
+    }
+  } finally {
+    executing = false;
+  }
+}
+
+async function execute(msg: ExecuteMsg): Promise<Extract<FromWorker, { type: 'results' }>> {
+  const t0 = process.hrtime.bigint();
+  const requests = msg.requests.map((r) => ({
+    id: r.id,
+    outputs: r.outputs,
+    parameters: r.parameters,
+    inputs: unpackTensors({ slots: r.inputs, buffer: msg.buffer }),
+  }));
+  let results;
+  const t1 = process.hrtime.bigint();
+  try {
+    if (!runner) throw new InferenceError('UNAVAILABLE', 'model instance is not loaded');
+    results = await runner.execute(requests);
+  } catch (e) {
+    results = requests.map(() => asInferenceError(e));
+  }
+  const t2 = process.hrtime.bigint();
+  // All outputs of the batch travel back in one transferred buffer.
+  const all: Tensor[] = [];
+  const counts: number[] = [];
+  for (const r of results) {
+    if (r instanceof InferenceError) counts.push(-1);
+    else {
+      counts.push(r.length);
+      all.push(...r);
+    }
+  }
+  const packed = packTensors(all);
+  let k = 0;
+  const wire: WireResult[] = results.map((r, i) => {
+    if (r instanceof InferenceError) return { error: { code: r.code, message: r.message } };
+    const slots = packed.slots.slice(k, k + counts[i]);
+    k += counts[i];
+    return { outputs: slots };
+  });
+  const t3 = process.hrtime.bigint();
+  const timing = { inputNs: Number(t1 - t0), inferNs: Number(t2 - t1), outputNs: Number(t3 - t2) };
+  return { type: 'results', seq: msg.seq, results: wire, buffer: packed.buffer, timing };
+}
+
 port.on('message', async (msg: ToWorker) => {
   switch (msg.type) {
     case 'load':
+      stageWord = new Int32Array(msg.stage);
       try {
         runner = await makeRunner(msg.spec.kind);
         post({ type: 'loaded', result: await runner.load(msg.spec) });
@@ -63,46 +134,10 @@ port.on('message', async (msg: ToWorker) => {
         post({ type: 'load-failed', error: { code: err.code, message: err.message } });
       }
       return;
-    case 'execute': {
-      const t0 = process.hrtime.bigint();
-      const requests = msg.requests.map((r) => ({
-        id: r.id,
-        outputs: r.outputs,
-        parameters: r.parameters,
-        inputs: unpackTensors({ slots: r.inputs, buffer: msg.buffer }),
-      }));
-      let results;
-      const t1 = process.hrtime.bigint();
-      try {
-        if (!runner) throw new InferenceError('UNAVAILABLE', 'model instance is not loaded');
-        results = await runner.execute(requests);
-      } catch (e) {
-        results = requests.map(() => asInferenceError(e));
-      }
-      const t2 = process.hrtime.bigint();
-      // All outputs of the batch travel back in one transferred buffer.
-      const all: Tensor[] = [];
-      const counts: number[] = [];
-      for (const r of results) {
-        if (r instanceof InferenceError) counts.push(-1);
-        else {
-          counts.push(r.length);
-          all.push(...r);
-        }
-      }
-      const packed = packTensors(all);
-      let k = 0;
-      const wire: WireResult[] = results.map((r, i) => {
-        if (r instanceof InferenceError) return { error: { code: r.code, message: r.message } };
-        const slots = packed.slots.slice(k, k + counts[i]);
-        k += counts[i];
-        return { outputs: slots };
-      });
-      const t3 = process.hrtime.bigint();
-      const timing = { inputNs: Number(t1 - t0), inferNs: Number(t2 - t1), outputNs: Number(t3 - t2) };
-      post({ type: 'results', seq: msg.seq, results: wire, buffer: packed.buffer, timing }, [packed.buffer]);
+    case 'execute':
+      executions.push(msg);
+      if (!executing) void executeAll();
       return;
-    }
     case 'stream':
       void runStream(msg.seq, {
         id: msg.request.id,

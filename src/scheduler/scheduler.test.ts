@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InferenceError } from '../core/errors.js';
-import type { ModelInstance, StreamItem } from '../backends/backend.js';
+import type { ExecuteBatchResult, ExecuteRequest, ModelInstance, StreamItem } from '../backends/backend.js';
 import { Scheduler } from './scheduler.js';
 
 /** An instance whose streams yield a response every `everyMs` until aborted; `deaf` ones never notice the abort. */
@@ -95,4 +95,143 @@ test('close(grace) returns as soon as the streams finish on their own', async ()
   assert.ok(Date.now() - t0 < 2000);
   const e = await failure(s.stream(request, ac.signal)[Symbol.asyncIterator]().next());
   assert.equal(e.code, 'UNAVAILABLE');
+});
+
+/**
+ * An instance run by hand: `finish()` ends the execution in progress and, as the worker does, first
+ * claims the staged request unless it was taken back. `ran` lists the request ids that started.
+ */
+function handInstance() {
+  const ran: string[] = [];
+  let current: ((r: ExecuteBatchResult) => void) | undefined;
+  let staged: { id: string; claimed: boolean; revoked: boolean; resolve: (r: ExecuteBatchResult) => void } | undefined;
+  const start = (id: string, resolve: (r: ExecuteBatchResult) => void) => {
+    ran.push(id);
+    current = resolve;
+  };
+  const inst: ModelInstance = {
+    name: 'hand',
+    loadResult: {},
+    execute: (requests) => new Promise((resolve) => start(requests[0].id!, resolve)),
+    stage(request: ExecuteRequest) {
+      const s = { id: request.id!, claimed: false, revoked: false, resolve: (_: ExecuteBatchResult) => {} };
+      const result = new Promise<ExecuteBatchResult>((resolve) => (s.resolve = resolve));
+      staged = s;
+      return {
+        started: () => s.claimed,
+        revoke: () => {
+          if (s.claimed) return false;
+          s.revoked = true;
+          return true;
+        },
+        result,
+      };
+    },
+    stream: () => {
+      throw new Error('not used');
+    },
+    close: async () => {},
+  };
+  /** The instance claims its staged request (if still there): what the worker does as its execution ends. */
+  const claim = () => {
+    const s = staged;
+    staged = undefined;
+    if (s && !s.revoked) {
+      s.claimed = true;
+      return () => start(s.id, s.resolve);
+    }
+    return undefined;
+  };
+  const finish = async (opts: { claim?: boolean } = {}) => {
+    const done = current!;
+    current = undefined;
+    const next = opts.claim === false ? undefined : claim();
+    next?.();
+    done({ results: [[]] });
+    await new Promise((r) => setImmediate(r));
+  };
+  return { inst, ran, finish, claim };
+}
+
+const req = (id: string): ExecuteRequest => ({ id, inputs: [], parameters: {} });
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('a staged request cancelled before its instance starts it fails CANCELLED and never runs', async () => {
+  const h = handInstance();
+  const s = new Scheduler("model 'm' version 1", [h.inst]);
+  const a = s.submit(req('a'));
+  const ac = new AbortController();
+  const b = s.submit(req('b'), { signal: ac.signal });
+  const c = s.submit(req('c'));
+  await tick();
+  ac.abort();
+  assert.equal((await failure(b)).code, 'CANCELLED');
+  await h.finish();
+  await a;
+  await h.finish();
+  await c;
+  assert.deepEqual(h.ran, ['a', 'c']);
+  assert.equal(s.pending, 0);
+});
+
+test('a staged request its instance has started runs to the end, as any running request', async () => {
+  const h = handInstance();
+  const s = new Scheduler("model 'm' version 1", [h.inst]);
+  const a = s.submit(req('a'));
+  const ac = new AbortController();
+  const b = s.submit(req('b'), { signal: ac.signal });
+  await tick();
+  // The instance ends a and takes b; the main thread has not heard of it when b's client goes away.
+  const ended = h.finish();
+  ac.abort();
+  await ended;
+  await a;
+  await h.finish();
+  assert.deepEqual(await b, []);
+  assert.deepEqual(h.ran, ['a', 'b']);
+});
+
+test('a staged request the instance has not taken when it frees up goes back to the queue and runs next', async () => {
+  const h = handInstance();
+  const s = new Scheduler("model 'm' version 1", [h.inst]);
+  const a = s.submit(req('a'));
+  const b = s.submit(req('b'));
+  await tick();
+  await h.finish({ claim: false });
+  await a;
+  assert.deepEqual(h.ran, ['a', 'b']);
+  await h.finish();
+  await b;
+  assert.equal(s.pending, 0);
+});
+
+test('a staged request still counts against max_queue_size and its queue timeout', async () => {
+  const h = handInstance();
+  const policy = { maxQueueSize: 1, defaultTimeoutUs: 50_000, allowTimeoutOverride: true, timeoutAction: 'REJECT' as const };
+  const s = new Scheduler("model 'm' version 1", [h.inst], { policy });
+  const a = s.submit(req('a'));
+  const b = s.submit(req('b'));
+  const full = await failure(s.submit(req('c')));
+  assert.equal(full.code, 'UNAVAILABLE');
+  assert.match(full.message, /queue is full/);
+  assert.equal((await failure(b)).code, 'DEADLINE_EXCEEDED');
+  await h.finish();
+  await a;
+  assert.deepEqual(h.ran, ['a']);
+});
+
+test('a higher-priority request goes before the one already staged', async () => {
+  const h = handInstance();
+  const s = new Scheduler("model 'm' version 1", [h.inst], { priorityLevels: 2 });
+  const a = s.submit(req('a'), { priority: 2 });
+  const low = s.submit(req('low'), { priority: 2 });
+  const high = s.submit(req('high'), { priority: 1 });
+  await tick();
+  await h.finish();
+  await a;
+  await h.finish();
+  await high;
+  await h.finish();
+  await low;
+  assert.deepEqual(h.ran, ['a', 'high', 'low']);
 });

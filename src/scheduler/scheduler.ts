@@ -5,7 +5,7 @@
 
 import { InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import type { ExecuteBatchResult, ExecuteRequest, ModelInstance, StreamItem } from '../backends/backend.js';
+import type { ExecuteBatchResult, ExecuteRequest, ModelInstance, StagedRequest, StreamItem } from '../backends/backend.js';
 import type { ModelStats } from '../metrics/statistics.js';
 import { nowMs, type TraceRecorder } from '../core/trace.js';
 import { pickBatch, rowsOf, type BatchPolicy } from './batcher.js';
@@ -58,6 +58,9 @@ interface Job {
   reject: (e: Error) => void;
   /** Stops watching for cancellation and timeouts; set only while the job waits in the queue. */
   cleanup?: () => void;
+  /** Handed ahead of its turn to this busy instance; still queued until the instance starts it. */
+  stagedOn?: ModelInstance;
+  staged?: StagedRequest;
 }
 
 interface OpenStream {
@@ -70,6 +73,10 @@ const NO_POLICY: QueuePolicy = { maxQueueSize: 0, defaultTimeoutUs: 0, allowTime
 export class Scheduler {
   private readonly queue: Job[] = [];
   private readonly idle: ModelInstance[];
+  /** Executions in flight per instance (two for a moment when a staged job starts as the last one ends). */
+  private readonly running = new Map<ModelInstance, number>();
+  /** The job staged on each busy instance (see StagedRequest): without dynamic batching only. */
+  private readonly stagedJobs = new Map<ModelInstance, Job>();
   private inFlight = 0;
   private seq = 0;
   private closing = false;
@@ -126,6 +133,10 @@ export class Scheduler {
     return new Promise((resolve, reject) => {
       const job: Job = { request, priority, seq: this.seq++, enqueuedAt: performance.now(), signal: o.signal, trace: o.trace, resolve, reject };
       this.insert(job);
+      // A job of a higher priority than one already staged goes before it.
+      if (this.stagedJobs.size && (this.opts.priorityLevels ?? 0) > 0) {
+        for (const s of [...this.stagedJobs.values()]) if (s.priority > job.priority && !this.unstage(s)) this.promote(s);
+      }
       this.dispatch();
       // Only a job left waiting needs to hear of its client going away or its time running out.
       if (job.queuedNs === undefined) this.watch(job, policy.timeoutAction === 'REJECT' ? timeoutUs : 0, o.deadline);
@@ -176,10 +187,50 @@ export class Scheduler {
   private drop(job: Job, err: InferenceError): void {
     const i = this.queue.indexOf(job);
     if (i < 0) return;
+    // A staged job its instance has already started runs on, as any running job does.
+    if (job.stagedOn && !this.unstage(job)) return this.promote(job);
     this.queue.splice(i, 1);
     job.cleanup?.();
     job.reject(err);
     if (this.pending === 0) this.drained?.();
+    this.stageNext();
+  }
+
+  /** Takes a staged job back into the plain queue; false when its instance has started it. */
+  private unstage(job: Job): boolean {
+    if (!job.staged!.revoke()) return false;
+    this.stagedJobs.delete(job.stagedOn!);
+    job.stagedOn = job.staged = undefined;
+    return true;
+  }
+
+  /** A staged job its instance has started: it leaves the queue and runs. */
+  private promote(job: Job): void {
+    const inst = job.stagedOn!;
+    const staged = job.staged!;
+    this.stagedJobs.delete(inst);
+    job.stagedOn = job.staged = undefined;
+    this.queue.splice(this.queue.indexOf(job), 1);
+    this.leaveQueue([job]);
+    this.track(inst, [job], staged.result);
+  }
+
+  /**
+   * Without dynamic batching, each busy instance that can take one gets the next queued job ahead of
+   * its turn, so it starts that job the moment it is free instead of a thread round trip later.
+   */
+  private stageNext(): void {
+    if (this.opts.batching) return;
+    for (const inst of this.instances) {
+      if (!inst.stage || this.stagedJobs.has(inst) || !this.running.get(inst)) continue;
+      const job = this.queue.find((j) => !j.stagedOn);
+      if (!job) return;
+      const staged = inst.stage(job.request);
+      if (!staged) continue;
+      job.stagedOn = inst;
+      job.staged = staged;
+      this.stagedJobs.set(inst, job);
+    }
   }
 
   /**
@@ -270,6 +321,12 @@ export class Scheduler {
     while (this.idle.length > 0 && this.queue.length > 0) {
       let jobs: Job[];
       if (!this.opts.batching) {
+        // An instance is free before the one the head job is staged on: it takes the job back, unless already started.
+        const head = this.queue[0];
+        if (head.stagedOn && !this.unstage(head)) {
+          this.promote(head);
+          continue;
+        }
         jobs = [this.queue.shift()!];
       } else {
         const waited = performance.now() - this.queue[0].enqueuedAt;
@@ -285,32 +342,47 @@ export class Scheduler {
         jobs = take.map((i) => this.queue[i]);
         for (const i of take.slice().reverse()) this.queue.splice(i, 1);
       }
-      const now = performance.now();
-      for (const j of jobs) {
-        j.cleanup?.();
-        j.queuedNs = (now - j.enqueuedAt) * 1e6;
-        j.trace?.record('queue', performance.timeOrigin + j.enqueuedAt, performance.timeOrigin + now);
-      }
+      this.leaveQueue(jobs);
       this.run(this.idle.pop()!, jobs);
+    }
+    this.stageNext();
+  }
+
+  private leaveQueue(jobs: Job[]): void {
+    const now = performance.now();
+    for (const j of jobs) {
+      j.cleanup?.();
+      j.queuedNs = (now - j.enqueuedAt) * 1e6;
+      j.trace?.record('queue', performance.timeOrigin + j.enqueuedAt, performance.timeOrigin + now);
     }
   }
 
   private run(inst: ModelInstance, jobs: Job[]): void {
-    this.inFlight += jobs.length;
-    const started = nowMs();
-    // The instance goes back to the pool as soon as its results are in, before the callers' continuations run.
-    const finish = () => {
-      this.inFlight -= jobs.length;
-      this.idle.push(inst);
-      this.dispatch();
-      if (this.pending === 0) this.drained?.();
-    };
     let out: Promise<ExecuteBatchResult>;
     try {
       out = inst.execute(jobs.length === 1 ? [jobs[0].request] : jobs.map((j) => j.request));
     } catch (e) {
       out = Promise.reject(e);
     }
+    this.track(inst, jobs, out);
+  }
+
+  private track(inst: ModelInstance, jobs: Job[], out: Promise<ExecuteBatchResult>): void {
+    this.inFlight += jobs.length;
+    this.running.set(inst, (this.running.get(inst) ?? 0) + 1);
+    const started = nowMs();
+    // The instance goes back to the pool as soon as its results are in, before the callers' continuations run.
+    const finish = () => {
+      this.inFlight -= jobs.length;
+      // Its staged job has started by now (the worker claims it before replying), or goes back to the queue.
+      const next = this.stagedJobs.get(inst);
+      if (next && (next.staged!.started() || !this.unstage(next))) this.promote(next);
+      const n = this.running.get(inst)! - 1;
+      this.running.set(inst, n);
+      if (n === 0) this.idle.push(inst);
+      this.dispatch();
+      if (this.pending === 0) this.drained?.();
+    };
     out.then(
       (r) => {
         try {
@@ -370,6 +442,7 @@ export class Scheduler {
         ended = this.open.size;
         for (const s of [...this.open]) s.end(err);
         if (force) {
+          for (const j of [...this.stagedJobs.values()]) if (!this.unstage(j)) this.promote(j);
           for (const j of this.queue.splice(0)) {
             j.cleanup?.();
             j.reject(new InferenceError('UNAVAILABLE', `${this.label} ${why}: the request was still queued at the end of the grace period`));
