@@ -33,6 +33,9 @@ const unimplemented = (what: string) => () => {
 
 /** An AbortSignal that fires when the client cancels the call or its deadline passes. */
 function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
+  // Duet's own calls carry one (call.ts), made on first use: no second controller and listener per call.
+  const own = (call as { signal?: AbortSignal }).signal;
+  if (own) return own;
   const ac = new AbortController();
   call.on('cancelled', () => ac.abort());
   return ac.signal;
