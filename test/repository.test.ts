@@ -474,6 +474,11 @@ for (const proto of PROTOCOLS) {
           // Reloading starts fresh instances, and the model serves again.
           await c.loadModel(name);
           assert.equal(await (await c.infer(name, mode('ok'))).output('OUT').strings()[0], 'fine');
+          // A request waiting behind the crashing one (staged on its worker) is not lost with it: it runs on the restarted instance.
+          const crashing = c.infer(name, mode('crash')).then(() => undefined, (e: Error) => e);
+          const behind = await within(c.infer(name, mode('ok')), 10_000, `request behind a crash of ${name}`);
+          assert.equal(behind.output('OUT').strings()[0], 'fine');
+          assert.match(String((await crashing)?.message), cause);
         });
       }
     });

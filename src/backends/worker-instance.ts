@@ -32,7 +32,11 @@ export class WorkerInstance implements ModelInstance {
   /** Set when the instance is closed or cannot be restarted. */
   private down: InferenceError | undefined;
   private onClosed: (() => void) | undefined;
-  /** The staged request's id, shared with the worker: id staged, -id claimed by the worker, 0 none. */
+  /**
+   * The staged request's id, shared with the worker: id staged, -id claimed by the worker, 0 none. Not
+   * reset on a restart: a request staged on a worker that crashed is still `id`, so the scheduler takes it
+   * back and it runs on the new worker.
+   */
   private readonly stageWord = new Int32Array(new SharedArrayBuffer(4));
   private stageId = 0;
 
@@ -61,7 +65,6 @@ export class WorkerInstance implements ModelInstance {
       if (w === this.worker) this.onClosed?.();
       this.onCrash(w, `exited (code ${code})`);
     });
-    Atomics.store(this.stageWord, 0, 0);
     return new Promise((resolve, reject) => {
       this.loadWaiter = { resolve, reject };
       this.send({ type: 'load', spec: this.spec, stage: this.stageWord.buffer as SharedArrayBuffer });
