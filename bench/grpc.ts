@@ -199,8 +199,11 @@ async function main() {
       // The floor first, then the others in an order that rotates each round, so drifting load hits each alike.
       const others = targets.filter((t) => t.floorOf !== 'grpc');
       const order = [targets[0], ...others.slice((round - 1) % others.length), ...others.slice(0, (round - 1) % others.length)];
+      const floor = targets[0];
       const results = order.map((t) => {
         const pid = t.child.pid!;
+        // The shared machine's load drifts: each 4x16 run is paired with a floor run just before it.
+        const paired = t.grpc && t !== floor ? h2load(floor.grpc!, N64, 4, 16, floor.child.pid!) : undefined;
         const g64 = t.grpc ? h2load(t.grpc, N64, 4, 16, pid) : undefined;
         const g1 = t.grpc && !C64_ONLY ? h2load(t.grpc, N1, 1, 1, pid) : undefined;
         const wantRest = !C64_ONLY && t.rest && (t.floorOf === 'rest' || t.name.startsWith('Duet (this'));
@@ -209,21 +212,20 @@ async function main() {
         const failed = (g64?.failed ?? 0) + (g1?.failed ?? 0) + (r1?.failed ?? 0) + (r64?.failed ?? 0);
         if (failed) process.stderr.write(`warning: ${t.name}: ${failed} failed requests in round ${round}\n`);
         process.stderr.write(`round ${round}: ${t.name} done\n`);
-        return { t, g64, g1, r1, r64 };
+        return { t, g64, g1, r1, r64, floorRps: paired?.rps ?? g64?.rps ?? NaN };
       });
-      const floorGrpc = results.find((r) => r.t.floorOf === 'grpc')!.g64!.rps;
       const floorRest = results.find((r) => r.t.floorOf === 'rest')?.r64?.rps ?? NaN;
       const f = (v: number | undefined, d = 0) => (v === undefined ? '' : v.toFixed(d));
       results.sort((a, b) => targets.indexOf(a.t) - targets.indexOf(b.t));
-      for (const { t, g64, g1, r1, r64 } of results) {
-        if (g64) ratios.get(t)!.push({ ...g64, rps: g64.rps / floorGrpc });
-        rows.push([String(round), t.name, f(g64?.rps), g64 ? (g64.rps / floorGrpc).toFixed(3) : '', f(g64?.cpuUsPerReq), f(g64?.mainUsPerReq), f(g1?.p50us), f(g1?.p99us),
+      for (const { t, g64, g1, r1, r64, floorRps } of results) {
+        if (g64) ratios.get(t)!.push({ ...g64, rps: g64.rps / floorRps });
+        rows.push([String(round), t.name, f(g64?.rps), g64 ? (g64.rps / floorRps).toFixed(3) : '', f(g64?.cpuUsPerReq), f(g64?.mainUsPerReq), f(g1?.p50us), f(g1?.p99us),
           f(r1?.p50us), f(r64?.rps), r64 ? (r64.rps / floorRest).toFixed(3) : '']);
       }
     }
     const c = cpus();
     process.stdout.write(`\n${new Date().toISOString()}, ${c.length} x ${c[0]?.model ?? 'cpu'}, Node ${process.version}, h2load -n ${N64} -c 4 -m 16 / -n ${N1} -c 1 -m 1, wrk -t1 -d${WRK_SECONDS}s\n`);
-    process.stdout.write('x floor: req/s over the floor row of the same round; CPU us/req: the server process (all threads), main us/req: its main thread, during the 4x16 run\n\n');
+    process.stdout.write('x floor: req/s over the floor run just before (gRPC) or in the same round (REST); CPU us/req: the server process (all threads), main us/req: its main thread, during the 4x16 run\n\n');
     process.stdout.write(table(rows) + '\n');
     // Over the rounds: the median (and range) of each target's ratio to the floor of its round.
     const med = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
