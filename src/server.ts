@@ -113,27 +113,29 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const metrics = new Metrics(() => models.allLoaded().map((sv) => ({ name: sv.name, version: sv.version, stats: sv.stats, pending: sv.scheduler.pending })), budget);
   const tracing = opts.tracing && (opts.tracing.otlpEndpoint || opts.tracing.exporter) ? new Tracing(opts.tracing) : undefined;
   await models.start();
+  // Built whether or not gRPC listens: gRPC-Web on the REST port runs through its dispatch.
+  const grpc = new GrpcServer(dataPlane, {
+    host: opts.host, port: opts.grpcPort ?? 8001, maxMessageBytes: opts.grpcMaxMessageBytes,
+    windowBytes: opts.grpcWindowBytes, protoDir: PROTO_DIR,
+    keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
+    observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
+    tracing, requestTimeoutMs, reserve: opts.grpcReserve ?? ((bytes, signal) => budget.acquire(bytes, signal)),
+    tryReserve: opts.grpcReserve ? undefined : (bytes) => budget.tryAcquire(bytes),
+    streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
+    tls: grpcTls && listenerTls(grpcTls),
+    authorize: grpcAccess.enabled ? (method, header) => grpcAccess.check(method, header) : undefined,
+    web: { origins, allowHeaders: grpcAccess.headerNames },
+  });
   const http = new HttpServer(dataPlane, {
     host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, tracing, budget, requestTimeoutMs, streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
     tls: opts.tls && listenerTls(opts.tls),
     observe: (route, status, seconds) => metrics.observe('http', route, status, seconds),
     admission: { access: httpAccess, origins },
+    grpcWeb: (req, res) => grpc.web.http1(req, res),
   });
   const httpAddr = await http.listen();
-  let grpc: GrpcServer | undefined;
   let grpcAddr: { address: string; port: number } | undefined;
   if (opts.grpcPort !== null) {
-    grpc = new GrpcServer(dataPlane, {
-      host: opts.host, port: opts.grpcPort ?? 8001, maxMessageBytes: opts.grpcMaxMessageBytes,
-      windowBytes: opts.grpcWindowBytes, protoDir: PROTO_DIR,
-      keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
-      observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
-      tracing, requestTimeoutMs, reserve: opts.grpcReserve ?? ((bytes, signal) => budget.acquire(bytes, signal)),
-      tryReserve: opts.grpcReserve ? undefined : (bytes) => budget.tryAcquire(bytes),
-      streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
-      tls: grpcTls && listenerTls(grpcTls),
-      authorize: grpcAccess.enabled ? (method, header) => grpcAccess.check(method, header) : undefined,
-    });
     try {
       grpcAddr = await grpc.listen();
     } catch (e) {
@@ -149,7 +151,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     try {
       metricsAddr = await metricsServer.listen();
     } catch (e) {
-      await Promise.all([http.close(), grpc?.close()]);
+      await Promise.all([http.close(), grpc.close()]);
       await models.close();
       throw e;
     }
@@ -166,11 +168,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       stopping ??= (async () => {
         const deadline = Date.now() + grace;
         dataPlane.beginShutdown();
-        const [rest, rpc] = await Promise.all([http.close(grace), grpc?.close(grace)]);
+        const [rest, rpc] = await Promise.all([http.close(grace), grpc.close(grace)]);
         await models.close(Math.max(0, deadline - Date.now()));
         await metricsServer?.close();
         await tracing?.shutdown();
-        return { cut: { rest: rest.cut, grpc: rpc?.cut ?? 0 } };
+        return { cut: { rest: rest.cut, grpc: rpc.cut } };
       })();
       return stopping;
     },

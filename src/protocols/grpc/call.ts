@@ -51,7 +51,7 @@ const INFLATE_STEP = 1024 * 1024;
  * Inflate one message, stopping at `limit` bytes and, when `take` is given, as soon as the memory
  * budget has no room for what it has grown to. Resolves to the bytes and what was reserved for them.
  */
-function inflateBounded(data: Buffer, encoding: string, limit: number, take?: (bytes: number) => (() => void) | undefined): Promise<{ bytes: Buffer; held: (() => void)[] }> {
+export function inflateBounded(data: Buffer, encoding: string, limit: number, take?: (bytes: number) => (() => void) | undefined): Promise<{ bytes: Buffer; held: (() => void)[] }> {
   return new Promise((resolve, reject) => {
     const z = encoding === 'gzip' ? zlib.createGunzip() : zlib.createInflate();
     const parts: Buffer[] = [];

@@ -16,6 +16,7 @@ import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, finalFrameMs, shutdownError, type Close
 import { inferenceServiceImpl, predictorImpl, unary } from './service.js';
 import { ServerCall, type CallLimits } from './call.js';
 import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
+import { GrpcWebGateway, isGrpcWeb, type GrpcWebOptions } from '../grpc-web/server.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
 import { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_METHODS, INFERENCE_SERVICE, PREDICTOR_SERVICE } from './definitions.js';
 
@@ -45,6 +46,8 @@ export interface GrpcServerOptions {
   observe?: (method: string, status: string, seconds: number) => void;
   /** A streaming call whose reader takes no data for this long is cancelled; 0: never. */
   streamIdleTimeoutMs?: number;
+  /** gRPC-Web from browsers: origins allowed (--cors-allow-origin) and more request headers preflights allow. */
+  web?: GrpcWebOptions;
 }
 
 export const DEFAULT_MAX_MESSAGE = 2 ** 31 - 1;
@@ -65,7 +68,9 @@ export class GrpcServer {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   /** Calls in progress, on every transport, with their kind (for shutdown). */
   private readonly calls = new Map<RpcCall, Kind>();
-  private readonly limits: CallLimits;
+  readonly limits: CallLimits;
+  /** gRPC-Web, on this port and (through HttpServer's grpcWeb hook) on the REST port. */
+  readonly web: GrpcWebGateway;
   private closing?: Promise<CloseReport>;
   /** Shutdown has begun: streams take no new requests and end once idle. */
   private readonly draining = new AbortController();
@@ -73,6 +78,7 @@ export class GrpcServer {
   private readonly ending = new AbortController();
 
   constructor(dp: DataPlane, private readonly opts: GrpcServerOptions) {
+    this.web = new GrpcWebGateway(this, opts.web);
     this.limits = { maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE, reserve: opts.reserve, tryReserve: opts.tryReserve, requestTimeoutMs: opts.requestTimeoutMs };
     const win = Math.min(Math.max(opts.windowBytes ?? DEFAULT_WINDOW, 65535), 2 ** 31 - 1);
     const serverOpts: http2.ServerOptions = {
@@ -172,6 +178,7 @@ export class GrpcServer {
     stream.on('error', () => {});
     const path = headers[':path'] ?? '';
     const contentType = String(headers['content-type'] ?? '');
+    if (isGrpcWeb(contentType) || headers[':method'] === 'OPTIONS') return this.web.http2(stream, headers);
     if (headers[':method'] !== 'POST' || !contentType.startsWith('application/grpc')) {
       // Not gRPC at all (the spec answers a wrong content type with 415).
       stream.respond({ ':status': headers[':method'] !== 'POST' ? 405 : 415, 'content-type': 'text/plain' });
@@ -183,6 +190,10 @@ export class GrpcServer {
       const v = headers[name];
       return Array.isArray(v) ? v[0] : v;
     });
+  }
+
+  knows(path: string): boolean {
+    return this.routes.has(path);
   }
 
   /** The method at `path`; an unknown path gets one that passes bytes through, so its call can be answered UNIMPLEMENTED. */

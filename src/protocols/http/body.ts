@@ -22,6 +22,19 @@ export interface BodyLimits {
   signal?: AbortSignal;
 }
 
+/** How long the rest of a refused body is read and dropped before its connection is closed. */
+const LINGER_MS = 2_000;
+
+/** Reads and drops the rest of a refused body for a moment, then closes its connection. */
+export function discardRest(req: http.IncomingMessage): void {
+  if (req.complete) return;
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  const stop = () => clearTimeout(timer);
+  req.once('end', stop);
+  req.once('close', stop);
+  req.resume();
+}
+
 type Encoding = 'identity' | 'gzip' | 'deflate';
 
 function encodingOf(header: string | undefined): Encoding {

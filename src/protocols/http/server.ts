@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import { BudgetLease, type ByteBudget } from '../../core/budget.js';
 import { asInferenceError, InferenceError } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane.js';
-import { HttpError, readBody } from './body.js';
+import { discardRest, HttpError, readBody } from './body.js';
 import { ParsePool } from './parse-pool.js';
 import { route, routeLabel, type HttpReply } from './routes.js';
 import type { RequestTrace, Tracing } from '../../metrics/tracing.js';
@@ -42,6 +42,8 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number;
   /** A streaming response whose reader takes no data for this long is cancelled; 0: never. */
   streamIdleTimeoutMs?: number;
+  /** Answers gRPC-Web requests (and their CORS preflights) and says true; false leaves the request to REST. */
+  grpcWeb?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 /** A request being answered: what close() waits for, ends or cuts. */
@@ -72,18 +74,6 @@ function pickEncoding(accept: string | undefined): 'gzip' | 'deflate' | undefine
   }).filter((e) => e.q > 0);
   const names = offered.sort((a, b) => b.q - a.q).map((e) => e.name);
   return names.find((n): n is 'gzip' | 'deflate' => n === 'gzip' || n === 'deflate');
-}
-
-/** How long the rest of a refused body is read and dropped before its connection is closed. */
-const LINGER_MS = 2_000;
-
-function discardRest(req: http.IncomingMessage): void {
-  if (req.complete) return;
-  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
-  const stop = () => clearTimeout(timer);
-  req.once('end', stop);
-  req.once('close', stop);
-  req.resume();
 }
 
 export class HttpServer {
@@ -183,6 +173,7 @@ export class HttpServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (this.opts.grpcWeb && this.grpcWeb(req, res)) return;
     const abort = new AbortController();
     const observe = this.opts.observe;
     if (observe) {
@@ -242,6 +233,24 @@ export class HttpServer {
       await this.send(req, res, { status, json: { error: message }, headers: status === 408 ? { connection: 'close' } : undefined });
       if (unread && status !== 408) discardRest(req);
     }
+  }
+
+  /** gRPC-Web goes to its own transport; its connection is tracked as any other (its metrics and shutdown are gRPC's). */
+  private grpcWeb(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    if (this.closing) res.setHeader('connection', 'close');
+    if (!this.opts.grpcWeb!(req, res)) {
+      res.removeHeader('connection');
+      return false;
+    }
+    const socket = req.socket;
+    const conn = this.conns.get(socket) ?? this.track(socket);
+    conn.active++;
+    res.on('close', () => {
+      conn.active--;
+      conn.readAt = socket.bytesRead;
+      this.endIfIdle(socket);
+    });
+    return true;
   }
 
   /** A span for inference routes when tracing is on; it ends with the response. */

@@ -1,0 +1,210 @@
+// gRPC-Web on the wire: malformed bodies answer clear statuses (never a crash or a hang), CORS for
+// browsers, the API key as on gRPC, and the same transport on the gRPC port (HTTP/2).
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import http2 from 'node:http2';
+import { gzipSync } from 'node:zlib';
+import type { FileRegistry } from '@bufbuild/protobuf';
+import { baseUrl, startTestServer } from './harness.js';
+import type { RunningServer } from '../src/server.js';
+import { duetRegistry, encode, frame, messageType, parseFrames, rawCall, trailerOf } from './grpc-web-fixture.js';
+
+const LIVE = '/inference.GRPCInferenceService/ServerLive';
+const META = '/inference.GRPCInferenceService/ModelMetadata';
+const STREAM = '/inference.GRPCInferenceService/ModelStreamInfer';
+const I = { OK: 0, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, UNAUTHENTICATED: 16 };
+const i32le = (...v: number[]) => new Uint8Array(Int32Array.from(v).buffer);
+
+describe('gRPC-Web malformed bodies', () => {
+  let server: RunningServer;
+  let reg: FileRegistry;
+  let meta: Buffer;
+  const url = (p: string) => `${baseUrl(server)}${p}`;
+  before(async () => {
+    reg = duetRegistry();
+    meta = Buffer.from(encode(messageType(reg, 'inference.ModelMetadataRequest'), { name: 'simple' }));
+    server = await startTestServer(undefined, { grpcMaxMessageBytes: 4096 });
+  });
+  after(() => server?.stop());
+
+  const cases: [string, string, () => Uint8Array | string, Record<string, string>, number, RegExp][] = [
+    ['a truncated frame', META, () => frame(meta).subarray(0, 9), {}, I.INVALID_ARGUMENT, /ended inside a message \(4 of \d+ bytes\)/],
+    ['a cut frame header', META, () => Buffer.from([0, 0, 0]), {}, I.INVALID_ARGUMENT, /inside a message header/],
+    ['a length over the limit', META, () => frame(Buffer.alloc(10), 0, 1_000_000), {}, I.RESOURCE_EXHAUSTED, /1000000 bytes exceeds the limit of 4096/],
+    ['bad base64', META, () => 'AAAA!!!!', { 'content-type': 'application/grpc-web-text' }, I.INVALID_ARGUMENT, /not base64: it holds '!'/],
+    ['base64 cut inside a group', META, () => Buffer.from(frame(meta)).toString('base64') + 'QQ', { 'content-type': 'application/grpc-web-text' }, I.INVALID_ARGUMENT, /inside a base64 group/],
+    ['a bad frame flag', META, () => frame(meta, 2), {}, I.INVALID_ARGUMENT, /bad message frame flag 2/],
+    ['a compressed flag without grpc-encoding', META, () => frame(meta, 1), {}, I.INVALID_ARGUMENT, /marked compressed but grpc-encoding is identity/],
+    ['an unknown grpc-encoding', META, () => frame(meta, 1), { 'grpc-encoding': 'snappy' }, I.UNIMPLEMENTED, /'snappy' is not supported/],
+    ['garbage said to be gzip', META, () => frame(Buffer.from('not gzip'), 1), { 'grpc-encoding': 'gzip' }, I.INVALID_ARGUMENT, /not valid gzip/],
+    ['a trailer frame from the client', META, () => Buffer.concat([frame(meta), frame(Buffer.from('grpc-status:0\r\n'), 0x80)]), {}, I.INVALID_ARGUMENT, /trailer frame/],
+    ['an empty body for a unary method', META, () => Buffer.alloc(0), {}, I.INVALID_ARGUMENT, /needs one request message, got none/],
+    ['two messages for a unary method', META, () => Buffer.concat([frame(meta), frame(meta)]), {}, I.INVALID_ARGUMENT, /takes one request message, got more/],
+    ['a message that is not protobuf', META, () => frame(Buffer.from([0xff, 0xff, 0xff])), {}, I.INVALID_ARGUMENT, /malformed ModelMetadata request/],
+    ['an unknown method', '/inference.GRPCInferenceService/NoSuch', () => frame(meta), {}, I.UNIMPLEMENTED, /unknown method/],
+  ];
+  for (const [what, path, body, headers, code, message] of cases) {
+    test(`${what}: status ${code}`, async () => {
+      const r = await rawCall(url(path), body(), headers);
+      assert.equal(r.res.status, 200);
+      assert.equal(r.status, code, r.message);
+      assert.match(r.message, message);
+    });
+  }
+
+  test('gzip-compressed requests are accepted', async () => {
+    const r = await rawCall(url(META), frame(gzipSync(meta), 1), { 'grpc-encoding': 'gzip' });
+    assert.equal(r.status, I.OK, r.message);
+    assert.equal(r.frames.filter((f) => f.flag === 0).length, 1);
+  });
+
+  test('ModelStreamInfer with two requests is refused, naming the alternative', async () => {
+    const req = encode(messageType(reg, 'inference.ModelInferRequest'), { modelName: 'simple' });
+    const r = await rawCall(url(STREAM), Buffer.concat([frame(req), frame(req)]));
+    assert.equal(r.status, I.UNIMPLEMENTED);
+    assert.match(r.message, /one request message per call.*served as a server stream/);
+  });
+
+  test('grpc-timeout ends a call past its deadline', async () => {
+    const req = encode(messageType(reg, 'inference.ModelInferRequest'), {
+      modelName: 'repeat_int32',
+      inputs: [{ name: 'IN', datatype: 'INT32', shape: [1n] }, { name: 'DELAY', datatype: 'UINT32', shape: [1n] }, { name: 'WAIT', datatype: 'UINT32', shape: [1n] }],
+      rawInputContents: [i32le(1), i32le(3000), i32le(0)],
+    });
+    const t0 = Date.now();
+    const r = await rawCall(url(STREAM), frame(req), { 'grpc-timeout': '200m' });
+    assert.equal(r.status, I.DEADLINE_EXCEEDED, r.message);
+    assert.ok(Date.now() - t0 < 2500);
+  });
+
+  test('a content type this server does not speak is HTTP 415 naming the ones it does', async () => {
+    const res = await fetch(url(META), { method: 'POST', headers: { 'content-type': 'application/grpc-web+json' }, body: '{}' });
+    assert.equal(res.status, 415);
+    assert.match(await res.text(), /application\/grpc-web-text/);
+  });
+
+  test('after all that, the server still answers', async () => {
+    const r = await rawCall(url(LIVE), frame(new Uint8Array(0)));
+    assert.equal(r.status, I.OK);
+  });
+});
+
+describe('gRPC-Web CORS and API key', () => {
+  const ORIGIN = 'https://app.example';
+  let server: RunningServer;
+  const url = (p: string) => `${baseUrl(server)}${p}`;
+  const KEY = { authorization: 'Bearer sekret' };
+  before(async () => {
+    server = await startTestServer(undefined, { corsAllowOrigins: [ORIGIN], apiKey: 'sekret' });
+  });
+  after(() => server?.stop());
+
+  test('a preflight for a gRPC-Web path allows the headers gRPC-Web clients send', async () => {
+    const res = await fetch(url(META), {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-grpc-web,x-user-agent,grpc-timeout,authorization' },
+    });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get('access-control-allow-origin'), ORIGIN);
+    const allowed = res.headers.get('access-control-allow-headers')!.split(/,\s*/);
+    for (const h of ['content-type', 'x-grpc-web', 'x-user-agent', 'grpc-timeout', 'authorization']) assert.ok(allowed.includes(h), h);
+    assert.match(res.headers.get('access-control-allow-methods')!, /POST/);
+  });
+
+  test('a preflight from an origin not allowed is refused', async () => {
+    const res = await fetch(url(META), { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    assert.equal(res.status, 403);
+    assert.equal(res.headers.get('access-control-allow-origin'), null);
+  });
+
+  test('an allowed origin gets its answer with the gRPC headers exposed', async () => {
+    const r = await rawCall(url(LIVE), frame(new Uint8Array(0)), { origin: ORIGIN });
+    assert.equal(r.status, I.OK);
+    assert.equal(r.res.headers.get('access-control-allow-origin'), ORIGIN);
+    const exposed = r.res.headers.get('access-control-expose-headers')!.split(/,\s*/);
+    for (const h of ['grpc-status', 'grpc-message', 'grpc-status-details-bin']) assert.ok(exposed.includes(h), h);
+  });
+
+  test('an origin not allowed is refused before its body is read', async () => {
+    // The body is announced but never sent: the answer must come anyway.
+    const answer = await new Promise<{ status: number; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+      const req = http.request(url(META), { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/grpc-web+proto', 'content-length': '1000', ...KEY } }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode!, headers: res.headers });
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(10));
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers['grpc-status'], String(I.PERMISSION_DENIED));
+    assert.match(decodeURIComponent(String(answer.headers['grpc-message'])), /--cors-allow-origin https:\/\/evil.example/);
+  });
+
+  test('the API key is required as on gRPC; ServerLive stays open', async () => {
+    const reg = duetRegistry();
+    const body = frame(encode(messageType(reg, 'inference.ModelMetadataRequest'), { name: 'simple' }));
+    const none = await rawCall(url(META), body);
+    assert.equal(none.status, I.UNAUTHENTICATED);
+    assert.ok(none.trailersOnly);
+    const wrong = await rawCall(url(META), body, { authorization: 'Bearer nope' });
+    assert.equal(wrong.status, I.UNAUTHENTICATED);
+    const ok = await rawCall(url(META), body, KEY);
+    assert.equal(ok.status, I.OK, ok.message);
+    const live = await rawCall(url(LIVE), frame(new Uint8Array(0)));
+    assert.equal(live.status, I.OK);
+  });
+});
+
+describe('gRPC-Web on the gRPC port (HTTP/2)', () => {
+  let server: RunningServer;
+  let reg: FileRegistry;
+  before(async () => {
+    reg = duetRegistry();
+    server = await startTestServer();
+  });
+  after(() => server?.stop());
+
+  async function h2Call(path: string, body: Uint8Array | string, contentType: string) {
+    const session = http2.connect(`http://127.0.0.1:${server.grpc!.port}`);
+    try {
+      return await new Promise<{ headers: http2.IncomingHttpHeaders; raw: Buffer; trailers: http2.IncomingHttpHeaders }>((resolve, reject) => {
+        const s = session.request({ ':method': 'POST', ':path': path, 'content-type': contentType, 'x-grpc-web': '1' });
+        let headers: http2.IncomingHttpHeaders = {};
+        let trailers: http2.IncomingHttpHeaders = {};
+        const parts: Buffer[] = [];
+        s.on('response', (h) => { headers = h; });
+        s.on('trailers', (t) => { trailers = t; });
+        s.on('data', (c: Buffer) => parts.push(c));
+        s.on('end', () => resolve({ headers, raw: Buffer.concat(parts), trailers }));
+        s.on('error', reject);
+        s.end(body);
+      });
+    } finally {
+      session.close();
+    }
+  }
+
+  for (const [mode, contentType] of [['binary', 'application/grpc-web+proto'], ['text', 'application/grpc-web-text']] as const) {
+    test(`ModelMetadata in ${mode} mode: frames and a trailer frame, no HTTP/2 trailers`, async () => {
+      const req = frame(encode(messageType(reg, 'inference.ModelMetadataRequest'), { name: 'simple' }));
+      const r = await h2Call(META, mode === 'text' ? req.toString('base64') : req, contentType);
+      assert.equal(r.headers[':status'], 200);
+      assert.equal(r.headers['content-type'], mode === 'text' ? 'application/grpc-web-text+proto' : 'application/grpc-web+proto');
+      assert.equal(r.trailers['grpc-status'], undefined);
+      const frames = parseFrames(r.raw, mode === 'text');
+      assert.equal(trailerOf(frames)['grpc-status'], '0');
+      const meta = (await import('@bufbuild/protobuf')).fromBinary(messageType(reg, 'inference.ModelMetadataResponse'), frames[0].data) as unknown as { name: string };
+      assert.equal(meta.name, 'simple');
+    });
+  }
+
+  test('an error before any message is trailers-only in the HTTP/2 headers', async () => {
+    const r = await h2Call(META, frame(encode(messageType(reg, 'inference.ModelMetadataRequest'), { name: 'nope' })), 'application/grpc-web+proto');
+    assert.equal(r.headers[':status'], 200);
+    assert.equal(r.headers['grpc-status'], '5');
+    assert.match(decodeURIComponent(String(r.headers['grpc-message'])), /nope/);
+    assert.equal(r.raw.byteLength, 0);
+  });
+});
