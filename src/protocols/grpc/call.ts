@@ -181,8 +181,7 @@ export class ServerCall extends EventEmitter implements RpcCall {
       this.drainFrames(onMessage);
       this.armStall();
     });
-    this.stream.on('end', () => {
-      this.clearStall();
+    const ended = () => {
       this.inOrder(() => {
         if (this.done) return;
         if (this.pendingBytes > 0) {
@@ -193,6 +192,12 @@ export class ServerCall extends EventEmitter implements RpcCall {
         }
         onEnd();
       });
+    };
+    // END_STREAM may come while frames wait for memory (their bytes all in): the end goes after them.
+    const afterFrames = () => this.frameWaiting ? this.once('frameReserved', afterFrames) : ended();
+    this.stream.on('end', () => {
+      this.clearStall();
+      afterFrames();
     });
   }
 
@@ -282,6 +287,7 @@ export class ServerCall extends EventEmitter implements RpcCall {
       this.frameHeld = release;
       this.stream.resume();
       this.drainFrames(onMessage);
+      this.emit('frameReserved');
     }, (e) => {
       this.frameWaiting = false;
       if (!this.done) this.fail(e instanceof InferenceError ? e : new InferenceError('CANCELLED', String((e as Error)?.message ?? e)));
