@@ -6,8 +6,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import type { FileRegistry } from '@bufbuild/protobuf';
-import { baseUrl, startTestServer } from './harness.js';
+import { createClient } from '@connectrpc/connect';
+import { createGrpcWebTransport } from '@connectrpc/connect-web';
+import { baseUrl, scratchRepo, startTestServer } from './harness.js';
+import { writeTestModels } from './fixtures/streaming-models.js';
 import type { RunningServer } from '../src/server.js';
 import { duetRegistry, encode, frame, messageType, parseFrames, rawCall, trailerOf } from './grpc-web-fixture.js';
 
@@ -200,11 +205,77 @@ describe('gRPC-Web on the gRPC port (HTTP/2)', () => {
     });
   }
 
+  test('HTTP/1.1 on the plaintext gRPC port: connect-web and text mode work, other requests are told what the port takes', async () => {
+    const base = `http://127.0.0.1:${server.grpc!.port}`;
+    const client = createClient(reg.getService('inference.GRPCInferenceService')!, createGrpcWebTransport({ baseUrl: base })) as unknown as Record<string, (r: object) => Promise<{ name: string }>>;
+    assert.equal((await client.modelMetadata({ name: 'simple' })).name, 'simple');
+    const req = frame(encode(messageType(reg, 'inference.ModelMetadataRequest'), { name: 'simple' }));
+    const r = await rawCall(`${base}${META}`, req.toString('base64'), { 'content-type': 'application/grpc-web-text' });
+    assert.equal(r.status, I.OK, r.message);
+    const get = await fetch(`${base}${META}`);
+    assert.equal(get.status, 405);
+    assert.match(await get.text(), /only gRPC-Web/);
+  });
+
   test('an error before any message is trailers-only in the HTTP/2 headers', async () => {
     const r = await h2Call(META, frame(encode(messageType(reg, 'inference.ModelMetadataRequest'), { name: 'nope' })), 'application/grpc-web+proto');
     assert.equal(r.headers[':status'], 200);
     assert.equal(r.headers['grpc-status'], '5');
     assert.match(decodeURIComponent(String(r.headers['grpc-message'])), /nope/);
     assert.equal(r.raw.byteLength, 0);
+  });
+});
+
+describe('gRPC-Web backpressure over HTTP/1.1', () => {
+  let server: RunningServer;
+  let repo: Awaited<ReturnType<typeof scratchRepo>>;
+  before(async () => {
+    repo = await scratchRepo();
+    await writeTestModels(repo.dir);
+    server = await startTestServer(repo.dir, { streamIdleTimeoutMs: 1000 });
+  });
+  after(async () => {
+    await server?.stop();
+    await repo?.cleanup();
+  });
+
+  test('a reader that stops reading holds the model back, and its stream ends after --stream-idle-timeout', { timeout: 30_000 }, async () => {
+    const reg = duetRegistry();
+    const file = join(repo.dir, 'flood-web.txt');
+    const text = Buffer.from('go');
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(text.byteLength);
+    const body = frame(encode(messageType(reg, 'inference.ModelInferRequest'), {
+      modelName: 'flood',
+      inputs: [{ name: 'text_input', datatype: 'BYTES', shape: [1n] }],
+      rawInputContents: [Buffer.concat([len, text])],
+      parameters: { file: { parameterChoice: { case: 'stringParam', value: file } } },
+    }));
+    const size = () => { try { return statSync(file).size; } catch { return 0; } };
+    const parts: Buffer[] = [];
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(`${baseUrl(server)}${STREAM}`, { method: 'POST', headers: { 'content-type': 'application/grpc-web+proto' } }, resolve);
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(res.statusCode, 200);
+    res.on('data', (c: Buffer) => parts.push(c));
+    // Take one chunk, then stop reading.
+    await new Promise((r) => res.once('data', r));
+    res.pause();
+    await new Promise((r) => setTimeout(r, 2500));
+    const a = size();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(size(), a, 'the model kept producing for a reader that stopped reading');
+    assert.ok(a > 0 && a < 2000, `the model made ${a} of 2000 responses`);
+    // Reading again, the reader finds its stream ended for the idle timeout.
+    const ended = new Promise((r) => res.once('end', r));
+    res.resume();
+    await ended;
+    const frames = parseFrames(Buffer.concat(parts));
+    assert.ok(frames.length - 1 < 2000);
+    const t = trailerOf(frames);
+    assert.equal(t['grpc-status'], '1');
+    assert.match(decodeURIComponent(t['grpc-message']), /stream-idle-timeout/);
   });
 });

@@ -22,9 +22,13 @@ export interface WebExchange {
   respond(headers: OutgoingHttpHeaders, end: boolean): void;
   write(chunk: Buffer): boolean;
   end(): void;
+  /** Cuts the exchange off (a reader that does not take its error status). */
+  abort(): void;
 }
 
 const OK = 0;
+/** How long an error status waiting behind data the client does not read may wait before the exchange is cut. */
+const TRAILER_GRACE_MS = 5_000;
 
 export class GrpcWebCall extends EventEmitter implements RpcCall {
   request: unknown;
@@ -290,6 +294,8 @@ export class GrpcWebCall extends EventEmitter implements RpcCall {
       } else {
         this.x.write(this.encode(trailerFrame(code, message)));
         this.x.end();
+        // A stream ended for its stalled reader (idle timeout, shutdown) must not hold its connection.
+        if (code !== OK) setTimeout(() => this.closed || this.x.abort(), TRAILER_GRACE_MS).unref();
       }
     }
     this.finish();

@@ -46,6 +46,10 @@ type PlainReply = (status: number, headers: Record<string, string>, text: string
 
 const first = (v: string | string[] | undefined) => Array.isArray(v) ? v[0] : v;
 
+/** A body the client is still sending (or may send) that the answer leaves unread. */
+const unreadBody = (req: http.IncomingMessage) =>
+  !req.complete && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0);
+
 export class GrpcWebGateway {
   private readonly origins: OriginPolicy;
 
@@ -68,7 +72,7 @@ export class GrpcWebGateway {
       body: req,
       events: res,
       respond: (headers, end) => {
-        const unread = end && !req.complete;
+        const unread = end && unreadBody(req);
         // A body left unread is not worth reading: the connection closes after a short linger.
         if (unread) headers = { ...headers, connection: 'close' };
         res.writeHead(200, headers);
@@ -78,11 +82,13 @@ export class GrpcWebGateway {
       },
       write: (chunk) => res.write(chunk),
       end: () => res.end(),
+      abort: () => res.destroy(),
     };
     this.serve({ method, path, headers: req.headers, host: first(req.headers.host), scheme: (req.socket as TLSSocket).encrypted ? 'https' : 'http' }, exchange, (status, headers, text) => {
-      res.writeHead(status, { ...headers, 'content-type': 'text/plain', ...(req.complete ? {} : { connection: 'close' }) });
+      const unread = unreadBody(req);
+      res.writeHead(status, { ...headers, 'content-type': 'text/plain', ...(unread ? { connection: 'close' } : {}) });
       res.end(text);
-      if (!req.complete) discardRest(req);
+      if (unread) discardRest(req);
     });
     return true;
   }
@@ -102,6 +108,7 @@ export class GrpcWebGateway {
       },
       write: (chunk) => !stream.destroyed && stream.write(chunk),
       end: () => stream.end(),
+      abort: () => stream.close(http2.constants.NGHTTP2_CANCEL),
     };
     const session = stream.session?.socket as TLSSocket | undefined;
     this.serve({

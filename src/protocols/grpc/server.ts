@@ -3,6 +3,7 @@
 // server reflection. Handlers keep grpc-js's call shape (see call.ts); grpc-js itself is only a client here.
 
 import { setMaxListeners } from 'node:events';
+import type http from 'node:http';
 import http2 from 'node:http2';
 import { join } from 'node:path';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -17,6 +18,7 @@ import { inferenceServiceImpl, predictorImpl, unary } from './service.js';
 import { ServerCall, type CallLimits } from './call.js';
 import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
 import { GrpcWebGateway, isGrpcWeb, type GrpcWebOptions } from '../grpc-web/server.js';
+import { PlainPort } from '../grpc-web/plain-port.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
 import { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_METHODS, INFERENCE_SERVICE, PREDICTOR_SERVICE } from './definitions.js';
 
@@ -64,6 +66,8 @@ const STATUS_NAME = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE
 
 export class GrpcServer {
   readonly server: http2.Http2Server | http2.Http2SecureServer;
+  /** Without TLS: the listener that tells HTTP/2 from browsers' HTTP/1.1 (gRPC-Web) on this port. */
+  private readonly plain?: PlainPort;
   private readonly routes = new Map<string, Route>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   /** Calls in progress, on every transport, with their kind (for shutdown). */
@@ -95,6 +99,7 @@ export class GrpcServer {
     this.server = tls
       ? http2.createSecureServer({ ...serverOpts, ...nodeTlsOptions(tls), allowHTTP1: false })
       : http2.createServer(serverOpts);
+    if (!tls) this.plain = new PlainPort(this.server as http2.Http2Server, (req, res) => this.onHttp1(req, res));
     this.server.on('session', (session) => this.onSession(session, win));
     this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
     // A handshake that fails (plaintext client on a TLS port, no client certificate) is the client's problem.
@@ -132,14 +137,15 @@ export class GrpcServer {
 
   async listen(): Promise<{ address: string; port: number }> {
     const host = this.opts.host ?? '0.0.0.0';
+    const listener = this.plain?.server ?? this.server;
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.port ?? 8001, host, () => {
-        this.server.off('error', reject);
+      listener.once('error', reject);
+      listener.listen(this.opts.port ?? 8001, host, () => {
+        listener.off('error', reject);
         resolve();
       });
     });
-    const addr = this.server.address();
+    const addr = listener.address();
     return { address: host, port: typeof addr === 'object' && addr ? addr.port : 0 };
   }
 
@@ -172,6 +178,13 @@ export class GrpcServer {
       clearInterval(timer);
       this.sessions.delete(session);
     });
+  }
+
+  /** HTTP/1.1 on the plaintext gRPC port: gRPC-Web only. */
+  private onHttp1(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.web.http1(req, res)) return;
+    res.writeHead(req.method === 'POST' ? 415 : 405, { 'content-type': 'text/plain' });
+    res.end(`this is the gRPC port: over HTTP/1.1 it takes only gRPC-Web (POST with content-type application/grpc-web or application/grpc-web-text), got ${req.method} ${req.headers['content-type'] ?? 'no content-type'}\n`);
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
@@ -254,8 +267,9 @@ export class GrpcServer {
    */
   close(graceMs = 30_000): Promise<CloseReport> {
     this.closing ??= (async () => {
-      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => (this.plain?.server ?? this.server).close(() => resolve()));
       for (const s of this.sessions) s.close();
+      this.plain?.drain();
       this.draining.abort();
       const counted = new Set<RpcCall>();
       const ending = Number.isFinite(graceMs) ? setTimeout(() => {
@@ -276,6 +290,7 @@ export class GrpcServer {
       for (const c of this.calls.keys()) c.fail(unavailable('the server is shutting down'), true);
       if (this.calls.size) await new Promise((r) => setTimeout(r, 50));
       for (const s of this.sessions) s.destroy();
+      this.plain?.destroyAll();
       await closed;
       return { cut };
     })();
