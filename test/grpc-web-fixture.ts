@@ -11,17 +11,18 @@ import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { ROOT } from './harness.js';
 
 /**
- * Every Duet service, from protoc's descriptors. ModelStreamInfer is marked server-streaming, which is
- * how a browser calls it over gRPC-Web (one request per call; fetch cannot stream a request body).
+ * Every Duet service, from protoc's descriptors. The bidi methods (ModelStreamInfer, reflection) are marked
+ * server-streaming, which is how a browser calls them over gRPC-Web (one request per call; fetch cannot
+ * stream a request body).
  */
 export function duetRegistry(): FileRegistry {
   const dir = mkdtempSync(join(tmpdir(), 'duet-desc-'));
   try {
     const out = join(dir, 'duet.binpb');
     execFileSync('protoc', [`--descriptor_set_out=${out}`, '--include_imports', '-I', join(ROOT, 'proto'),
-      'grpc_service.proto', 'model_config.proto', 'predictor.proto', 'health.proto', 'generator.proto']);
+      'grpc_service.proto', 'model_config.proto', 'predictor.proto', 'health.proto', 'generator.proto', 'reflection.proto']);
     const set = fromBinary(FileDescriptorSetSchema, readFileSync(out));
-    for (const f of set.file) for (const s of f.service) for (const m of s.method) if (m.name === 'ModelStreamInfer') m.clientStreaming = false;
+    for (const f of set.file) for (const s of f.service) for (const m of s.method) if (m.clientStreaming) m.clientStreaming = false;
     return createFileRegistry(set);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -72,6 +72,13 @@ describe('gRPC-Web malformed bodies', () => {
     assert.match(r.message, /one request message per call.*served as a server stream/);
   });
 
+  test('reflection with two requests in one call is refused the same way', async () => {
+    const req = encode(messageType(reg, 'grpc.reflection.v1.ServerReflectionRequest'), { messageRequest: { case: 'listServices', value: '' } });
+    const r = await rawCall(url('/grpc.reflection.v1.ServerReflection/ServerReflectionInfo'), Buffer.concat([frame(req), frame(req)]));
+    assert.equal(r.status, I.UNIMPLEMENTED);
+    assert.match(r.message, /ServerReflectionInfo over gRPC-Web takes one request message per call/);
+  });
+
   test('grpc-timeout ends a call past its deadline', async () => {
     const req = encode(messageType(reg, 'inference.ModelInferRequest'), {
       modelName: 'repeat_int32',

@@ -97,6 +97,16 @@ describe('gRPC-Web through @connectrpc/connect-web (binary)', () => {
     assert.deepEqual(outs, [4, 5, 6]);
   });
 
+  test('reflection with one request per call lists the services', async () => {
+    const reflection = createClient(reg.getService('grpc.reflection.v1.ServerReflection')!, createGrpcWebTransport({ baseUrl: baseUrl(server) })) as unknown as Methods;
+    const names: string[] = [];
+    for await (const r of reflection.serverReflectionInfo({ messageRequest: { case: 'listServices', value: '' } }) as AsyncIterable<{ messageResponse: { case: string; value: { service: { name: string }[] } } }>) {
+      assert.equal(r.messageResponse.case, 'listServicesResponse');
+      names.push(...r.messageResponse.value.service.map((s) => s.name));
+    }
+    for (const s of ['inference.GRPCInferenceService', 'duet.Generator', 'Predictor', 'grpc.health.v1.Health']) assert.ok(names.includes(s), `${s} in ${names}`);
+  });
+
   describe('text mode (raw frames: connect-web has no grpc-web-text)', () => {
     const TEXT = { 'content-type': 'application/grpc-web-text', accept: 'application/grpc-web-text' };
     const url = (path: string) => `${baseUrl(server)}${path}`;
