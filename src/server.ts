@@ -2,6 +2,7 @@
 
 import type { AddressInfo } from 'node:net';
 import { DataPlane } from './dataplane.js';
+import { createApi } from './api/index.js';
 import { DEFAULT_GRACE_MS, ModelManager, type ModelControlMode } from './model-manager.js';
 import { ByteBudget, defaultInflightBytes } from './core/budget.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, HttpServer } from './protocols/http/server.js';
@@ -113,23 +114,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const metrics = new Metrics(() => models.allLoaded().map((sv) => ({ name: sv.name, version: sv.version, stats: sv.stats, pending: sv.scheduler.pending })), budget);
   const tracing = opts.tracing && (opts.tracing.otlpEndpoint || opts.tracing.exporter) ? new Tracing(opts.tracing) : undefined;
   await models.start();
+  // Every call on every protocol runs through one wrapper: auth, tracing, error mapping, metrics.
+  const api = createApi(dataPlane, {
+    access: { http: httpAccess, grpc: grpcAccess }, tracing,
+    observe: (protocol, label, code, seconds) => metrics.observe(protocol, label, code, seconds),
+  });
   // Built whether or not gRPC listens: gRPC-Web on the REST port runs through its dispatch.
-  const grpc = new GrpcServer(dataPlane, {
+  const grpc = new GrpcServer(api, {
     host: opts.host, port: opts.grpcPort ?? 8001, maxMessageBytes: opts.grpcMaxMessageBytes,
     windowBytes: opts.grpcWindowBytes, protoDir: PROTO_DIR,
     keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
-    observe: (method, status, seconds) => metrics.observe('grpc', method, status, seconds),
-    tracing, requestTimeoutMs, reserve: opts.grpcReserve ?? ((bytes, signal) => budget.acquire(bytes, signal)),
+    requestTimeoutMs, reserve: opts.grpcReserve ?? ((bytes, signal) => budget.acquire(bytes, signal)),
     tryReserve: opts.grpcReserve ? undefined : (bytes) => budget.tryAcquire(bytes),
     streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
     tls: grpcTls && listenerTls(grpcTls),
-    authorize: grpcAccess.enabled ? (method, header) => grpcAccess.check(method, header) : undefined,
     web: { origins, allowHeaders: grpcAccess.headerNames },
   });
-  const http = new HttpServer(dataPlane, {
-    host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, tracing, budget, requestTimeoutMs, streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
+  const http = new HttpServer(api, {
+    host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, budget, requestTimeoutMs, streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
     tls: opts.tls && listenerTls(opts.tls),
-    observe: (route, status, seconds) => metrics.observe('http', route, status, seconds),
     admission: { access: httpAccess, origins },
     grpcWeb: (req, res) => grpc.web.http1(req, res),
   });

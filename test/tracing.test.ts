@@ -9,7 +9,7 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { HttpClient } from '../src/client/http.js';
 import { INFERENCE_SERVICE } from '../src/protocols/grpc/server.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { scratchRepo } from './harness.js';
+import { PROTOCOLS, scratchRepo } from './harness.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
@@ -35,7 +35,7 @@ describe('tracing to an in-memory exporter', () => {
   let server: RunningServer;
   let repo: Awaited<ReturnType<typeof scratchRepo>>;
   before(async () => {
-    repo = await scratchRepo(['my_model']);
+    repo = await scratchRepo(['my_model', 'text_repeat']);
     server = await startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, grpcPort: 0, metricsPort: 0, tracing: { exporter } });
   });
   after(async () => {
@@ -89,6 +89,23 @@ describe('tracing to an in-memory exporter', () => {
     const root = await waitFor(() => exporter.getFinishedSpans().find((s) => s.name === 'POST infer'));
     assert.equal(root.status.code, 2, 'ERROR');
   });
+
+  for (const proto of PROTOCOLS) {
+    test(`${proto.name}: a stream request is traced too, with its queue (until the first response) and compute stages`, async () => {
+      exporter.reset();
+      const c = proto.client(server, { headers: { traceparent } });
+      const all = [];
+      for await (const r of c.generateStream('text_repeat', { text_input: 'x', count: 2 })) all.push(r);
+      assert.equal(all.length, 2);
+      await c.close();
+      const isStream = (s: ReadableSpan) => s.parentSpanContext?.spanId === PARENT_ID && ['ModelStreamInfer', 'Generate'].includes(String(s.attributes['rpc.method']));
+      const root = await waitFor(() => exporter.getFinishedSpans().find(isStream));
+      assert.equal(root.spanContext().traceId, TRACE_ID);
+      assert.equal(root.attributes['duet.model'], 'text_repeat');
+      const children = exporter.getFinishedSpans().filter((s) => s.parentSpanContext?.spanId === root.spanContext().spanId).map((s) => s.name);
+      for (const stage of ['queue', 'compute']) assert.ok(children.includes(stage), `no ${stage} stage: ${children.join(', ')}`);
+    });
+  }
 
   test('a request without traceparent starts a new trace', async () => {
     exporter.reset();

@@ -112,7 +112,7 @@ export class Metrics {
   }
 
   /** One answered request; `code` is the HTTP status or the gRPC status name. */
-  observe(protocol: 'http' | 'grpc', method: string, code: string | number, seconds: number): void {
+  observe(protocol: 'http' | 'grpc' | 'grpc-web', method: string, code: string | number, seconds: number): void {
     let methods = this.series.get(protocol);
     if (!methods) this.series.set(protocol, (methods = new Map()));
     let s = methods.get(method);

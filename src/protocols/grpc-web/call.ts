@@ -81,6 +81,11 @@ export class GrpcWebCall extends EventEmitter implements RpcCall {
     });
   }
 
+  /** Aborts when the call is cancelled (RpcCall; the call path's CallContext reads it). */
+  get signal(): AbortSignal {
+    return this.ac.signal;
+  }
+
   get metadata(): Metadata {
     return (this._metadata ??= Metadata.fromHttp2Headers(this.headers));
   }

@@ -1,50 +1,28 @@
-// grpc.health.v1.Health: "" and the inference service follow server readiness; a model name follows that model.
+// grpc.health.v1.Health: protobuf <-> the methods' health checks (src/api/methods.ts decides what a
+// service name follows).
 
-import * as grpc from '@grpc/grpc-js';
-import type { DataPlane } from '../../dataplane.js';
+import type { Api } from '../../api/index.js';
+import { asInferenceError } from '../../core/errors.js';
 import { grpc as g } from '../../generated/proto.js';
-import { toServiceError } from './service.js';
-import { DecodeFailure } from './definitions.js';
-import { InferenceError, invalidArg } from '../../core/errors.js';
+import { requestOf, toStatus, unary, type Handler } from './service.js';
 
 const Status = g.health.v1.HealthCheckResponse.ServingStatus;
-const SERVER_SERVICES = new Set(['', 'inference.GRPCInferenceService', 'Predictor']);
+const decode = (r: g.health.v1.HealthCheckRequest) => ({ service: r.service ?? '' });
+const encode = (r: { status: keyof typeof Status }) => g.health.v1.HealthCheckResponse.create({ status: Status[r.status] });
 
-export function servingStatus(dp: DataPlane, service: string): number | undefined {
-  if (SERVER_SERVICES.has(service)) return dp.ready() ? Status.SERVING : Status.NOT_SERVING;
-  if (dp.modelReady(service)) return Status.SERVING;
-  return dp.knowsModel(service) ? Status.NOT_SERVING : undefined;
-}
-
-export function healthImpl(dp: DataPlane) {
+export function healthService(api: Api): Record<string, Handler> {
+  const { methods: m, wrapper: w } = api;
   return {
-    Check(call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) {
-      const req = call.request;
-      if (req instanceof DecodeFailure) return callback(toServiceError(invalidArg(req.message)));
-      const service = (req as g.health.v1.HealthCheckRequest).service ?? '';
-      const status = servingStatus(dp, service);
-      if (status === undefined) return callback(toServiceError(new InferenceError('NOT_FOUND', `unknown service or model '${service}'`)));
-      callback(null, g.health.v1.HealthCheckResponse.create({ status }));
-    },
-    Watch(call: grpc.ServerWritableStream<unknown, unknown>) {
-      const req = call.request;
-      if (req instanceof DecodeFailure) {
-        call.destroy(toServiceError(invalidArg(req.message)));
-        return;
-      }
-      const service = (req as g.health.v1.HealthCheckRequest).service ?? '';
-      let last: number | undefined = -1;
-      const send = () => {
-        const now = servingStatus(dp, service) ?? Status.SERVICE_UNKNOWN;
-        if (now !== last) {
-          last = now;
-          call.write(g.health.v1.HealthCheckResponse.create({ status: now }));
+    Check: unary(w, decode, (c, q) => m.HealthCheck(c, q), encode),
+    // The status now and at each change, until the client goes away (a few tiny messages: no backpressure).
+    Watch: (call, _cb, ctx) => {
+      void (async () => {
+        try {
+          for await (const msg of w.stream(ctx!, () => decode(requestOf<g.health.v1.HealthCheckRequest>(call)), (c, q) => m.HealthWatch(c, q), encode)) call.write(msg);
+        } catch (e) {
+          call.sendStatus(toStatus(asInferenceError(e)));
         }
-      };
-      send();
-      const off = dp.onStateChange(send);
-      call.on('cancelled', off);
-      call.on('close', off);
+      })();
     },
   };
 }

@@ -34,6 +34,8 @@ export interface RpcCall extends EventEmitter {
   /** The one request message of a unary or server-streaming call, set by dispatch before the handler runs. */
   request: unknown;
   readonly cancelled: boolean;
+  /** Aborts when the call is cancelled: the client went away, the deadline passed or the server cut it. */
+  readonly signal: AbortSignal;
   readonly metadata: Metadata;
   /** Date.now() milliseconds, Infinity without a deadline. */
   getDeadline(): number;

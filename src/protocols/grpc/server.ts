@@ -7,20 +7,19 @@ import type http from 'node:http';
 import http2 from 'node:http2';
 import { join } from 'node:path';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { DataPlane } from '../../dataplane.js';
+import type { Api, CallContext } from '../../api/index.js';
 import { InferenceError, invalidArg, unavailable } from '../../core/errors.js';
-import { healthImpl } from './health.js';
+import { healthService } from './health.js';
 import { reflectionImpl, REFLECTION_V1_SERVICE, REFLECTION_V1ALPHA_SERVICE } from './reflection/service.js';
-import type { Tracing } from '../../metrics/tracing.js';
-import { generatorImpl, modelStreamInfer, type StreamControl } from './streaming.js';
+import { generator, modelStreamInfer, type StreamControl } from './streaming.js';
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, finalFrameMs, shutdownError, type CloseReport } from '../lifecycle.js';
-import { inferenceServiceImpl, predictorImpl, unary } from './service.js';
+import { inferenceService, predictor, type Handler } from './service.js';
 import { ServerCall, type CallLimits } from './call.js';
 import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
 import { GrpcWebGateway, isGrpcWeb, type GrpcWebOptions } from '../grpc-web/server.js';
 import { PlainPort } from '../grpc-web/plain-port.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
-import { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_METHODS, INFERENCE_SERVICE, PREDICTOR_SERVICE } from './definitions.js';
+import { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_SERVICE, PREDICTOR_SERVICE } from './definitions.js';
 
 export { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_SERVICE, PREDICTOR_SERVICE };
 
@@ -34,7 +33,6 @@ export interface GrpcServerOptions {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   protoDir: string;
-  tracing?: Tracing;
   /** Serve gRPC over TLS; with requireClientCert, a client without a certificate signed by `ca` is refused at the handshake. */
   tls?: ListenerTls;
   /** Reserve memory for received bytes (the server-wide in-flight budget). */
@@ -42,10 +40,6 @@ export interface GrpcServerOptions {
   tryReserve?: CallLimits['tryReserve'];
   /** A request message that stalls this long is dropped. */
   requestTimeoutMs?: number;
-  /** Checked before a call is dispatched: an error refuses it. `method` is the full path, e.g. /inference.GRPCInferenceService/ModelInfer. */
-  authorize?: (method: string, header: (name: string) => string | undefined) => InferenceError | undefined;
-  /** Told of every finished call (for metrics): method name, status name, seconds. */
-  observe?: (method: string, status: string, seconds: number) => void;
   /** A streaming call whose reader takes no data for this long is cancelled; 0: never. */
   streamIdleTimeoutMs?: number;
   /** gRPC-Web from browsers: origins allowed (--cors-allow-origin) and more request headers preflights allow. */
@@ -57,7 +51,6 @@ export const DEFAULT_MAX_MESSAGE = 2 ** 31 - 1;
 export const DEFAULT_WINDOW = 8 * 1024 * 1024;
 
 type Kind = 'unary' | 'server' | 'bidi';
-type Handler = (call: RpcCall, callback?: (err: unknown, value?: unknown) => void) => void;
 interface Route { def: ServiceDefinition[string]; handler: Handler; kind: Kind; name: string }
 
 const STATUS_NAME = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
@@ -81,7 +74,7 @@ export class GrpcServer {
   /** The grace period is almost over: streams still open end now, with this signal's reason. */
   private readonly ending = new AbortController();
 
-  constructor(dp: DataPlane, private readonly opts: GrpcServerOptions) {
+  constructor(private readonly api: Api, private readonly opts: GrpcServerOptions) {
     this.web = new GrpcWebGateway(this, opts.web);
     this.limits = { maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE, reserve: opts.reserve, tryReserve: opts.tryReserve, requestTimeoutMs: opts.requestTimeoutMs };
     const win = Math.min(Math.max(opts.windowBytes ?? DEFAULT_WINDOW, 65535), 2 ** 31 - 1);
@@ -112,23 +105,20 @@ export class GrpcServer {
       ending: this.ending.signal,
       idleTimeoutMs: opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
     };
-    const impl = inferenceServiceImpl(dp, opts.tracing);
-    const handlers: UntypedServiceImplementation = {};
-    for (const [name, [, , kind]] of Object.entries(INFERENCE_METHODS)) if (!kind) handlers[name] = unary(impl[name]);
-    handlers.ModelStreamInfer = modelStreamInfer(dp, control);
-    this.addService(INFERENCE_SERVICE, handlers);
-    this.addService(PREDICTOR_SERVICE, { Predict: unary(predictorImpl(dp) as never) });
-    this.addService(GENERATOR_SERVICE, { Generate: generatorImpl(dp, control) });
-    this.addService(HEALTH_SERVICE, healthImpl(dp) as unknown as UntypedServiceImplementation);
+    this.addService(INFERENCE_SERVICE, { ...inferenceService(api), ModelStreamInfer: modelStreamInfer(api, control) });
+    this.addService(PREDICTOR_SERVICE, { Predict: predictor(api) });
+    this.addService(GENERATOR_SERVICE, { Generate: generator(api, control) });
+    this.addService(HEALTH_SERVICE, healthService(api));
+    // Reflection keeps grpc-js's handler shape; dispatch still gives it the wrapper's auth and metrics.
     const reflection = reflectionImpl(opts.protoDir, () => [...new Set([...this.routes.keys()].map((p) => p.split('/')[1]))]);
     this.addService(REFLECTION_V1_SERVICE, reflection as unknown as UntypedServiceImplementation);
     this.addService(REFLECTION_V1ALPHA_SERVICE, reflection as unknown as UntypedServiceImplementation);
   }
 
-  /** grpc-js's addService shape. */
-  addService(service: ServiceDefinition, impl: UntypedServiceImplementation): void {
+  /** grpc-js's addService shape; Duet's own handlers also take the call's CallContext. */
+  addService(service: ServiceDefinition, impl: UntypedServiceImplementation | Record<string, Handler>): void {
     for (const [name, def] of Object.entries(service)) {
-      const handler = (impl[name] ?? impl[(def as { originalName?: string }).originalName ?? '']) as unknown as Handler | undefined;
+      const handler = ((impl as Record<string, unknown>)[name] ?? (impl as Record<string, unknown>)[(def as { originalName?: string }).originalName ?? '']) as Handler | undefined;
       if (!handler) continue;
       const kind: Kind = def.requestStream ? 'bidi' : def.responseStream ? 'server' : 'unary';
       this.routes.set(def.path, { def, handler, kind, name });
@@ -215,33 +205,44 @@ export class GrpcServer {
   }
 
   /**
-   * Runs one call, whatever transport carries it: counted for shutdown and metrics, refused when the
-   * method is unknown, the server is closing or `authorize` says no, then its request read and its
-   * handler called as its kind needs. `header` reads the request's headers (metadata) by lower-case name.
+   * Runs one call, whatever transport carries it: its CallContext made, counted for shutdown and (by the
+   * call wrapper) for metrics, refused when the method is unknown, the server is closing or the wrapper's
+   * auth step says no, then its request read and its handler called as its kind needs. `header` reads the
+   * request's headers (metadata) by lower-case name.
    */
   dispatch(call: RpcCall, path: string, header: (name: string) => string | undefined): void {
     const route = this.routes.get(path);
     this.calls.set(call, route?.kind ?? 'unary');
     call.once('close', () => this.calls.delete(call));
-    const observe = this.opts.observe;
-    if (observe) {
-      const start = performance.now();
-      let seen = false;
-      const report = (code: number) => {
-        if (seen) return;
-        seen = true;
-        observe(route?.name ?? 'unknown', STATUS_NAME[code] ?? String(code), (performance.now() - start) / 1000);
-      };
-      call.once('status', report);
-      call.once('cancelled', () => report(1));
-    }
+    const deadline = call.getDeadline();
+    const ctx: CallContext = {
+      protocol: header('content-type')?.startsWith('application/grpc-web') ? 'grpc-web' : 'grpc',
+      method: path,
+      label: route?.name ?? 'unknown',
+      // Read lazily: the call makes its AbortController only when something waits on it.
+      get signal() {
+        return call.signal;
+      },
+      deadline: Number.isFinite(deadline) ? deadline : undefined,
+      header,
+      start: performance.now(),
+    };
+    const wrapper = this.api.wrapper;
+    let seen = false;
+    const report = (code: number) => {
+      if (seen) return;
+      seen = true;
+      wrapper.finished(ctx, STATUS_NAME[code] ?? String(code));
+    };
+    call.once('status', report);
+    call.once('cancelled', () => report(1));
     if (!route) return call.fail(new InferenceError('UNIMPLEMENTED', `unknown method ${path}`));
     if (this.closing) return call.fail(unavailable('the server is shutting down'));
-    const denied = this.opts.authorize?.(path, header);
+    const denied = wrapper.admit(ctx);
     if (denied) return call.fail(denied);
     const { handler, kind } = route;
     if (kind === 'bidi') {
-      handler(call);
+      handler(call, undefined, ctx);
       call.read((msg) => call.emit('data', msg), () => call.emit('end'));
       return;
     }
@@ -251,12 +252,12 @@ export class GrpcServer {
       call.request = msg;
     }, () => {
       if (!got) return call.fail(invalidArg(`${path} needs one request message, got none`));
-      if (kind === 'server') return handler(call);
+      if (kind === 'server') return handler(call, undefined, ctx);
       handler(call, (err, value) => {
         if (err) return call.sendStatus(err as RpcStatus);
         call.write(value);
         call.end();
-      });
+      }, ctx);
     });
   }
 

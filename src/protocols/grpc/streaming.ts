@@ -2,17 +2,17 @@
 // stream, each answered by its responses as they come; an error for one request travels in
 // error_message and the stream goes on; triton_enable_empty_final_response adds the final flag.
 
-import type * as grpc from '@grpc/grpc-js';
+import type { Api, CallContext } from '../../api/index.js';
 import { asInferenceError, InferenceError, invalidArg } from '../../core/errors.js';
-import type { DataPlane } from '../../dataplane.js';
 import { duet, type inference } from '../../generated/proto.js';
 import type { Parameters } from '../../core/tensor.js';
 import { decodeInferRequest, encodeInferResponse } from './codec.js';
-import { deadlineOf, toServiceError } from './service.js';
+import { requestOf, toStatus, type Handler } from './service.js';
 import { DecodeFailure, EMPTY_FINAL, FINAL_FLAG } from './definitions.js';
 import { drainingError, idleTimeoutError, waitForDrain } from '../lifecycle.js';
+import type { RpcCall } from './rpc-call.js';
 
-type StreamCall = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+type StreamCall = RpcCall;
 
 /** What the server tells its streaming handlers, whatever transport carries them. */
 export interface StreamControl {
@@ -42,7 +42,7 @@ function streamScope(call: StreamCall, control: StreamControl, onDraining?: () =
   ac.signal.addEventListener('abort', () => {
     release();
     const r: unknown = ac.signal.reason;
-    if (r instanceof InferenceError) call.emit('error', toServiceError(r));
+    if (r instanceof InferenceError) call.sendStatus(toStatus(r));
   }, { once: true });
   // The client cancelled, or the transport failed the call: no status to send.
   call.on('cancelled', () => ac.abort());
@@ -65,8 +65,8 @@ function streamScope(call: StreamCall, control: StreamControl, onDraining?: () =
   };
 }
 
-export function modelStreamInfer(dp: DataPlane, control: StreamControl) {
-  return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+export function modelStreamInfer({ methods: m, wrapper: w }: Api, control: StreamControl): Handler {
+  return (call, _cb, ctx) => {
     let active = 0;
     let inputEnded = false;
     // Once shutdown begins the stream ends as soon as it is idle, so an open stream cannot hold shutdown.
@@ -82,17 +82,26 @@ export function modelStreamInfer(dp: DataPlane, control: StreamControl) {
     const scope = streamScope(call, control, maybeEnd);
     const { write } = scope;
 
+    // Each request of the stream is a call of its own through the wrapper (its span, its errors).
     const handle = async (raw: unknown) => {
-      const m = raw instanceof DecodeFailure ? undefined : (raw as inference.ModelInferRequest);
-      let version = m?.model_version ?? '';
-      try {
+      const msg = raw instanceof DecodeFailure ? undefined : (raw as inference.ModelInferRequest);
+      let version = msg?.model_version ?? '';
+      const reqCtx: CallContext = { ...ctx!, signal: scope.signal, trace: undefined };
+      let flagged = false;
+      const decode = () => {
         if (control.draining.aborted) throw drainingError();
-        if (!m) throw invalidArg((raw as DecodeFailure).message);
-        const req = decodeInferRequest(m);
-        req.signal = scope.signal;
-        req.deadline = deadlineOf(call);
-        const flagged = req.parameters[EMPTY_FINAL] === true;
-        const { decoupled, responses } = dp.openStream(req);
+        if (!msg) throw invalidArg((raw as DecodeFailure).message);
+        const req = decodeInferRequest(msg);
+        flagged = req.parameters[EMPTY_FINAL] === true;
+        return req;
+      };
+      let decoupled = false;
+      try {
+        const responses = w.stream(reqCtx, decode, (c, q) => {
+          const s = m.ModelStreamInfer(c, q);
+          decoupled = s.decoupled;
+          return s.responses;
+        }, (r) => r, msg?.model_name);
         for await (const r of responses) {
           version = r.modelVersion;
           const ir = encodeInferResponse(r);
@@ -101,7 +110,7 @@ export function modelStreamInfer(dp: DataPlane, control: StreamControl) {
           await write({ infer_response: ir });
         }
         if (decoupled && flagged) {
-          await write({ infer_response: { model_name: m.model_name, model_version: version, id: m.id, parameters: { [FINAL_FLAG]: { bool_param: true } } } });
+          await write({ infer_response: { model_name: msg!.model_name, model_version: version, id: msg!.id, parameters: { [FINAL_FLAG]: { bool_param: true } } } });
         }
       } catch (e) {
         if (scope.signal.aborted) return;
@@ -109,7 +118,7 @@ export function modelStreamInfer(dp: DataPlane, control: StreamControl) {
         // error_code is Duet's addition: the error table's code, so clients can tell bad input from failure.
         await write({
           error_message: err.message,
-          infer_response: { model_name: m?.model_name ?? '', model_version: version, id: m?.id ?? '', parameters: { error_code: { string_param: err.code } } },
+          infer_response: { model_name: msg?.model_name ?? '', model_version: version, id: msg?.id ?? '', parameters: { error_code: { string_param: err.code } } },
         });
       }
     };
@@ -129,33 +138,37 @@ export function modelStreamInfer(dp: DataPlane, control: StreamControl) {
 }
 
 /** duet.Generator/Generate: a prompt in, one message per token out, the last one final with its finish reason. */
-export function generatorImpl(dp: DataPlane, control: StreamControl) {
-  return async (call: grpc.ServerWritableStream<unknown, unknown>) => {
-    const scope = streamScope(call, control);
-    const { write } = scope;
-    try {
-      if (call.request instanceof DecodeFailure) throw invalidArg(call.request.message);
-      const r = call.request as duet.GenerateRequest;
-      const parameters: Parameters = {};
-      if (r.max_tokens != null) parameters.max_tokens = r.max_tokens;
-      if (r.temperature != null) parameters.temperature = r.temperature;
-      if (r.top_k != null) parameters.top_k = r.top_k;
-      if (r.seed != null) parameters.seed = BigInt(r.seed.toString());
-      if (r.stop?.length) parameters.stop = JSON.stringify(r.stop);
-      const { chunks } = dp.generate({ modelName: r.model, text: r.prompt ?? '', parameters, signal: scope.signal, deadline: deadlineOf(call) });
-      let index = 0;
-      let finished = false;
-      for await (const c of chunks) {
-        finished = c.finishReason !== undefined;
-        await write(duet.GenerateResponse.create({ text: c.text, index: index++, final: finished, finish_reason: c.finishReason ?? '' }));
-        if (finished) break;
+export function generator({ methods: m, wrapper: w }: Api, control: StreamControl): Handler {
+  return (call, _cb, ctx) => {
+    void (async () => {
+      const scope = streamScope(call, control);
+      const { write } = scope;
+      const decode = () => {
+        const r = requestOf<duet.GenerateRequest>(call);
+        const parameters: Parameters = {};
+        if (r.max_tokens != null) parameters.max_tokens = r.max_tokens;
+        if (r.temperature != null) parameters.temperature = r.temperature;
+        if (r.top_k != null) parameters.top_k = r.top_k;
+        if (r.seed != null) parameters.seed = BigInt(r.seed.toString());
+        if (r.stop?.length) parameters.stop = JSON.stringify(r.stop);
+        return { modelName: r.model, text: r.prompt ?? '', parameters };
+      };
+      const model = call.request instanceof DecodeFailure ? undefined : (call.request as duet.GenerateRequest).model;
+      try {
+        let index = 0;
+        let finished = false;
+        for await (const c of w.stream({ ...ctx!, signal: scope.signal }, decode, (cx, q) => m.Generate(cx, q), (x) => x, model)) {
+          finished = c.finishReason !== undefined;
+          await write(duet.GenerateResponse.create({ text: c.text, index: index++, final: finished, finish_reason: c.finishReason ?? '' }));
+          if (finished) break;
+        }
+        if (!finished && !scope.signal.aborted) await write(duet.GenerateResponse.create({ text: '', index, final: true, finish_reason: '' }));
+        if (scope.signal.aborted) return;
+        scope.finished();
+        call.end();
+      } catch (e) {
+        if (!scope.signal.aborted) scope.end(asInferenceError(e));
       }
-      if (!finished && !scope.signal.aborted) await write(duet.GenerateResponse.create({ text: '', index, final: true, finish_reason: '' }));
-      if (scope.signal.aborted) return;
-      scope.finished();
-      call.end();
-    } catch (e) {
-      if (!scope.signal.aborted) scope.end(asInferenceError(e));
-    }
+    })();
   };
 }

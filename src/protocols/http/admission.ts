@@ -1,15 +1,16 @@
 // What a REST request must pass before its body is read: its browser origin (CSRF and CORS
-// preflights), then the API key and Triton's restricted APIs. Decisions live in src/security/;
-// this only reads node:http headers and shapes the answer.
+// preflights), then the call wrapper's auth step (API key, Triton's restricted APIs). Decisions live
+// in src/security/ and src/api/; this only reads node:http headers and shapes the answer.
 
 import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { InferenceError } from '../../core/errors.js';
 import type { AccessControl } from '../../security/auth.js';
 import { OriginPolicy } from '../../security/cors.js';
-import { operationOf, type HttpReply } from './routes.js';
+import type { HttpReply } from './routes.js';
 
 export interface Admission {
+  /** For the header names a preflight must allow; the checks themselves are the wrapper's (authorize). */
   access?: AccessControl;
   /** Browser origins allowed in; absent: none (same-origin and non-browser requests still pass). */
   origins?: OriginPolicy;
@@ -17,7 +18,7 @@ export interface Admission {
 
 const NO_ORIGINS = new OriginPolicy();
 
-const headerOf = (req: http.IncomingMessage) => (name: string): string | undefined => {
+export const headerOf = (req: http.IncomingMessage) => (name: string): string | undefined => {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 };
@@ -38,7 +39,7 @@ function refusal(req: http.IncomingMessage, err: InferenceError, headers: Record
  * `reply`: answer this instead of routing (a refusal or a preflight). `headers`: set on every answer to
  * this request (CORS for an allowed origin).
  */
-export function admit(req: http.IncomingMessage, path: string, adm: Admission): { reply?: HttpReply; headers: Record<string, string> } {
+export function admit(req: http.IncomingMessage, adm: Admission, authorize: () => InferenceError | undefined): { reply?: HttpReply; headers: Record<string, string> } {
   const origins = adm.origins ?? NO_ORIGINS;
   const header = headerOf(req);
   const decision = origins.check({
@@ -51,10 +52,7 @@ export function admit(req: http.IncomingMessage, path: string, adm: Admission): 
   if (req.method === 'OPTIONS' && header('origin') !== undefined && header('access-control-request-method') !== undefined) {
     return { reply: { status: 204, headers: origins.preflightHeaders(decision, adm.access?.headerNames) }, headers: decision.headers };
   }
-  const access = adm.access;
-  if (access?.enabled) {
-    const denied = access.check(operationOf(req.method ?? 'GET', path) ?? `${req.method} ${path}`, header);
-    if (denied) return { reply: refusal(req, denied, decision.headers), headers: decision.headers };
-  }
+  const denied = authorize();
+  if (denied) return { reply: refusal(req, denied, decision.headers), headers: decision.headers };
   return { headers: decision.headers };
 }

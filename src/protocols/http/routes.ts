@@ -1,13 +1,15 @@
-// KServe v2 REST routes -> data-plane calls. Translation only.
+// KServe v2 REST routes -> the methods (src/api/). Translation only.
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { invalidArg, InferenceError } from '../../core/errors.js';
-import type { DataPlane } from '../../dataplane.js';
+import type { InferResponse } from '../../core/infer.js';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH, parseJsonBody } from './codec.js';
 import type { ParsePool } from './parse-pool.js';
 import { sseFrames } from './streaming.js';
-import { nowMs, type TraceRecorder } from '../../core/trace.js';
 import { generateResponseJson, jsonText } from '../../core/generate.js';
+import type { Api } from '../../api/index.js';
+import type { CallContext } from '../../api/context.js';
+import type { GenerateCall } from '../../api/methods.js';
 
 export interface HttpReply {
   status: number;
@@ -21,14 +23,13 @@ export interface HttpReply {
 export interface RouteInput {
   body: Buffer;
   headers: IncomingHttpHeaders;
-  signal: AbortSignal;
-  trace?: TraceRecorder;
   /** Decodes large infer bodies off the main thread. */
   parsers?: ParsePool;
 }
 
 const ok = (json?: unknown): HttpReply => ({ status: 200, json });
 const flag = (yes: boolean): HttpReply => ({ status: yes ? 200 : 400 });
+const none = () => ({});
 
 function decodeSegment(s: string): string {
   try {
@@ -48,54 +49,74 @@ function optionalJson(body: Buffer): Record<string, unknown> {
 const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats|\/generate|\/generate_stream)?\/?$/;
 const REPO_PATH = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)\/?$/;
 
-export async function route(dp: DataPlane, method: string, path: string, input: RouteInput): Promise<HttpReply> {
+/** REST path and JSON <-> the methods' neutral requests and responses; every call runs through the wrapper. */
+export async function route({ methods: m, wrapper: w }: Api, ctx: CallContext, method: string, path: string, input: RouteInput): Promise<HttpReply> {
+  const call = <Q, R>(decode: () => Q | Promise<Q>, fn: (c: CallContext, q: Q) => R | Promise<R>, encode: (r: R) => HttpReply, model?: string) =>
+    w.unary(ctx, decode, fn, encode, model);
   const get = method === 'GET' || method === 'HEAD';
-  if (path === '/v2/health/live' && get) return flag(dp.live());
-  if (path === '/v2/health/ready' && get) return flag(dp.ready());
-  if ((path === '/v2' || path === '/v2/') && get) return ok(dp.serverMetadata());
+  if (path === '/v2/health/live' && get) return call(none, () => m.ServerLive(), (r) => flag(r.live));
+  if (path === '/v2/health/ready' && get) return call(none, () => m.ServerReady(), (r) => flag(r.ready));
+  if ((path === '/v2' || path === '/v2/') && get) return call(none, () => m.ServerMetadata(), ok);
 
-  if ((path === '/v2/models/stats' || path === '/v2/models/stats/') && get) return ok({ model_stats: dp.statistics() });
+  if ((path === '/v2/models/stats' || path === '/v2/models/stats/') && get) {
+    return call(none, (c) => m.ModelStatistics(c, {}), (s) => ok({ model_stats: s }));
+  }
 
-  const m = MODEL_PATH.exec(path);
-  if (m) {
-    const name = decodeSegment(m[1]);
-    const version = m[2] === undefined ? undefined : decodeSegment(m[2]);
-    const tail = m[3];
-    if (tail === undefined && get) return ok(dp.modelMetadata(name, version));
-    if (tail === '/ready' && get) return flag(dp.modelReady(name, version));
-    if (tail === '/config' && get) return ok(dp.modelConfig(name, version));
-    if (tail === '/infer' && method === 'POST') return infer(dp, name, version, input);
-    if (tail === '/generate' && method === 'POST') return generate(dp, name, version, input);
-    if (tail === '/generate_stream' && method === 'POST') return generateStream(dp, name, version, input);
-    if (tail === '/stats' && get) return ok({ model_stats: dp.statistics(name, version) });
+  const mp = MODEL_PATH.exec(path);
+  if (mp) {
+    const ref = () => ({ name: decodeSegment(mp[1]), version: mp[2] === undefined ? undefined : decodeSegment(mp[2]) });
+    const name = mp[1];
+    const tail = mp[3];
+    if (tail === undefined && get) return call(ref, (c, r) => m.ModelMetadata(c, r), ok);
+    if (tail === '/ready' && get) return call(ref, (c, r) => m.ModelReady(c, r), (r) => flag(r.ready));
+    if (tail === '/config' && get) return call(ref, (c, r) => m.ModelConfig(c, r), ok);
+    if (tail === '/stats' && get) return call(ref, (c, r) => m.ModelStatistics(c, r), (s) => ok({ model_stats: s }));
+    if (tail === '/infer' && method === 'POST') {
+      return call(() => decodeInfer(ref(), input, ctx.signal), async (c, d) => ({ d, res: await m.ModelInfer(c, d.request) }), encodeInfer, name);
+    }
+    if (tail === '/generate' && method === 'POST') {
+      return call(() => generateCall(ref(), input), (c, g) => m.GenerateOne(c, g), (x) => ({ status: 200, chunks: [Buffer.from(jsonText(generateResponseJson(x.response)))] }), name);
+    }
+    if (tail === '/generate_stream' && method === 'POST') {
+      const events = w.stream(ctx, () => generateCall(ref(), input), (c, g) => m.Generate(c, g), (x) => `data: ${jsonText(generateResponseJson(x.response))}\n\n`, name);
+      const it = events[Symbol.asyncIterator]();
+      // The first response is awaited here, so an error before streaming starts is a JSON error.
+      const first = await it.next();
+      return {
+        status: 200,
+        // Triton's exact header: SSE clients that check the charset accept it.
+        headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+        events: sseFrames(first, it),
+      };
+    }
     throw noRoute(method, path);
   }
 
   if (path === '/v2/repository/index' && method === 'POST') {
-    const body = optionalJson(input.body);
-    if (body.ready !== undefined && typeof body.ready !== 'boolean') throw invalidArg(`'ready' must be true or false`);
-    const entries = await dp.repositoryIndex(body.ready === true);
-    return ok(entries.map((e) => ({
+    const decode = () => {
+      const body = optionalJson(input.body);
+      if (body.ready !== undefined && typeof body.ready !== 'boolean') throw invalidArg(`'ready' must be true or false`);
+      return { ready: body.ready === true };
+    };
+    return call(decode, (c, r) => m.RepositoryIndex(c, r), (entries) => ok(entries.map((e) => ({
       name: e.name,
       ...(e.version ? { version: e.version } : {}),
       state: e.state,
       reason: e.reason,
-    })));
+    }))));
   }
   const r = REPO_PATH.exec(path);
   if (r && method === 'POST') {
-    const name = decodeSegment(r[1]);
-    const body = optionalJson(input.body);
-    const params = body.parameters ?? {};
-    if (typeof params !== 'object' || params === null) throw invalidArg(`'parameters' must be an object`);
-    if (r[2] === 'load') {
+    const decode = () => {
+      const name = decodeSegment(r[1]);
+      const params = optionalJson(input.body).parameters ?? {};
+      if (typeof params !== 'object' || params === null) throw invalidArg(`'parameters' must be an object`);
       const p = params as Record<string, unknown>;
-      if (p.config !== undefined && typeof p.config !== 'string') throw invalidArg(`parameter 'config' must be a JSON string of the model config`);
-      await dp.loadModel(name, { config: p.config as string | undefined, files: Object.keys(p).filter((k) => k.startsWith('file:')) });
-    } else {
-      await dp.unloadModel(name);
-    }
-    return ok();
+      if (r[2] === 'load' && p.config !== undefined && typeof p.config !== 'string') throw invalidArg(`parameter 'config' must be a JSON string of the model config`);
+      return { name, config: p.config as string | undefined, files: Object.keys(p).filter((k) => k.startsWith('file:')) };
+    };
+    if (r[2] === 'load') return call(decode, (c, q) => m.RepositoryModelLoad(c, q), () => ok());
+    return call(decode, (c, q) => m.RepositoryModelUnload(c, q), () => ok());
   }
   throw noRoute(method, path);
 }
@@ -104,7 +125,7 @@ function noRoute(method: string, path: string): InferenceError {
   return new InferenceError('NOT_FOUND', `no route for ${method} ${path}`);
 }
 
-async function infer(dp: DataPlane, name: string, version: string | undefined, input: RouteInput): Promise<HttpReply> {
+async function decodeInfer(ref: { name: string; version?: string }, input: RouteInput, signal: AbortSignal) {
   const raw = input.headers[HEADER_LENGTH];
   let headerLength: number | undefined;
   if (raw !== undefined) {
@@ -113,17 +134,13 @@ async function infer(dp: DataPlane, name: string, version: string | undefined, i
       throw invalidArg(`Inference-Header-Content-Length must be a non-negative integer, got '${String(raw)}'`);
     }
   }
-  const t0 = nowMs();
-  const decoded = input.parsers
-    ? await input.parsers.decodeInfer(input.body, headerLength, name, version, input.signal)
-    : decodeInferRequest(input.body, headerLength, name, version);
-  decoded.request.signal = input.signal;
-  decoded.request.trace = input.trace;
-  input.trace?.record('decode', t0, nowMs());
-  const res = await dp.infer(decoded.request);
-  const t1 = nowMs();
-  const enc = encodeInferResponse(res, (n) => decoded.binaryOutputs.get(n) ?? decoded.binaryDefault);
-  input.trace?.record('encode', t1, nowMs());
+  return input.parsers
+    ? input.parsers.decodeInfer(input.body, headerLength, ref.name, ref.version, signal)
+    : decodeInferRequest(input.body, headerLength, ref.name, ref.version);
+}
+
+function encodeInfer({ d, res }: { d: Awaited<ReturnType<typeof decodeInfer>>; res: InferResponse }): HttpReply {
+  const enc = encodeInferResponse(res, (n) => d.binaryOutputs.get(n) ?? d.binaryDefault);
   if (enc.headerLength === undefined) return { status: 200, chunks: enc.chunks };
   return {
     status: 200,
@@ -132,29 +149,9 @@ async function infer(dp: DataPlane, name: string, version: string | undefined, i
   };
 }
 
-function generateChunks(dp: DataPlane, name: string, version: string | undefined, input: RouteInput) {
-  const fields = parseJsonBody(input.body.toString('utf8')) as Record<string, unknown>;
-  return dp.generate({ modelName: name, modelVersion: version, fields, signal: input.signal, trace: input.trace }).chunks;
-}
-
-async function generate(dp: DataPlane, name: string, version: string | undefined, input: RouteInput): Promise<HttpReply> {
-  const all = [];
-  for await (const c of generateChunks(dp, name, version, input)) all.push(c.response);
-  if (all.length !== 1) {
-    throw invalidArg(`model '${name}' sent ${all.length} responses; generate expects exactly one (use generate_stream)`);
-  }
-  return { status: 200, chunks: [Buffer.from(jsonText(generateResponseJson(all[0])))] };
-}
-
-async function generateStream(dp: DataPlane, name: string, version: string | undefined, input: RouteInput): Promise<HttpReply> {
-  const it = generateChunks(dp, name, version, input)[Symbol.asyncIterator]();
-  const first = await it.next();
-  return {
-    status: 200,
-    // Triton's exact header: SSE clients that check the charset accept it.
-    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
-    events: sseFrames(first, it),
-  };
+/** Triton's generate JSON: the body's keys, read against the model's inputs by the data plane. */
+function generateCall(ref: { name: string; version?: string }, input: RouteInput): GenerateCall {
+  return { modelName: ref.name, modelVersion: ref.version, fields: parseJsonBody(input.body.toString('utf8')) as Record<string, unknown> };
 }
 
 /** A low-cardinality name for a request, for metrics: the route, never the model name. */

@@ -9,13 +9,12 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { BudgetLease, type ByteBudget } from '../../core/budget.js';
 import { asInferenceError, InferenceError } from '../../core/errors.js';
-import type { DataPlane } from '../../dataplane.js';
+import type { Api, CallContext } from '../../api/index.js';
 import { discardRest, HttpError, readBody } from './body.js';
 import { ParsePool } from './parse-pool.js';
-import { route, routeLabel, type HttpReply } from './routes.js';
-import type { RequestTrace, Tracing } from '../../metrics/tracing.js';
+import { operationOf, route, routeLabel, type HttpReply } from './routes.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
-import { admit, type Admission } from './admission.js';
+import { admit, headerOf, type Admission } from './admission.js';
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, finalFrameMs, idleTimeoutError, shutdownError, waitForDrain, type CloseReport } from '../lifecycle.js';
 
 const gzip = promisify(zlib.gzip);
@@ -28,10 +27,6 @@ export interface HttpServerOptions {
   maxBodyBytes?: number;
   /** Compress responses at least this large when the client accepts it. */
   compressMinBytes?: number;
-  /** Told of every answered request (for metrics). */
-  observe?: (route: string, status: number, seconds: number) => void;
-  /** When set, inference requests are traced. */
-  tracing?: Tracing;
   /** Serve HTTPS instead of HTTP. */
   tls?: ListenerTls;
   /** API key, restricted APIs and browser origins, checked before a body is read (admission.ts). */
@@ -91,7 +86,7 @@ export class HttpServer {
   /** Every accepted TCP connection (under TLS, also those still in their handshake), for the final cut. */
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(private readonly dp: DataPlane, private readonly opts: HttpServerOptions = {}) {
+  constructor(private readonly api: Api, private readonly opts: HttpServerOptions = {}) {
     this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
     this.compressMin = opts.compressMinBytes ?? 1024;
     this.idleMs = opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
@@ -175,11 +170,24 @@ export class HttpServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (this.opts.grpcWeb && this.grpcWeb(req, res)) return;
     const abort = new AbortController();
-    const observe = this.opts.observe;
-    if (observe) {
-      const start = performance.now();
-      res.on('finish', () => observe(routeLabel(req.method ?? 'GET', (req.url ?? '/').split('?')[0]), res.statusCode, (performance.now() - start) / 1000));
-    }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const verb = req.method ?? 'GET';
+    const wrapper = this.api.wrapper;
+    let op: string | undefined;
+    const ctx: CallContext = {
+      protocol: 'http',
+      // Only the auth step and spans read it.
+      get method() {
+        return (op ??= operationOf(verb, path) ?? `${verb} ${path}`);
+      },
+      label: routeLabel(verb, path),
+      signal: abort.signal,
+      header: headerOf(req),
+      start: performance.now(),
+    };
+    res.on('finish', () => wrapper.finished(ctx, res.statusCode));
     const x: Exchange = { stream: false, cut: false, cancel: (reason) => abort.abort(reason) };
     this.exchanges.add(x);
     const socket = req.socket;
@@ -197,26 +205,21 @@ export class HttpServer {
       this.endIfIdle(socket);
     });
     try {
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      const path = q < 0 ? url : url.slice(0, q);
-      const gate = admit(req, path, this.opts.admission ?? {});
+      // Origin, then the wrapper's auth step, before a byte of the body is read.
+      const gate = admit(req, this.opts.admission ?? {}, () => wrapper.admit(ctx));
       for (const [k, v] of Object.entries(gate.headers)) res.setHeader(k, v);
       if (gate.reply) return await this.send(req, res, gate.reply);
       let body: Buffer | undefined;
-      if (req.method === 'POST' || req.method === 'PUT') {
+      if (verb === 'POST' || verb === 'PUT') {
         if (this.opts.budget) lease = new BudgetLease(this.opts.budget);
         body = await readBody(req, {
           maxBytes: this.maxBody, lease, signal: abort.signal,
           idleMs: this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
         });
       }
-      const trace = this.traceFor(req, path, res);
-      const reply = await route(this.dp, req.method ?? 'GET', path, {
+      const reply = await route(this.api, ctx, verb, path, {
         body: body ?? Buffer.alloc(0),
         headers: req.headers,
-        signal: abort.signal,
-        trace,
         parsers: this.parsers,
       });
       await this.send(req, res, reply, abort, x);
@@ -251,18 +254,6 @@ export class HttpServer {
       this.endIfIdle(socket);
     });
     return true;
-  }
-
-  /** A span for inference routes when tracing is on; it ends with the response. */
-  private traceFor(req: http.IncomingMessage, path: string, res: http.ServerResponse): RequestTrace | undefined {
-    const tracing = this.opts.tracing;
-    if (!tracing || req.method !== 'POST') return undefined;
-    const label = routeLabel('POST', path);
-    if (label !== 'infer' && label !== 'generate' && label !== 'generate_stream') return undefined;
-    const headers = { traceparent: req.headers.traceparent as string | undefined, tracestate: req.headers.tracestate as string | undefined };
-    const t = tracing.startRequest(`POST ${label}`, headers, { 'rpc.system': 'http', 'url.path': path });
-    res.on('close', () => t.end(res.statusCode >= 400 ? { message: `HTTP ${res.statusCode}` } : undefined));
-    return t;
   }
 
   private async send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, abort?: AbortController, x?: Exchange): Promise<void> {

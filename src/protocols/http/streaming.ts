@@ -1,22 +1,20 @@
-// Triton's generate extension over REST: POST .../generate (one JSON response) and
-// .../generate_stream (server-sent events, one `data: {...}` frame per response).
+// Triton's generate extension over REST: .../generate_stream as server-sent events, one
+// `data: {...}` frame per response (the frames are made by the route).
 
 import { asInferenceError } from '../../core/errors.js';
-import { generateResponseJson, jsonText } from '../../core/generate.js';
-import type { GenerateChunk } from '../../dataplane.js';
 
 /**
- * SSE frames for a response stream. The first response was awaited by the caller (so an error
- * before streaming starts is a JSON error); an error later becomes an `event: error` frame.
+ * The SSE body. The first frame was awaited by the caller (so an error before streaming starts is a
+ * JSON error); an error later becomes an `event: error` frame.
  */
-export async function* sseFrames(first: IteratorResult<GenerateChunk>, rest: AsyncIterator<GenerateChunk>): AsyncIterable<string> {
+export async function* sseFrames(first: IteratorResult<string>, rest: AsyncIterator<string>): AsyncIterable<string> {
   try {
     if (first.done) return;
-    yield `data: ${jsonText(generateResponseJson(first.value.response))}\n\n`;
+    yield first.value;
     for (;;) {
       const n = await rest.next();
       if (n.done) return;
-      yield `data: ${jsonText(generateResponseJson(n.value.response))}\n\n`;
+      yield n.value;
     }
   } catch (e) {
     const err = asInferenceError(e);

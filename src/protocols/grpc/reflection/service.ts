@@ -7,7 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { grpc as g } from '../../../generated/proto.js';
 import { InferenceError, invalidArg, notFound } from '../../../core/errors.js';
 import { DecodeFailure, methodDefinition } from '../definitions.js';
-import { toServiceError } from '../service.js';
+import { toStatus } from '../service.js';
 import { describeProtoDir, type FileDescriptor, type MessageDescriptor } from './descriptors.js';
 
 const R = g.reflection.v1;
@@ -160,7 +160,7 @@ export function reflectionImpl(protoDir: string, services: () => readonly string
       const fail = (e: InferenceError) => {
         over = true;
         waiting.length = 0;
-        call.emit('error', toServiceError(e));
+        call.emit('error', toStatus(e));
       };
       const pump = () => {
         while (!over && !full && waiting.length) {

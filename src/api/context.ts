@@ -1,0 +1,34 @@
+// What a method handler knows of the call it serves, whatever the wire: built by each protocol
+// adapter from its own request (node:http, an RpcCall), read by the wrapper and the handlers.
+
+import type { RequestTrace } from '../metrics/tracing.js';
+
+export type WireProtocol = 'http' | 'grpc' | 'grpc-web';
+
+/** Who the call was admitted as; set by the wrapper's auth step. */
+export interface Identity {
+  /** 'api-key' when the call presented the server's API key; 'anonymous' when none is needed. */
+  scheme: 'api-key' | 'anonymous';
+}
+
+export interface CallContext {
+  readonly protocol: WireProtocol;
+  /** The method, by its gRPC name ('ModelInfer'); REST routes use the one they match (security/auth.ts). */
+  readonly method: string;
+  /** How metrics and spans name the call on its wire: the REST route label, or the gRPC method name. */
+  readonly label: string;
+  /** Aborts when the client cancels, the deadline passes or the server ends the call. */
+  readonly signal: AbortSignal;
+  /** Absolute deadline, Date.now() milliseconds (gRPC's grpc-timeout). */
+  readonly deadline?: number;
+  /** A request header or metadata value by lower-case name. */
+  readonly header: (name: string) => string | undefined;
+  /** performance.now() when the call arrived. */
+  readonly start: number;
+  identity?: Identity;
+  /** The call's span, while tracing is on and the method is traced. */
+  trace?: RequestTrace;
+}
+
+/** The parts of a call below the protocols that a data-plane request carries along. */
+export const scopeOf = (ctx: CallContext) => ({ signal: ctx.signal, deadline: ctx.deadline, trace: ctx.trace });

@@ -1,0 +1,117 @@
+// The one wrapper every call goes through, on every protocol: auth (admit), then decode, the method
+// and encode, with decode failures as INVALID_ARGUMENT, every error through the one table
+// (core/errors.ts), the span of traced methods with its stages, and the metrics of the finished call.
+
+import { asInferenceError, InferenceError, invalidArg } from '../core/errors.js';
+import { nowMs } from '../core/trace.js';
+import type { AccessControl } from '../security/auth.js';
+import type { Tracing } from '../metrics/tracing.js';
+import type { CallContext, WireProtocol } from './context.js';
+
+/** Told of every finished call: its protocol, label, code (HTTP status or gRPC status name) and seconds. */
+export type Observer = (protocol: WireProtocol, label: string, code: string | number, seconds: number) => void;
+
+export interface WrapperOptions {
+  /** Access checks per wire; gRPC-Web calls are gRPC calls (and use the gRPC one). */
+  access?: { http?: AccessControl; grpc?: AccessControl };
+  tracing?: Tracing;
+  observe?: Observer;
+}
+
+/** Inference methods get a span (as Triton traces inference requests), whatever their wire. */
+const TRACED = new Set(['ModelInfer', 'ModelStreamInfer', 'Generate', 'Predict']);
+const lastSegment = (method: string) => method.slice(method.lastIndexOf('/') + 1);
+
+export class CallWrapper {
+  constructor(private readonly opts: WrapperOptions = {}) {}
+
+  /** True when admit() has anything to check for this wire (front-ends skip building what it reads otherwise). */
+  checksAccess(protocol: WireProtocol): boolean {
+    return this.access(protocol)?.enabled === true;
+  }
+
+  private access(protocol: WireProtocol): AccessControl | undefined {
+    return protocol === 'http' ? this.opts.access?.http : this.opts.access?.grpc;
+  }
+
+  /**
+   * The auth step: why the call may not go on, or undefined. Adapters run it as soon as the call's
+   * headers are in (REST: before the body is read).
+   */
+  admit(ctx: CallContext): InferenceError | undefined {
+    const access = this.access(ctx.protocol);
+    if (!access?.enabled) return undefined;
+    const denied = access.check(ctx.method, ctx.header);
+    if (!denied) ctx.identity = { scheme: access.requiresKey ? 'api-key' : 'anonymous' };
+    return denied;
+  }
+
+  /** Opens the call's span when tracing is on and the method is traced. */
+  private startSpan(ctx: CallContext, model?: string): void {
+    const tracing = this.opts.tracing;
+    const op = lastSegment(ctx.method);
+    if (!tracing || ctx.trace || !TRACED.has(op)) return;
+    const attributes: Record<string, string> = { 'rpc.system': ctx.protocol, 'rpc.method': op };
+    if (model) attributes['duet.model'] = model;
+    const name = ctx.protocol === 'http' ? `POST ${ctx.label}` : ctx.label;
+    ctx.trace = tracing.startRequest(name, { traceparent: ctx.header('traceparent'), tracestate: ctx.header('tracestate') }, attributes);
+  }
+
+  /**
+   * One call with one answer: `decode` reads the wire's request (its failures are INVALID_ARGUMENT
+   * unless they carry a code of their own), `fn` is the method, `encode` writes the answer. Rejects with
+   * an InferenceError only.
+   */
+  async unary<Q, R, W>(ctx: CallContext, decode: () => Q | Promise<Q>, fn: (ctx: CallContext, req: Q) => R | Promise<R>, encode: (res: R) => W, model?: string): Promise<W> {
+    this.startSpan(ctx, model);
+    const trace = ctx.trace;
+    try {
+      const t0 = trace ? nowMs() : 0;
+      const req = await decoded(decode);
+      trace?.record('decode', t0, nowMs());
+      const res = await fn(ctx, req);
+      const t1 = trace ? nowMs() : 0;
+      const out = encode(res);
+      trace?.record('encode', t1, nowMs());
+      trace?.end();
+      return out;
+    } catch (e) {
+      const err = asInferenceError(e);
+      trace?.end(err);
+      throw err;
+    }
+  }
+
+  /**
+   * One call with a stream of answers: as unary, with `fn` giving the responses as they come. An error
+   * before the first answer rejects the first read; later ones end the iteration with the error.
+   */
+  async *stream<Q, R, W>(ctx: CallContext, decode: () => Q | Promise<Q>, fn: (ctx: CallContext, req: Q) => AsyncIterable<R>, encode: (res: R) => W, model?: string): AsyncIterable<W> {
+    this.startSpan(ctx, model);
+    const trace = ctx.trace;
+    let failed: InferenceError | undefined;
+    try {
+      const req = await decoded(decode);
+      for await (const r of fn(ctx, req)) yield encode(r);
+    } catch (e) {
+      failed = asInferenceError(e);
+      throw failed;
+    } finally {
+      trace?.end(failed);
+    }
+  }
+
+  /** Metrics: every call once, when its answer is complete (or it was refused or cut). */
+  finished(ctx: CallContext, code: string | number): void {
+    this.opts.observe?.(ctx.protocol, ctx.label, code, (performance.now() - ctx.start) / 1000);
+  }
+}
+
+async function decoded<Q>(decode: () => Q | Promise<Q>): Promise<Q> {
+  try {
+    return await decode();
+  } catch (e) {
+    // A request that cannot be read is the client's: never INTERNAL.
+    throw e instanceof InferenceError ? e : invalidArg(`malformed request: ${(e as Error)?.message ?? String(e)}`);
+  }
+}
