@@ -3,13 +3,13 @@
 // body may be cut anywhere and may hold several padded segments one after another.
 
 import { invalidArg } from '../../core/errors.js';
-import { encodeGrpcMessage } from '../grpc/call.js';
+import { encodeGrpcMessage, HEADER_BYTES } from '../grpc/framing.js';
 
 export type WebMode = 'binary' | 'text';
 
 /** Flag of the frame that carries the trailers, last in a response. */
 export const TRAILER_FLAG = 0x80;
-export const HEADER_BYTES = 5;
+export { HEADER_BYTES };
 
 const MODES: Record<string, WebMode> = {
   'application/grpc-web': 'binary',

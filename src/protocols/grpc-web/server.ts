@@ -8,7 +8,7 @@ import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { InferenceError } from '../../core/errors.js';
 import { OriginPolicy, type OriginDecision } from '../../security/cors.js';
-import type { CallLimits } from '../grpc/call.js';
+import type { CallLimits } from '../grpc/call-base.js';
 import type { RpcCall, RpcMethod } from '../grpc/rpc-call.js';
 import { discardRest } from '../http/body.js';
 import { GrpcWebCall, type WebExchange } from './call.js';

@@ -2,172 +2,51 @@
 // and a status trailer out. It is an RpcCall (rpc-call.ts), the grpc-js call shape the handlers use, so
 // they need not know which transport they run on.
 
-import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
-import zlib from 'node:zlib';
-import { Metadata } from '@grpc/grpc-js';
 import { InferenceError, invalidArg } from '../../core/errors.js';
-import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
+import { CallBase, type CallLimits } from './call-base.js';
+import { checkCompressed, cutShort, encodeGrpcMessage, HEADER_BYTES, inflateBounded, tooLarge } from './framing.js';
+import type { RpcMethod } from './rpc-call.js';
 
-/** What a call needs from its server: limits, and how to reserve memory for what it receives. */
-export interface CallLimits {
-  maxMessageBytes: number;
-  /** Reserve bytes of memory; resolves to their release, or rejects (RESOURCE_EXHAUSTED). */
-  reserve?: (bytes: number, signal: AbortSignal) => Promise<() => void>;
-  /** The same without waiting: a release when the bytes fit now, else undefined (then `reserve` is used). */
-  tryReserve?: (bytes: number) => (() => void) | undefined;
-  /** A request message that stalls this long (no bytes) is dropped. */
-  requestTimeoutMs?: number;
-}
+export type { CallLimits } from './call-base.js';
 
-const HEADER_BYTES = 5;
 /** Below this a frame header and its message go out as one buffer; above, the copy costs more than a second write. */
 const COALESCE_BYTES = 16 * 1024;
-const OK = 0;
 /** How long a client still sending after the status has to read the trailers before its stream is reset. */
 const TRAILER_GRACE_MS = 5_000;
 
-
-/** grpc-timeout: digits then one unit letter (gRPC over HTTP/2 spec). */
-export function parseTimeout(v: string | undefined): number | undefined {
-  if (!v) return undefined;
-  const m = /^(\d{1,8})([HMSmun])$/.exec(v);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const ms = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 }[m[2] as 'H'];
-  return n * ms;
-}
-
-/** grpc-message is percent-encoded outside printable ASCII. */
-export function encodeGrpcMessage(s: string): string {
-  return /^[\x20-\x24\x26-\x7e]*$/.test(s) ? s : Array.from(Buffer.from(s, 'utf8'), (b) =>
-    b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
-}
-
-/** Reserved as inflation goes, a step at a time, so a small compressed message cannot grow past the budget. */
-const INFLATE_STEP = 1024 * 1024;
-
-/**
- * Inflate one message, stopping at `limit` bytes and, when `take` is given, as soon as the memory
- * budget has no room for what it has grown to. Resolves to the bytes and what was reserved for them.
- */
-export function inflateBounded(data: Buffer, encoding: string, limit: number, take?: (bytes: number) => (() => void) | undefined): Promise<{ bytes: Buffer; held: (() => void)[] }> {
-  return new Promise((resolve, reject) => {
-    const z = encoding === 'gzip' ? zlib.createGunzip() : zlib.createInflate();
-    const parts: Buffer[] = [];
-    const held: (() => void)[] = [];
-    let size = 0;
-    let reserved = 0;
-    const stop = (err: InferenceError) => {
-      z.destroy();
-      held.splice(0).forEach((r) => r());
-      reject(err);
-    };
-    z.on('data', (c: Buffer) => {
-      size += c.byteLength;
-      if (size > limit) return stop(new InferenceError('RESOURCE_EXHAUSTED', `message decompresses to more than ${limit} bytes (--grpc-max-message)`));
-      // Twice the size: the pieces and the one buffer they are joined into live side by side for a while.
-      while (take && 2 * size > reserved) {
-        const step = Math.max(INFLATE_STEP, 2 * size - reserved);
-        const r = take(step);
-        if (!r) return stop(new InferenceError('RESOURCE_EXHAUSTED', `message decompresses past the memory left in the in-flight budget (${size} bytes so far; --max-inflight-bytes)`));
-        held.push(r);
-        reserved += step;
-      }
-      parts.push(c);
-    });
-    z.on('error', (e) => stop(invalidArg(`message is not valid ${encoding} data: ${e.message}`)));
-    z.on('end', () => resolve({ bytes: parts.length === 1 ? parts[0] : Buffer.concat(parts, size), held }));
-    z.end(data);
-  });
-}
-
-export class ServerCall extends EventEmitter implements RpcCall {
-  request: unknown;
-  cancelled = false;
-  /** Set once the status went out (or the stream died): nothing more is written. */
-  done = false;
+export class ServerCall extends CallBase {
   private finished = false;
-  private _metadata?: Metadata;
-  private readonly deadline: number;
-  private deadlineTimer?: NodeJS.Timeout;
-  private stallTimer?: NodeJS.Timeout;
-  private headersSent = false;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  /** Length of the frame whose header has arrived (-1: none yet), and the memory reserved for it. */
-  private frameLen = -1;
+  /** Memory reserved for the frame whose header has arrived. */
   private frameHeld?: () => void;
   private frameWaiting = false;
   private received = 0;
   private readonly releases: (() => void)[] = [];
-  /** Made when something first waits on the call (most calls never do): see `signal`. */
-  private ac?: AbortController;
   /** Messages still being decoded (decompression, memory waits); until then later messages queue behind. */
   private inflight: Promise<void> | undefined;
   private busy = 0;
   private trailerTimer?: NodeJS.Timeout;
-  private readonly encoding: string;
 
   constructor(
     readonly stream: http2.ServerHttp2Stream,
-    readonly headers: http2.IncomingHttpHeaders,
-    readonly def: RpcMethod,
-    private readonly limits: CallLimits,
+    headers: http2.IncomingHttpHeaders,
+    def: RpcMethod,
+    limits: CallLimits,
   ) {
-    super();
-    this.encoding = String(headers['grpc-encoding'] ?? 'identity').toLowerCase();
-    const timeout = parseTimeout(headers['grpc-timeout'] as string | undefined);
-    this.deadline = timeout === undefined ? Infinity : Date.now() + timeout;
-    if (timeout !== undefined) {
-      this.deadlineTimer = setTimeout(() => this.fail(new InferenceError('DEADLINE_EXCEEDED', 'deadline exceeded'), true), Math.min(timeout, 2 ** 31 - 1));
-    }
+    super(headers, def, limits);
     stream.on('aborted', () => this.cancel());
     stream.on('close', () => {
       clearTimeout(this.trailerTimer);
-      if (!this.done) this.cancel();
-      this.finish();
-      this.emit('close');
+      this.closed();
     });
     stream.on('error', () => this.cancel());
     // Only streamed responses wait for 'drain'; a unary answer is one write.
     if (def.responseStream) stream.on('drain', () => this.emit('drain'));
   }
 
-  /** 'error' is how handlers send a failing status (as with grpc-js); it must never throw. */
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'error') {
-      this.sendStatus(args[0] as RpcStatus);
-      if (this.listenerCount('error') > 0) super.emit('error', ...args);
-      return true;
-    }
-    return super.emit(event, ...args);
-  }
-
-  /** Aborts when the call is cancelled (client gone, deadline passed). */
-  get signal(): AbortSignal {
-    if (!this.ac) {
-      this.ac = new AbortController();
-      if (this.cancelled) this.ac.abort();
-    }
-    return this.ac.signal;
-  }
-
-  get metadata(): Metadata {
-    return (this._metadata ??= Metadata.fromHttp2Headers(this.headers));
-  }
-
-  getDeadline(): number {
-    return this.deadline;
-  }
-
   getPeer(): string {
     const s = this.stream.session?.socket;
     return s ? `${s.remoteAddress}:${s.remotePort}` : 'unknown';
-  }
-
-  getPath(): string {
-    return this.def.path;
   }
 
   /** Starts reading request messages; each decoded one goes to `onMessage`, the end of input to `onEnd`. */
@@ -184,12 +63,7 @@ export class ServerCall extends EventEmitter implements RpcCall {
     const ended = () => {
       this.inOrder(() => {
         if (this.done) return;
-        if (this.pendingBytes > 0) {
-          this.fail(invalidArg(this.frameLen < 0
-            ? `request stream ended inside a message header (${this.pendingBytes} of 5 bytes)`
-            : `request stream ended inside a message (${this.pendingBytes - HEADER_BYTES} of ${this.frameLen} bytes)`));
-          return;
-        }
+        if (this.pendingBytes > 0) return this.fail(cutShort('stream', this.pendingBytes, this.frameLen));
         onEnd();
       });
     };
@@ -214,31 +88,10 @@ export class ServerCall extends EventEmitter implements RpcCall {
     this.inflight = this.inflight!.then(fn).finally(() => this.busy--);
   }
 
-  private armStall(): void {
-    const ms = this.limits.requestTimeoutMs;
-    if (!ms) return;
+  protected override armStall(): void {
     // A stream may sit idle between messages for as long as it likes; only a message cut off mid-way stalls.
     if (this.def.requestStream && this.pendingBytes === 0) return this.clearStall();
-    // One timer per call, pushed back as bytes come (cheaper than a new one per chunk).
-    if (this.stallTimer) {
-      this.stallTimer.refresh();
-      return;
-    }
-    this.stallTimer = setTimeout(() => {
-      if (!this.done) this.fail(new InferenceError('DEADLINE_EXCEEDED', `request stalled: no bytes for ${ms / 1000} s (--request-timeout)`));
-    }, ms);
-    this.stallTimer.unref();
-  }
-
-  private clearStall(): void {
-    clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
-  }
-
-  /** The 5-byte header of the next frame, gathered into the first pending chunk. */
-  private header(): Buffer {
-    if (this.pending[0].byteLength < HEADER_BYTES) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
-    return this.pending[0];
+    super.armStall();
   }
 
   private drainFrames(onMessage: (msg: unknown) => void): void {
@@ -247,7 +100,7 @@ export class ServerCall extends EventEmitter implements RpcCall {
         if (this.pendingBytes < HEADER_BYTES) return;
         const len = this.header().readUInt32BE(1);
         if (len > this.limits.maxMessageBytes) {
-          this.fail(new InferenceError('RESOURCE_EXHAUSTED', `request message of ${len} bytes exceeds the limit of ${this.limits.maxMessageBytes} bytes (--grpc-max-message)`));
+          this.fail(tooLarge(len, this.limits.maxMessageBytes));
           return;
         }
         this.frameLen = len;
@@ -255,14 +108,8 @@ export class ServerCall extends EventEmitter implements RpcCall {
         if (this.limits.reserve && !this.reserveFrame(len, onMessage)) return;
       }
       if (this.frameWaiting || this.pendingBytes < HEADER_BYTES + this.frameLen) return;
-      // Chunks are joined once, when the whole message is there.
-      const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-      const flag = all[0];
-      const body = all.subarray(HEADER_BYTES, HEADER_BYTES + this.frameLen);
-      const rest = all.subarray(HEADER_BYTES + this.frameLen);
-      this.pending = rest.byteLength ? [rest] : [];
-      this.pendingBytes = rest.byteLength;
-      this.frameLen = -1;
+      const flag = this.pending[0][0];
+      const body = this.takeBody();
       const held = this.frameHeld;
       this.frameHeld = undefined;
       this.received++;
@@ -305,24 +152,21 @@ export class ServerCall extends EventEmitter implements RpcCall {
       if (flag === 1) return this.decodeCompressed(body, held, onMessage);
       onMessage(this.def.requestDeserialize(body));
     } catch (e) {
-      if (!this.done) this.fail(e instanceof InferenceError ? e : invalidArg((e as Error).message));
+      this.failWith(e);
     }
     this.settle(held);
   }
 
   private async decodeCompressed(body: Buffer, held: (() => void)[], onMessage: (msg: unknown) => void): Promise<void> {
     try {
-      if (this.encoding === 'identity') throw invalidArg('a message is marked compressed but grpc-encoding is identity');
-      if (this.encoding !== 'gzip' && this.encoding !== 'deflate') {
-        throw new InferenceError('UNIMPLEMENTED', `grpc-encoding '${this.encoding}' is not supported; use gzip, deflate or identity`);
-      }
+      checkCompressed(this.encoding);
       const inflated = await inflateBounded(body, this.encoding, this.limits.maxMessageBytes, this.limits.tryReserve);
       held.push(...inflated.held);
       if (!this.limits.tryReserve && this.limits.reserve) held.push(await this.limits.reserve(inflated.bytes.byteLength, this.signal));
       if (this.done) return;
       onMessage(this.def.requestDeserialize(inflated.bytes));
     } catch (e) {
-      if (!this.done) this.fail(e instanceof InferenceError ? e : invalidArg((e as Error).message));
+      this.failWith(e);
     } finally {
       this.settle(held);
     }
@@ -355,39 +199,8 @@ export class ServerCall extends EventEmitter implements RpcCall {
     this.stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,deflate,gzip' }, { waitForTrailers: true });
   }
 
-  /** Ends the call with OK. */
-  end(): void {
-    if (this.done) return;
-    this.sendStatus({ code: OK, details: '' });
-    this.emit('finish');
-  }
-
-  /** As grpc-js: an error ends the call with its status. */
-  destroy(err?: RpcStatus): void {
-    if (err) this.sendStatus(err);
-    else this.cancel();
-  }
-
-  /** The client went away (or its deadline passed): handlers see 'cancelled' and stop. */
-  cancel(): void {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    this.ac?.abort();
-    this.emit('cancelled');
-    this.finish();
-  }
-
-  fail(err: InferenceError, cancelled = false): void {
-    this.sendStatus({ code: err.grpcStatus, details: err.message });
-    if (cancelled) this.cancel();
-  }
-
-  sendStatus(e: RpcStatus): void {
-    if (this.done) return;
-    this.done = true;
-    const code = e.code ?? 2;
-    this.emit('status', code);
-    const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(e.details ?? e.message ?? '') };
+  protected writeStatus(code: number, message: string): void {
+    const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
     const s = this.stream;
     // A client still sending is told to stop (RST_STREAM NO_ERROR after the status, as gRPC servers do).
     const stopReading = () => {
@@ -419,7 +232,6 @@ export class ServerCall extends EventEmitter implements RpcCall {
         }
       }
     }
-    this.finish();
   }
 
   private releaseWhenClosed(rel: (() => void)[]): void {
@@ -432,10 +244,9 @@ export class ServerCall extends EventEmitter implements RpcCall {
     else this.stream.once('close', free);
   }
 
-  private finish(): void {
+  protected override finish(): void {
     this.finished = true;
-    clearTimeout(this.deadlineTimer);
-    this.clearStall();
+    super.finish();
     // Memory held for the request goes back once the response is out (or the call died).
     if (this.frameHeld) {
       this.releases.push(this.frameHeld);

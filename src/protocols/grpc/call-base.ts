@@ -1,0 +1,192 @@
+// What every gRPC call does whatever carries it (call.ts on HTTP/2, ../grpc-web/call.ts on HTTP/1.1 or
+// HTTP/2): the deadline, the stall timer, the abort signal, metadata, gathering framed messages, and
+// ending once, with one status. Subclasses read and write their wire.
+
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Metadata } from '@grpc/grpc-js';
+import { InferenceError, invalidArg } from '../../core/errors.js';
+import { HEADER_BYTES, parseTimeout } from './framing.js';
+import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
+
+/** What a call needs from its server: limits, and how to reserve memory for what it receives. */
+export interface CallLimits {
+  maxMessageBytes: number;
+  /** Reserve bytes of memory; resolves to their release, or rejects (RESOURCE_EXHAUSTED). */
+  reserve?: (bytes: number, signal: AbortSignal) => Promise<() => void>;
+  /** The same without waiting: a release when the bytes fit now, else undefined (then `reserve` is used). */
+  tryReserve?: (bytes: number) => (() => void) | undefined;
+  /** A request message that stalls this long (no bytes) is dropped. */
+  requestTimeoutMs?: number;
+}
+
+export const OK = 0;
+
+export abstract class CallBase extends EventEmitter implements RpcCall {
+  request: unknown;
+  cancelled = false;
+  /** Set once the status went out (or the exchange died): nothing more is written. */
+  done = false;
+  protected headersSent = false;
+  protected readonly encoding: string;
+  private readonly deadline: number;
+  private deadlineTimer?: NodeJS.Timeout;
+  private stallTimer?: NodeJS.Timeout;
+  /** Made when something first waits on the call (most calls never do): see `signal`. */
+  private ac?: AbortController;
+  private _metadata?: Metadata;
+  // Reading: bytes not yet framed, and the length of the frame whose header has arrived (-1: none yet).
+  protected pending: Buffer[] = [];
+  protected pendingBytes = 0;
+  protected frameLen = -1;
+
+  constructor(
+    readonly headers: IncomingHttpHeaders,
+    readonly def: RpcMethod,
+    protected readonly limits: CallLimits,
+  ) {
+    super();
+    this.encoding = String(headers['grpc-encoding'] ?? 'identity').toLowerCase();
+    const timeout = parseTimeout(headers['grpc-timeout'] as string | undefined);
+    this.deadline = timeout === undefined ? Infinity : Date.now() + timeout;
+    if (timeout !== undefined) {
+      this.deadlineTimer = setTimeout(() => this.fail(new InferenceError('DEADLINE_EXCEEDED', 'deadline exceeded'), true), Math.min(timeout, 2 ** 31 - 1));
+    }
+  }
+
+  /** 'error' is how handlers send a failing status (as with grpc-js); it must never throw. */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error') {
+      this.sendStatus(args[0] as RpcStatus);
+      if (this.listenerCount('error') > 0) super.emit('error', ...args);
+      return true;
+    }
+    return super.emit(event, ...args);
+  }
+
+  /** Aborts when the call is cancelled (client gone, deadline passed). */
+  get signal(): AbortSignal {
+    if (!this.ac) {
+      this.ac = new AbortController();
+      if (this.cancelled) this.ac.abort();
+    }
+    return this.ac.signal;
+  }
+
+  get metadata(): Metadata {
+    return (this._metadata ??= Metadata.fromHttp2Headers(this.headers));
+  }
+
+  getDeadline(): number {
+    return this.deadline;
+  }
+
+  getPath(): string {
+    return this.def.path;
+  }
+
+  abstract read(onMessage: (msg: unknown) => void, onEnd: () => void): void;
+  abstract write(msg: unknown): boolean;
+  /** Puts the status on the wire (trailers, or trailers-only when nothing was sent yet). */
+  protected abstract writeStatus(code: number, message: string): void;
+
+  /** Ends the call with OK. */
+  end(): void {
+    if (this.done) return;
+    this.sendStatus({ code: OK, details: '' });
+    this.emit('finish');
+  }
+
+  /** As grpc-js: an error ends the call with its status. */
+  destroy(err?: RpcStatus): void {
+    if (err) this.sendStatus(err);
+    else this.cancel();
+  }
+
+  /** The client went away (or its deadline passed): handlers see 'cancelled' and stop. */
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.ac?.abort();
+    this.emit('cancelled');
+    this.finish();
+  }
+
+  fail(err: InferenceError, cancelled = false): void {
+    this.sendStatus({ code: err.grpcStatus, details: err.message });
+    if (cancelled) this.cancel();
+  }
+
+  sendStatus(e: RpcStatus): void {
+    if (this.done) return;
+    this.done = true;
+    const code = e.code ?? 2;
+    this.emit('status', code);
+    this.writeStatus(code, e.details ?? e.message ?? '');
+    this.finish();
+  }
+
+  /** Fails the call with what was thrown (a plain error is the request's fault), unless it is over. */
+  protected failWith(e: unknown): void {
+    if (this.done) return;
+    this.fail(e instanceof InferenceError ? e : invalidArg(String((e as Error)?.message ?? e)));
+  }
+
+  /** The transport is done with the call. */
+  protected closed(): void {
+    if (!this.done) this.cancel();
+    this.finish();
+    this.emit('close');
+  }
+
+  /** True while reading waits on something other than the client (memory): that is not stalling. */
+  protected heldBack(): boolean {
+    return false;
+  }
+
+  /** A request message that gets no bytes for --request-timeout fails the call. */
+  protected armStall(): void {
+    const ms = this.limits.requestTimeoutMs;
+    if (!ms) return;
+    // One timer per call, pushed back as bytes come (cheaper than a new one per chunk).
+    if (this.stallTimer) {
+      this.stallTimer.refresh();
+      return;
+    }
+    this.stallTimer = setTimeout(() => {
+      if (this.done) return;
+      if (this.heldBack()) return this.stallTimer?.refresh();
+      this.fail(new InferenceError('DEADLINE_EXCEEDED', `request stalled: no bytes for ${ms / 1000} s (--request-timeout)`));
+    }, ms);
+    this.stallTimer.unref();
+  }
+
+  protected clearStall(): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
+  /** The 5-byte header of the next frame, gathered into the first pending chunk. */
+  protected header(): Buffer {
+    if (this.pending[0].byteLength < HEADER_BYTES) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
+    return this.pending[0];
+  }
+
+  /** Takes the whole frame at the head of `pending` (its flag is `pending[0][0]` until then); returns its payload. */
+  protected takeBody(): Buffer {
+    // Chunks are joined once, when the whole message is there.
+    const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const body = all.subarray(HEADER_BYTES, HEADER_BYTES + this.frameLen);
+    const rest = all.subarray(HEADER_BYTES + this.frameLen);
+    this.pending = rest.byteLength ? [rest] : [];
+    this.pendingBytes = rest.byteLength;
+    this.frameLen = -1;
+    return body;
+  }
+
+  /** Stops the timers; memory held for the request is the subclass's to give back. */
+  protected finish(): void {
+    clearTimeout(this.deadlineTimer);
+    this.clearStall();
+  }
+}
