@@ -9,19 +9,10 @@ import type { ExecuteBatchResult, ExecuteRequest, ModelInstance, StagedRequest, 
 import type { ModelStats } from '../metrics/statistics.js';
 import { nowMs, type TraceRecorder } from '../core/trace.js';
 import { pickBatch, rowsOf, type BatchPolicy } from './batcher.js';
+import { MAX_TIMER_MS, NO_POLICY, queueFull, queueTimeoutUs, type QueuePolicy } from './policy.js';
+import { Streams } from './stream.js';
 
-/** setTimeout fires at once for delays past 2^31-1 ms (~24.8 days); a later limit is no limit in practice. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-export interface QueuePolicy {
-  /** 0: unbounded. */
-  maxQueueSize: number;
-  /** 0: no timeout. */
-  defaultTimeoutUs: number;
-  allowTimeoutOverride: boolean;
-  /** REJECT fails a request whose timeout passes in the queue; DELAY lets it wait on. */
-  timeoutAction: 'REJECT' | 'DELAY';
-}
+export type { QueuePolicy } from './policy.js';
 
 export interface SchedulerOptions {
   batching?: BatchPolicy;
@@ -63,13 +54,6 @@ interface Job {
   staged?: StagedRequest;
 }
 
-interface OpenStream {
-  /** Take the stream out of the scheduler now and make its consumer's next read throw err. */
-  end(err: InferenceError): void;
-}
-
-const NO_POLICY: QueuePolicy = { maxQueueSize: 0, defaultTimeoutUs: 0, allowTimeoutOverride: true, timeoutAction: 'REJECT' };
-
 export class Scheduler {
   private readonly queue: Job[] = [];
   private readonly idle: ModelInstance[];
@@ -82,12 +66,7 @@ export class Scheduler {
   private closing = false;
   private drained: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Open streams per instance: a decoupled instance interleaves many; new ones go to the least busy. */
-  private readonly streams = new Map<ModelInstance, number>();
-  private openStreams = 0;
-  private readonly open = new Set<OpenStream>();
-  /** Streams without their first response yet, per priority level (what max_queue_size bounds for streams). */
-  private readonly waiting = new Map<number, number>();
+  private readonly streams: Streams;
 
   constructor(
     readonly label: string,
@@ -95,11 +74,14 @@ export class Scheduler {
     private readonly opts: SchedulerOptions = {},
   ) {
     this.idle = instances.slice();
+    this.streams = new Streams(label, instances, () => {
+      if (this.pending === 0) this.drained?.();
+    });
   }
 
   /** Requests waiting or running (what nv_inference_pending_request_count shows). */
   get pending(): number {
-    return this.queue.length + this.inFlight + this.openStreams;
+    return this.queue.length + this.inFlight + this.streams.size;
   }
 
   private policyFor(priority: number): QueuePolicy {
@@ -126,10 +108,8 @@ export class Scheduler {
       return Promise.reject(e);
     }
     const policy = this.policyFor(priority);
-    if (policy.maxQueueSize > 0 && this.queuedAt(priority) >= policy.maxQueueSize) {
-      return Promise.reject(new InferenceError('UNAVAILABLE', `${this.label}: the queue is full (max_queue_size ${policy.maxQueueSize}); try again later`));
-    }
-    const timeoutUs = o.timeoutUs !== undefined && o.timeoutUs > 0 && policy.allowTimeoutOverride ? o.timeoutUs : policy.defaultTimeoutUs;
+    if (policy.maxQueueSize > 0 && this.queuedAt(priority) >= policy.maxQueueSize) return Promise.reject(queueFull(this.label, policy));
+    const timeoutUs = queueTimeoutUs(policy, o.timeoutUs);
     return new Promise((resolve, reject) => {
       const job: Job = { request, priority, seq: this.seq++, enqueuedAt: performance.now(), signal: o.signal, trace: o.trace, resolve, reject };
       this.insert(job);
@@ -248,73 +228,8 @@ export class Scheduler {
     if (signal.aborted) throw new InferenceError('CANCELLED', `request to ${this.label} was cancelled`);
     const priority = this.levelOf(o.priority);
     const policy = this.policyFor(priority);
-    if (policy.maxQueueSize > 0 && (this.waiting.get(priority) ?? 0) >= policy.maxQueueSize) {
-      throw new InferenceError('UNAVAILABLE', `${this.label}: the queue is full (max_queue_size ${policy.maxQueueSize}); try again later`);
-    }
-    let inst = this.instances[0];
-    for (const i of this.instances) if ((this.streams.get(i) ?? 0) < (this.streams.get(inst) ?? 0)) inst = i;
-    this.streams.set(inst, (this.streams.get(inst) ?? 0) + 1);
-    this.openStreams++;
-    this.waiting.set(priority, (this.waiting.get(priority) ?? 0) + 1);
-    let queued = true;
-    const started = () => {
-      if (!queued) return;
-      queued = false;
-      this.waiting.set(priority, this.waiting.get(priority)! - 1);
-      clearTimeout(queueTimer);
-    };
-    const inner = new AbortController();
-    let failure: InferenceError | undefined;
-    const open: OpenStream = {
-      end: (err) => {
-        if (inner.signal.aborted) return;
-        failure = err;
-        release();
-        inner.abort(err);
-      },
-    };
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      started();
-      clearTimeout(deadlineTimer);
-      this.open.delete(open);
-      this.streams.set(inst, (this.streams.get(inst) ?? 1) - 1);
-      this.openStreams--;
-      if (this.pending === 0) this.drained?.();
-    };
-    this.open.add(open);
-    const timeoutUs = o.timeoutUs !== undefined && o.timeoutUs > 0 && policy.allowTimeoutOverride ? o.timeoutUs : policy.defaultTimeoutUs;
-    const queueTimer = timeoutUs > 0 && policy.timeoutAction === 'REJECT' && timeoutUs / 1000 <= MAX_TIMER_MS
-      ? setTimeout(() => open.end(new InferenceError('DEADLINE_EXCEEDED', `request to ${this.label} timed out after ${timeoutUs} µs without a first response`)), timeoutUs / 1000)
-      : undefined;
-    const deadlineTimer = o.deadline !== undefined && o.deadline - Date.now() <= MAX_TIMER_MS
-      ? setTimeout(() => open.end(new InferenceError('DEADLINE_EXCEEDED', `the deadline of the stream to ${this.label} passed`)), Math.max(0, o.deadline - Date.now()))
-      : undefined;
-    const onAbort = () => open.end(signal.reason instanceof InferenceError ? signal.reason : new InferenceError('CANCELLED', `request to ${this.label} was cancelled`));
-    signal.addEventListener('abort', onAbort, { once: true });
-    const it = inst.stream(request, inner.signal)[Symbol.asyncIterator]();
-    // The instance's next response, or the failure as soon as the stream is ended.
-    const next = () => new Promise<IteratorResult<StreamItem>>((resolve, reject) => {
-      if (inner.signal.aborted) return reject(failure);
-      const onEnd = () => reject(failure);
-      inner.signal.addEventListener('abort', onEnd, { once: true });
-      it.next().then(resolve, reject).finally(() => inner.signal.removeEventListener('abort', onEnd));
-    });
-    try {
-      for (;;) {
-        const n = await next();
-        started();
-        if (n.done) return;
-        yield n.value;
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      release();
-      // Not awaited: after an abort the instance's stream ends once its worker hears of it.
-      it.return?.().catch(() => {});
-    }
+    if (policy.maxQueueSize > 0 && this.streams.waitingAt(priority) >= policy.maxQueueSize) throw queueFull(this.label, policy);
+    yield* this.streams.run(request, signal, priority, policy, o);
   }
 
   private dispatch(): void {
@@ -439,8 +354,7 @@ export class Scheduler {
       clearTimeout(timer);
       if (this.pending > 0) {
         const err = new InferenceError('UNAVAILABLE', `${this.label} ${why}: the stream was ended after the ${graceMs / 1000} s grace period`);
-        ended = this.open.size;
-        for (const s of [...this.open]) s.end(err);
+        ended = this.streams.endAll(err);
         if (force) {
           for (const j of [...this.stagedJobs.values()]) if (!this.unstage(j)) this.promote(j);
           for (const j of this.queue.splice(0)) {
