@@ -10,12 +10,12 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HttpClient } from '../src/client/http.js';
-import { GrpcClient } from '../src/client/grpc.js';
+import { GrpcServiceClient } from '../src/client/grpc-common.js';
 import type { InferenceClient, InferInput } from '../src/client/types.js';
 import { GENERATOR_SERVICE, HEALTH_SERVICE, PREDICTOR_SERVICE } from '../src/protocols/grpc/definitions.js';
 import { parseRestrictions } from '../src/security/auth.js';
 import type { RunningServer } from '../src/server.js';
-import { EXPLICIT, PROTOCOLS, scratchRepo, startTestServer, type ClientAuth, type Protocol } from './harness.js';
+import { EXPLICIT, PROTOCOLS, scratchRepo, startTestServer, speaksGrpc, type ClientAuth, type Protocol } from './harness.js';
 import { listServices } from './reflection-client.js';
 
 // Made at test time; a key committed to the repository would be no key.
@@ -28,12 +28,12 @@ const input: InferInput[] = [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 128]
 
 /** The restricted headers as each protocol's tritonclient user already sends them. */
 function restrictedHeaders(p: Protocol, admin = ADMIN, infer = INFER): Record<string, string> {
-  const prefix = p.name === 'grpc' ? 'triton-grpc-protocol-' : '';
+  const prefix = speaksGrpc(p) ? 'triton-grpc-protocol-' : '';
   return { [`${prefix}admin-key`]: admin, [`${prefix}infer-key`]: infer };
 }
 
 async function statistics(c: InferenceClient): Promise<void> {
-  if (c instanceof GrpcClient) {
+  if (c instanceof GrpcServiceClient) {
     await c.call('ModelStatistics', {});
     return;
   }
@@ -132,7 +132,7 @@ for (const proto of PROTOCOLS) {
     });
 
     test("with the key but not the restricted headers: restricted categories are PERMISSION_DENIED with Triton's message", async () => {
-      const prefix = proto.name === 'grpc' ? 'triton-grpc-protocol-' : '';
+      const prefix = speaksGrpc(proto) ? 'triton-grpc-protocol-' : '';
       const c = client({ token: KEY, headers: restrictedHeaders(proto, 'wrong', 'wrong') });
       for (const [name, [category, call]] of Object.entries(calls(c))) {
         if (category === 'inference') {
@@ -143,8 +143,8 @@ for (const proto of PROTOCOLS) {
           await assert.doesNotReject(call(), name);
         }
       }
-      // Each protocol's own header name; the other's does not count.
-      const other: Record<string, string> = proto.name === 'grpc' ? { 'infer-key': INFER } : { 'triton-grpc-protocol-infer-key': INFER };
+      // Each protocol's own header name; the other's does not count (gRPC-Web's is gRPC's).
+      const other: Record<string, string> = speaksGrpc(proto) ? { 'infer-key': INFER } : { 'triton-grpc-protocol-infer-key': INFER };
       await refused(client({ token: KEY, headers: other }).infer('my_model', input), 'PERMISSION_DENIED', 'other protocol header');
       assert.equal(await c.isModelReady('my_model'), true);
     });

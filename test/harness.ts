@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpClient } from '../src/client/http.js';
 import { GrpcClient } from '../src/client/grpc.js';
+import { GrpcWebClient } from '../src/client/grpc-web.js';
 import type { InferenceClient } from '../src/client/types.js';
 import { InferenceError } from '../src/core/errors.js';
 import { startServer, type RunningServer, type ServerOptions } from '../src/server.js';
@@ -22,7 +23,7 @@ export interface ClientAuth {
 }
 
 export interface Protocol {
-  name: 'http' | 'grpc';
+  name: 'http' | 'grpc' | 'grpc-web';
   client(server: RunningServer, auth?: ClientAuth): InferenceClient;
 }
 
@@ -30,7 +31,15 @@ export interface Protocol {
 export const PROTOCOLS: Protocol[] = [
   { name: 'http', client: (s, auth) => new HttpClient(`127.0.0.1:${s.http.port}`, auth) },
   { name: 'grpc', client: (s, auth) => new GrpcClient(`127.0.0.1:${s.grpc!.port}`, auth) },
+  // The REST port, HTTP/1.1: where browsers call.
+  { name: 'grpc-web', client: (s, auth) => new GrpcWebClient(baseUrl(s), auth) },
 ];
+
+/**
+ * gRPC-Web carries the gRPC service itself: the same metadata (Triton's `triton-grpc-protocol-` headers), status
+ * codes and messages as gRPC, so tests that check a gRPC detail check it for both.
+ */
+export const speaksGrpc = (p: Protocol) => p.name === 'grpc' || p.name === 'grpc-web';
 
 /** Options for a test server; e.g. `{ modelControlMode: 'explicit', loadModels: ['*'] }` where a test loads and unloads. */
 export type TestServerOptions = Partial<Omit<ServerOptions, 'modelRepository'>>;

@@ -1,4 +1,4 @@
-// Scheduling behaviour, written once and run over both protocols: the bounded queue, queue
+// Scheduling behaviour, written once and run over every protocol: the bounded queue, queue
 // timeouts (REJECT and DELAY, with and without the request's own `timeout`), priority levels,
 // cancelled requests and gRPC deadlines, instance groups; then the statistics extension over REST
 // and gRPC, and the Prometheus metrics port.
@@ -14,11 +14,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HttpClient } from '../src/client/http.js';
 import { GrpcClient } from '../src/client/grpc.js';
+import { GrpcServiceClient } from '../src/client/grpc-common.js';
+import { GrpcWebClient } from '../src/client/grpc-web.js';
 import type { InferenceClient, InferOptions, InferResult } from '../src/client/types.js';
 import { InferenceError, STATUS_TABLE, type ErrorCode } from '../src/core/errors.js';
 import { inference } from '../src/generated/proto.js';
 import type { RunningServer } from '../src/server.js';
-import { failure, PROTOCOLS, scratchRepo, startTestServer, type Protocol } from './harness.js';
+import { baseUrl, failure, PROTOCOLS, scratchRepo, speaksGrpc, startTestServer, type Protocol } from './harness.js';
 
 // A model that records what it runs (events.log in its folder), can be held at a gate or told to
 // sleep, and reports for each request the order it ran in and when its execution started and ended.
@@ -216,7 +218,7 @@ async function modelStats(c: InferenceClient, name?: string, version?: string): 
     assert.ok(Array.isArray(body.model_stats), 'REST stats answer has a model_stats array');
     return body.model_stats;
   }
-  assert.ok(c instanceof GrpcClient);
+  assert.ok(c instanceof GrpcServiceClient);
   const r = await c.call<inference.ModelStatisticsResponse>('ModelStatistics', { name: name ?? '', version: version ?? '' });
   const obj = inference.ModelStatisticsResponse.toObject(r, { longs: Number, defaults: true, arrays: true, objects: true });
   return obj.model_stats as Stat[];
@@ -420,11 +422,14 @@ for (const proto of PROTOCOLS) {
       assert.ok(!ev.includes(`start ${id('cx-cancelled')}`), 'the cancelled request was executed');
     });
 
-    if (proto.name === 'grpc') {
+    // gRPC-Web sends the same grpc-timeout header, so the same deadline applies.
+    if (speaksGrpc(proto)) {
       test('a gRPC deadline that passes while the request is queued: DEADLINE_EXCEEDED, and it never runs', async () => {
         const gate = id('deadline');
         const { done: blocker } = await holdInstance(c, 'slow', id('dd-blocker'), gate);
-        const short = new GrpcClient(`127.0.0.1:${server.grpc!.port}`, { timeoutMs: 500 });
+        const short = proto.name === 'grpc'
+          ? new GrpcClient(`127.0.0.1:${server.grpc!.port}`, { timeoutMs: 500 })
+          : new GrpcWebClient(baseUrl(server), { timeoutMs: 500 });
         try {
           const err = await failure(probe(short, 'slow', id('dd-late'), { timeout: LONG }));
           assert.equal(err.code, 'DEADLINE_EXCEEDED');
@@ -539,9 +544,9 @@ describe('statistics and metrics across protocols', () => {
       assert.equal(b[i].last_inference, s.last_inference);
     }
     const flaky = a.find((s) => s.name === 'flaky')!;
-    // Both protocols' stats tests ran: 8 successes and 8 failures.
-    assert.equal(flaky.inference_stats.success.count, 8);
-    assert.equal(flaky.inference_stats.fail.count, 8);
+    // Every protocol's stats test ran: 4 successes and 4 failures each.
+    assert.equal(flaky.inference_stats.success.count, 4 * PROTOCOLS.length);
+    assert.equal(flaky.inference_stats.fail.count, 4 * PROTOCOLS.length);
   });
 
   test('Prometheus: nv_inference_* per model and version agree with the statistics', async () => {
@@ -562,7 +567,7 @@ describe('statistics and metrics across protocols', () => {
     }
     assert.ok((metric(text, 'nv_inference_compute_infer_duration_us', m) ?? 0) > 0);
     const flaky = { model: 'flaky', version: '1' };
-    assert.equal(metric(text, 'nv_inference_request_failure', flaky), 8);
+    assert.equal(metric(text, 'nv_inference_request_failure', flaky), 4 * PROTOCOLS.length);
     for (const s of samples(text).filter((x) => x.name.startsWith('nv_inference_'))) {
       assert.ok(s.labels.model && s.labels.version, `${s.name} lacks model/version labels`);
     }
