@@ -100,3 +100,10 @@ export async function failure(p: Promise<unknown>): Promise<InferenceError> {
   }
   assert.fail('the call succeeded; it should have failed');
 }
+
+/** Every item of an async iterable (a stream read to its end). */
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}

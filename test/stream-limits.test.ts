@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { InferenceClient } from '../src/client/types.js';
 import { InferenceError } from '../src/core/errors.js';
 import type { RunningServer } from '../src/server.js';
-import { EXPLICIT, PROTOCOLS, scratchRepo, startTestServer, type TestServerOptions } from './harness.js';
+import { EXPLICIT, PROTOCOLS, scratchRepo, speaksGrpc, startTestServer, type TestServerOptions } from './harness.js';
 import { writeTestModels } from './fixtures/streaming-models.js';
 
 let repo: { dir: string; cleanup: () => Promise<void> };
@@ -80,7 +80,8 @@ describe('stream idle timeout', () => {
         // The reader, coming back, finds its stream cut, not complete.
         const err = await within(outcome(it), 10_000, 'reading the rest of the timed-out stream');
         assert.ok(err instanceof Error, `the timed-out stream ended cleanly (${String(err)})`);
-        if (proto.name === 'grpc') {
+        // gRPC-Web's trailer frame carries the same status as gRPC's trailers.
+        if (speaksGrpc(proto)) {
           assert.ok(err instanceof InferenceError, String(err));
           assert.equal(err.code, 'CANCELLED');
           assert.match(err.message, /stream-idle-timeout/);
