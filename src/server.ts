@@ -25,6 +25,10 @@ export interface ServerOptions {
   grpcWindowBytes?: number;
   grpcKeepaliveTimeMs?: number;
   grpcKeepaliveTimeoutMs?: number;
+  /** zlib level (1-9) for ModelInfer/ModelStreamInfer responses to clients accepting gzip or deflate; absent: none. */
+  grpcInferResponseCompressionLevel?: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS on the gRPC port; absent: Node's default (2^32-1). */
+  grpcMaxConcurrentStreams?: number;
   /** The model behind gRPC Predictor.Predict (default my_model). */
   predictorModel?: string;
   /** The model duet.Generator runs when a request names none (default tiny_gpt). */
@@ -123,6 +127,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const grpc = new GrpcServer(api, {
     host: opts.host, port: opts.grpcPort ?? 8001, maxMessageBytes: opts.grpcMaxMessageBytes,
     windowBytes: opts.grpcWindowBytes, protoDir: PROTO_DIR,
+    inferResponseCompressionLevel: opts.grpcInferResponseCompressionLevel, maxConcurrentStreams: opts.grpcMaxConcurrentStreams,
     keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
     requestTimeoutMs, reserve: opts.grpcReserve ?? ((bytes, signal) => budget.acquire(bytes, signal)),
     tryReserve: opts.grpcReserve ? undefined : (bytes) => budget.tryAcquire(bytes),

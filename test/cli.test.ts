@@ -120,13 +120,15 @@ describe('cli', { timeout: 120_000 }, () => {
     assert.match(flag.stderr, /no-such-flag/);
   });
 
-  test('model control flags: bad values and combinations exit 2, naming the flag', async () => {
+  test('model control and gRPC flags: bad values and combinations exit 2, naming the flag', async () => {
     const cases: [string[], RegExp][] = [
       [['--model-control-mode', 'sometimes'], /--model-control-mode must be one of none, explicit, poll, got 'sometimes'/],
       [['--load-model', 'my_model'], /--load-model needs --model-control-mode explicit/],
       [['--model-control-mode', 'explicit', '--load-model', '*', '--load-model', 'my_model'], /'\*' .* must be the only --load-model/],
       [['--model-control-mode', 'poll', '--repository-poll-secs', '0'], /--repository-poll-secs must be a number of seconds above 0/],
       [['--max-instances-per-model', '0'], /--max-instances-per-model must be at least 1/],
+      [['--grpc-infer-response-compression-level', 'max'], /--grpc-infer-response-compression-level must be none, low, medium or high, got 'max'/],
+      [['--grpc-max-concurrent-streams', '0'], /--grpc-max-concurrent-streams must be from 1 to 4294967295, got '0'/],
     ];
     for (const [args, re] of cases) {
       const cli = new Cli(['serve', '--model-repository', MODELS, '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', ...args]);
@@ -152,8 +154,10 @@ describe('cli', { timeout: 120_000 }, () => {
   test('the startup log says what protection is on: model control, key, browsers, TLS, and the limits with their flags', async () => {
     const dir = await repoWith(['my_model']);
     const cli = new Cli(['serve', '--model-repository', dir, '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1',
-      '--max-inflight-bytes', String(300 * 2 ** 20), '--request-timeout', '7', '--stream-idle-timeout', '0', '--max-instances-per-model', '3']);
+      '--max-inflight-bytes', String(300 * 2 ** 20), '--request-timeout', '7', '--stream-idle-timeout', '0', '--max-instances-per-model', '3',
+      '--grpc-infer-response-compression-level', 'high', '--grpc-max-concurrent-streams', '50']);
     await cli.port();
+    await cli.waitFor(/gRPC .* listening on .*, inference responses compressed \(high\), 50 streams per connection/, 5000);
     for (let i = 0; i < 100 && !/limits:/.test(cli.stdout); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(cli.stdout, /model control mode none/);
     assert.match(cli.stdout, /API key: off/);

@@ -10,6 +10,7 @@ import { describeTls, TlsConfigError } from '../core/tls.js';
 import { TLS_FLAGS, TLS_HELP, tlsFromFlags, type TlsFlags } from './tls-flags.js';
 import { DEFAULT_GRACE_MS, DEFAULT_MAX_INSTANCES, DEFAULT_POLL_SECS, MODEL_CONTROL_MODES, type ModelControlMode } from '../model-manager.js';
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS } from '../protocols/lifecycle.js';
+import { COMPRESSION_LEVELS } from '../protocols/grpc/server.js';
 import { ACCESS_FLAGS, ACCESS_HELP, accessOptions, describeAccess, type AccessOptions } from './access.js';
 
 const HELP = `duet — a model inference server (KServe v2 / Triton protocol)
@@ -28,6 +29,11 @@ Options for serve:
   --grpc-window BYTES      HTTP/2 flow-control window for gRPC streams and connections (default 8388608)
   --grpc-keepalive-time-ms N     ping an idle gRPC connection every N ms (default 7200000)
   --grpc-keepalive-timeout-ms N  close it when a ping is not answered in N ms (default 20000)
+  --grpc-infer-response-compression-level none|low|medium|high
+                           gzip/deflate ModelInfer and ModelStreamInfer responses for clients that accept it
+                           (zlib level 1, 6 or 9; default none, as Triton)
+  --grpc-max-concurrent-streams N  HTTP/2 streams a gRPC connection may open at once
+                           (default 4294967295, Node's: no limit)
   --predictor-model NAME   the model behind Predictor.Predict (default my_model)
   --generate-model NAME    the model duet.Generator runs when a request names none (default tiny_gpt)
   --metrics-port N         Prometheus metrics at GET /metrics (default 8002; 0 picks a free port; off turns it off)
@@ -114,6 +120,8 @@ async function serve(argv: string[]): Promise<void> {
       'generate-model': { type: 'string' },
       'grpc-keepalive-time-ms': { type: 'string' },
       'grpc-keepalive-timeout-ms': { type: 'string' },
+      'grpc-infer-response-compression-level': { type: 'string' },
+      'grpc-max-concurrent-streams': { type: 'string' },
       'metrics-port': { type: 'string' },
       'http-max-body': { type: 'string' },
       'max-inflight-bytes': { type: 'string' },
@@ -166,6 +174,10 @@ async function serve(argv: string[]): Promise<void> {
   const streamIdleTimeoutMs = durationMs('stream-idle-timeout', values['stream-idle-timeout'], DEFAULT_STREAM_IDLE_TIMEOUT_MS);
   const maxBodyBytes = int('http-max-body', values['http-max-body'], DEFAULT_MAX_BODY);
   const grpcMaxMessageBytes = int('grpc-max-message', values['grpc-max-message'], 2 ** 31 - 1);
+  const compression = values['grpc-infer-response-compression-level'] ?? 'none';
+  if (!Object.hasOwn(COMPRESSION_LEVELS, compression)) usage(`--grpc-infer-response-compression-level must be none, low, medium or high, got '${compression}'`);
+  const maxStreams = values['grpc-max-concurrent-streams'] === undefined ? undefined : int('grpc-max-concurrent-streams', values['grpc-max-concurrent-streams'], 0);
+  if (maxStreams !== undefined && (maxStreams < 1 || maxStreams > 2 ** 32 - 1)) usage(`--grpc-max-concurrent-streams must be from 1 to 4294967295, got '${maxStreams}'`);
   const requestTimeoutMs = (positive('request-timeout', values['request-timeout']) ?? DEFAULT_REQUEST_TIMEOUT_MS / 1000) * 1000;
   log(`loading models from ${resolve(repo)}`);
   const server = await startServer({
@@ -183,6 +195,8 @@ async function serve(argv: string[]): Promise<void> {
     generateModel: values['generate-model'],
     grpcKeepaliveTimeMs: int('grpc-keepalive-time-ms', values['grpc-keepalive-time-ms'], 2 * 60 * 60 * 1000),
     grpcKeepaliveTimeoutMs: int('grpc-keepalive-timeout-ms', values['grpc-keepalive-timeout-ms'], 20_000),
+    grpcInferResponseCompressionLevel: COMPRESSION_LEVELS[compression],
+    grpcMaxConcurrentStreams: maxStreams,
     tracing: (() => {
       const endpoint = values['trace-otlp-endpoint'] ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
       return endpoint ? { otlpEndpoint: endpoint, serviceName: process.env.OTEL_SERVICE_NAME ?? 'duet' } : undefined;
@@ -213,7 +227,8 @@ async function serve(argv: string[]): Promise<void> {
   log(`limits: ${mib(server.budget.limit)} in flight (--max-inflight-bytes), REST bodies up to ${mib(maxBodyBytes)}, `
     + `gRPC messages up to ${mib(grpcMaxMessageBytes)}, stalled uploads dropped after ${requestTimeoutMs / 1000} s, `
     + `${streamIdleTimeoutMs ? `idle stream readers after ${streamIdleTimeoutMs / 1000} s` : 'idle stream readers kept'}, at most ${maxInstances} instances per model`);
-  if (server.grpc) log(`gRPC (inference.GRPCInferenceService, Predictor, Health, reflection) listening on ${server.grpc.address}:${server.grpc.port}${note(grpcTls)}`);
+  if (server.grpc) log(`gRPC (inference.GRPCInferenceService, Predictor, Health, reflection) listening on ${server.grpc.address}:${server.grpc.port}${note(grpcTls)}`
+    + `, inference responses ${compression === 'none' ? 'uncompressed' : `compressed (${compression})`}, ${maxStreams ?? 'unlimited'} streams per connection`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -18,6 +18,9 @@ export interface CallLimits {
   tryReserve?: (bytes: number) => (() => void) | undefined;
   /** A request message that stalls this long (no bytes) is dropped. */
   requestTimeoutMs?: number;
+  /** zlib level for the responses of `compressPaths` (--grpc-infer-response-compression-level); absent: never. */
+  compressLevel?: number;
+  compressPaths?: ReadonlySet<string>;
 }
 
 export const OK = 0;

@@ -3,9 +3,10 @@
 // they need not know which transport they run on.
 
 import http2 from 'node:http2';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { InferenceError, invalidArg } from '../../core/errors.js';
 import { CallBase, type CallLimits } from './call-base.js';
-import { checkCompressed, cutShort, encodeGrpcMessage, HEADER_BYTES, inflateBounded, tooLarge } from './framing.js';
+import { checkCompressed, COMPRESS_MIN_BYTES, cutShort, encodeGrpcMessage, HEADER_BYTES, inflateBounded, responseEncoding, tooLarge } from './framing.js';
 import type { RpcMethod } from './rpc-call.js';
 
 export type { CallLimits } from './call-base.js';
@@ -26,6 +27,8 @@ export class ServerCall extends CallBase {
   private inflight: Promise<void> | undefined;
   private busy = 0;
   private trailerTimer?: NodeJS.Timeout;
+  /** Set only when this method's responses are compressed and the client accepts gzip or deflate. */
+  private readonly outEncoding?: 'gzip' | 'deflate';
 
   constructor(
     readonly stream: http2.ServerHttp2Stream,
@@ -34,6 +37,7 @@ export class ServerCall extends CallBase {
     limits: CallLimits,
   ) {
     super(headers, def, limits);
+    if (limits.compressLevel !== undefined && limits.compressPaths?.has(def.path)) this.outEncoding = responseEncoding(headers['grpc-accept-encoding']);
     stream.on('aborted', () => this.cancel());
     stream.on('close', () => {
       clearTimeout(this.trailerTimer);
@@ -184,9 +188,14 @@ export class ServerCall extends CallBase {
   write(msg: unknown): boolean {
     if (this.done || this.stream.destroyed) return false;
     this.sendHeaders();
-    const payload = this.def.responseSerialize(msg);
+    let payload = this.def.responseSerialize(msg);
     const head = Buffer.allocUnsafe(HEADER_BYTES);
     head[0] = 0;
+    if (this.outEncoding && payload.byteLength >= COMPRESS_MIN_BYTES) {
+      const level = this.limits.compressLevel;
+      payload = this.outEncoding === 'gzip' ? gzipSync(payload, { level }) : deflateSync(payload, { level });
+      head[0] = 1;
+    }
     head.writeUInt32BE(payload.byteLength, 1);
     if (payload.byteLength < COALESCE_BYTES) return this.stream.write(Buffer.concat([head, payload], HEADER_BYTES + payload.byteLength));
     this.stream.write(head);
@@ -196,7 +205,9 @@ export class ServerCall extends CallBase {
   private sendHeaders(): void {
     if (this.headersSent) return;
     this.headersSent = true;
-    this.stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,deflate,gzip' }, { waitForTrailers: true });
+    const headers: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,deflate,gzip' };
+    if (this.outEncoding) headers['grpc-encoding'] = this.outEncoding;
+    this.stream.respond(headers, { waitForTrailers: true });
   }
 
   protected writeStatus(code: number, message: string): void {

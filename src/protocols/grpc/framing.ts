@@ -7,6 +7,15 @@ import { InferenceError, invalidArg } from '../../core/errors.js';
 /** Flag byte and 4-byte big-endian length before every message. */
 export const HEADER_BYTES = 5;
 
+/** Smaller responses stay uncompressed (their frame flag says so): zlib's header would eat the gain. */
+export const COMPRESS_MIN_BYTES = 1024;
+
+/** The encoding for a response: gzip, else deflate, when the client accepts it; undefined for identity. */
+export function responseEncoding(accept: string | string[] | undefined): 'gzip' | 'deflate' | undefined {
+  const list = String(accept ?? '').toLowerCase().split(',').map((e) => e.trim());
+  return list.includes('gzip') ? 'gzip' : list.includes('deflate') ? 'deflate' : undefined;
+}
+
 /** grpc-timeout: digits then one unit letter (gRPC over HTTP/2 spec). */
 export function parseTimeout(v: string | undefined): number | undefined {
   if (!v) return undefined;

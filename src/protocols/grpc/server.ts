@@ -44,7 +44,16 @@ export interface GrpcServerOptions {
   streamIdleTimeoutMs?: number;
   /** gRPC-Web from browsers: origins allowed (--cors-allow-origin) and more request headers preflights allow. */
   web?: GrpcWebOptions;
+  /** zlib level for ModelInfer / ModelStreamInfer responses (Triton's --grpc-infer-response-compression-level); absent: none. */
+  inferResponseCompressionLevel?: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection; absent: Node's default, 2^32-1 (no limit). */
+  maxConcurrentStreams?: number;
 }
+
+/** Triton's level names and the zlib levels they stand for. */
+export const COMPRESSION_LEVELS: Record<string, number | undefined> = { none: undefined, low: 1, medium: 6, high: 9 };
+/** The methods whose responses --grpc-infer-response-compression-level compresses, as Triton. */
+const COMPRESSED_PATHS: ReadonlySet<string> = new Set(['/inference.GRPCInferenceService/ModelInfer', '/inference.GRPCInferenceService/ModelStreamInfer']);
 
 export const DEFAULT_MAX_MESSAGE = 2 ** 31 - 1;
 /** 8 MiB: a 600 KB image fits in the first window; the default 64 KiB window costs ~10 round trips. */
@@ -76,10 +85,11 @@ export class GrpcServer {
 
   constructor(private readonly api: Api, private readonly opts: GrpcServerOptions) {
     this.web = new GrpcWebGateway(this, opts.web);
-    this.limits = { maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE, reserve: opts.reserve, tryReserve: opts.tryReserve, requestTimeoutMs: opts.requestTimeoutMs };
+    this.limits = { maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE, reserve: opts.reserve, tryReserve: opts.tryReserve, requestTimeoutMs: opts.requestTimeoutMs,
+      ...(opts.inferResponseCompressionLevel === undefined ? {} : { compressLevel: opts.inferResponseCompressionLevel, compressPaths: COMPRESSED_PATHS }) };
     const win = Math.min(Math.max(opts.windowBytes ?? DEFAULT_WINDOW, 65535), 2 ** 31 - 1);
     const serverOpts: http2.ServerOptions = {
-      settings: { initialWindowSize: win, maxHeaderListSize: 64 * 1024 },
+      settings: { initialWindowSize: win, maxHeaderListSize: 64 * 1024, ...(opts.maxConcurrentStreams === undefined ? {} : { maxConcurrentStreams: opts.maxConcurrentStreams }) },
       // Memory is bounded by the in-flight budget, not by nghttp2's per-session cap (in MB), which would
       // refuse large messages with ENHANCE_YOUR_CALM.
       maxSessionMemory: 1024 ** 2,
