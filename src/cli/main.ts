@@ -211,24 +211,7 @@ async function serve(argv: string[]): Promise<void> {
     streamIdleTimeoutMs,
     log,
   });
-  const index = await server.dataPlane.repositoryIndex();
-  const w = Math.max(5, ...index.map((e) => e.name.length));
-  log(`models:\n${index.map((e) => `  ${e.name.padEnd(w)}  ${(e.version || '-').padEnd(3)}  ${e.state}${e.reason ? `  ${e.reason}` : ''}`).join('\n')}`);
-  // Which listeners use TLS, so an operator can see it at a glance.
-  const httpTls = describeTls(tls.tls);
-  const grpcTls = describeTls(tls.grpcTls === undefined ? tls.tls : tls.grpcTls);
-  const scheme = httpTls ? 'https' : 'http';
-  const note = (d: string | undefined) => (d ? ` (${d})` : '');
-  log(`REST (KServe v2) listening on ${scheme}://${server.http.address}:${server.http.port}${note(httpTls)}`);
-  if (server.metrics) log(`Prometheus metrics at ${scheme}://${server.metrics.address}:${server.metrics.port}/metrics${note(httpTls)}`);
-  for (const line of describeAccess(access)) log(line);
-  if (!httpTls && !grpcTls) log('TLS: off (plaintext on every port; set --tls-cert and --tls-key)');
-  const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
-  log(`limits: ${mib(server.budget.limit)} in flight (--max-inflight-bytes), REST bodies up to ${mib(maxBodyBytes)}, `
-    + `gRPC messages up to ${mib(grpcMaxMessageBytes)}, stalled uploads dropped after ${requestTimeoutMs / 1000} s, `
-    + `${streamIdleTimeoutMs ? `idle stream readers after ${streamIdleTimeoutMs / 1000} s` : 'idle stream readers kept'}, at most ${maxInstances} instances per model`);
-  if (server.grpc) log(`gRPC (inference.GRPCInferenceService, Predictor, Health, reflection) listening on ${server.grpc.address}:${server.grpc.port}${note(grpcTls)}`
-    + `, inference responses ${compression === 'none' ? 'uncompressed' : `compressed (${compression})`}, ${maxStreams ?? 'unlimited'} streams per connection`);
+  // Handlers first: a SIGTERM that arrives while the startup lines are written must still shut down gracefully.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -250,6 +233,24 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const index = await server.dataPlane.repositoryIndex();
+  const w = Math.max(5, ...index.map((e) => e.name.length));
+  log(`models:\n${index.map((e) => `  ${e.name.padEnd(w)}  ${(e.version || '-').padEnd(3)}  ${e.state}${e.reason ? `  ${e.reason}` : ''}`).join('\n')}`);
+  // Which listeners use TLS, so an operator can see it at a glance.
+  const httpTls = describeTls(tls.tls);
+  const grpcTls = describeTls(tls.grpcTls === undefined ? tls.tls : tls.grpcTls);
+  const scheme = httpTls ? 'https' : 'http';
+  const note = (d: string | undefined) => (d ? ` (${d})` : '');
+  log(`REST (KServe v2) listening on ${scheme}://${server.http.address}:${server.http.port}${note(httpTls)}`);
+  if (server.metrics) log(`Prometheus metrics at ${scheme}://${server.metrics.address}:${server.metrics.port}/metrics${note(httpTls)}`);
+  for (const line of describeAccess(access)) log(line);
+  if (!httpTls && !grpcTls) log('TLS: off (plaintext on every port; set --tls-cert and --tls-key)');
+  const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
+  log(`limits: ${mib(server.budget.limit)} in flight (--max-inflight-bytes), REST bodies up to ${mib(maxBodyBytes)}, `
+    + `gRPC messages up to ${mib(grpcMaxMessageBytes)}, stalled uploads dropped after ${requestTimeoutMs / 1000} s, `
+    + `${streamIdleTimeoutMs ? `idle stream readers after ${streamIdleTimeoutMs / 1000} s` : 'idle stream readers kept'}, at most ${maxInstances} instances per model`);
+  if (server.grpc) log(`gRPC (inference.GRPCInferenceService, Predictor, Health, reflection) listening on ${server.grpc.address}:${server.grpc.port}${note(grpcTls)}`
+    + `, inference responses ${compression === 'none' ? 'uncompressed' : `compressed (${compression})`}, ${maxStreams ?? 'unlimited'} streams per connection`);
 }
 
 async function main(): Promise<void> {
