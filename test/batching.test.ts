@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InferenceClient } from '../src/client/types.js';
 import type { RunningServer } from '../src/server.js';
-import { PROTOCOLS, scratchRepo, startTestServer } from './harness.js';
+import { PROTOCOLS, scratchRepo, startTestServer, withoutBatching } from './harness.js';
 
 const BATCH_PROBE = `
 // Echoes X and reports, per row, how many requests and which widths shared its execute() call.
@@ -48,7 +48,7 @@ before(async () => {
   // Turn dynamic batching on for the copies.
   for (const m of ['my_model', 'simple', 'identity_fp32', 'identity_bytes']) {
     const p = join(repo.dir, m, 'config.pbtxt');
-    await writeFile(p, `${await readFile(p, 'utf8')}\ndynamic_batching { max_queue_delay_microseconds: 2000 }\n`);
+    await writeFile(p, `${withoutBatching(await readFile(p, 'utf8'))}\ndynamic_batching { max_queue_delay_microseconds: 2000 }\n`);
   }
   await mkdir(join(repo.dir, 'batch_probe', '1'), { recursive: true });
   await writeFile(join(repo.dir, 'batch_probe', 'config.pbtxt'), PROBE_CONFIG);

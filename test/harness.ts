@@ -58,6 +58,9 @@ export async function scratchRepo(models: string[] = []): Promise<{ dir: string;
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** A config.pbtxt's text without its one-line `dynamic_batching { ... }` block, so a test can set its own. */
+export const withoutBatching = (pbtxt: string) => pbtxt.replace(/^dynamic_batching \{[^\n]*\}\n?/m, '');
+
 /** The raw-HTTP base URL of a running server, for tests of the wire itself. */
 export const baseUrl = (s: RunningServer) => `http://127.0.0.1:${s.http.port}`;
 

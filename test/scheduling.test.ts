@@ -20,7 +20,7 @@ import type { InferenceClient, InferOptions, InferResult } from '../src/client/t
 import { InferenceError, STATUS_TABLE, type ErrorCode } from '../src/core/errors.js';
 import { inference } from '../src/generated/proto.js';
 import type { RunningServer } from '../src/server.js';
-import { baseUrl, failure, PROTOCOLS, scratchRepo, speaksGrpc, startTestServer, type Protocol } from './harness.js';
+import { baseUrl, failure, PROTOCOLS, scratchRepo, speaksGrpc, startTestServer, withoutBatching, type Protocol } from './harness.js';
 
 // A model that records what it runs (events.log in its folder), can be held at a gate or told to
 // sleep, and reports for each request the order it ran in and when its execution started and ended.
@@ -122,7 +122,7 @@ const gates = new Set<string>();
 before(async () => {
   repo = await scratchRepo(['my_model']);
   const p = join(repo.dir, 'my_model', 'config.pbtxt');
-  await writeFile(p, `${await readFile(p, 'utf8')}\ndynamic_batching { max_queue_delay_microseconds: 50000 }\n`);
+  await writeFile(p, `${withoutBatching(await readFile(p, 'utf8'))}\ndynamic_batching { max_queue_delay_microseconds: 50000 }\n`);
   for (const [name, extra] of Object.entries(PROBES)) {
     await mkdir(join(repo.dir, name, '1'), { recursive: true });
     await writeFile(join(repo.dir, name, 'config.pbtxt'), probeConfig(name, extra));

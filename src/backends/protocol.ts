@@ -5,6 +5,11 @@ import type { Parameters } from '../core/tensor.js';
 import type { ExecutionTiming, LoadResult, LoadSpec } from './backend.js';
 import type { TensorSlot } from './wire.js';
 
+/** Responses a stream may have in flight before the consumer acknowledges: bounds buffering for slow readers. */
+export const STREAM_WINDOW = 8;
+/** The consumer acknowledges in refills of this many responses (one message per few tokens, not per token). */
+export const STREAM_REFILL = STREAM_WINDOW / 2;
+
 export interface WireRequest {
   id?: string;
   inputs: TensorSlot[];
@@ -16,7 +21,8 @@ export type ToWorker =
   /** `stage`: one Int32 shared with the main thread, holding the staged request's id (see StagedRequest). */
   | { type: 'load'; spec: LoadSpec; stage: SharedArrayBuffer }
   /** With `stage`, the request is staged: it runs only if the worker claims that id (id -> -id) before the main thread revokes it (id -> 0). */
-  | { type: 'execute'; seq: number; requests: WireRequest[]; buffer: ArrayBuffer; stage?: number }
+  /** `given`: buffers the request handed over, which slots point into (see wire.ts). */
+  | { type: 'execute'; seq: number; requests: WireRequest[]; buffer: ArrayBuffer; given?: ArrayBuffer[]; stage?: number }
   | { type: 'stream'; seq: number; request: WireRequest; buffer: ArrayBuffer }
   /** The consumer took `n` more responses of stream `seq`: the worker may send that many more. */
   | { type: 'ack'; seq: number; n: number }

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { InferenceError } from '../core/errors.js';
 import { AsyncQueue } from '../core/async-queue.js';
 import type { ExecuteBatchResult, ExecuteRequest, LoadResult, LoadSpec, ModelInstance, StagedRequest, StreamItem } from './backend.js';
-import type { FromWorker, ToWorker, WireRequest } from './protocol.js';
+import { STREAM_REFILL, type FromWorker, type ToWorker, type WireRequest } from './protocol.js';
 import { packBatch, packTensors, unpackTensors } from './wire.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -164,11 +164,13 @@ export class WorkerInstance implements ModelInstance {
   }
 
   private post(requests: ExecuteRequest[], resolve: Pending['resolve'], reject: Pending['reject'], stage?: number): number {
-    const packed = packBatch(requests.map((r) => r.inputs));
+    // A staged request may be taken back and sent again later, so only a plain execution takes handed-over buffers.
+    const packed = packBatch(requests.length === 1 ? [requests[0].inputs] : requests.map((r) => r.inputs), stage === undefined);
     const wire: WireRequest[] = requests.map((r, i) => ({ id: r.id, inputs: packed.slots[i], outputs: r.outputs, parameters: r.parameters }));
     const seq = ++this.seq;
     this.pending.set(seq, { resolve, reject });
-    this.send({ type: 'execute', seq, requests: wire, buffer: packed.buffer, stage }, [packed.buffer]);
+    const { buffer, given } = packed;
+    this.send({ type: 'execute', seq, requests: wire, buffer, given, stage }, given ? [buffer, ...given] : [buffer]);
     return seq;
   }
 
@@ -188,10 +190,14 @@ export class WorkerInstance implements ModelInstance {
     };
     signal.addEventListener('abort', cancel, { once: true });
     try {
+      let taken = 0;
       for await (const item of queue) {
         yield item;
-        // The consumer came back for more: the worker may produce one more.
-        this.send({ type: 'ack', seq, n: 1 });
+        // The consumer came back for more: once it has taken a refill's worth, the worker may produce that many more.
+        if (++taken === STREAM_REFILL) {
+          taken = 0;
+          this.send({ type: 'ack', seq, n: STREAM_REFILL });
+        }
       }
     } finally {
       signal.removeEventListener('abort', cancel);

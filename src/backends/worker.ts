@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { asInferenceError, InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ExecuteRequest } from './backend.js';
-import type { FromWorker, ToWorker, WireResult } from './protocol.js';
+import { STREAM_WINDOW, type FromWorker, type ToWorker, type WireResult } from './protocol.js';
 import type { Runner } from './runner.js';
 import { packTensors, unpackTensors } from './wire.js';
 
@@ -12,8 +12,6 @@ if (!parentPort) throw new Error('worker.ts must run in a worker thread');
 const port = parentPort;
 let runner: Runner | undefined;
 
-/** Responses a stream may have in flight before the consumer acknowledges: bounds buffering for slow readers. */
-const STREAM_WINDOW = 8;
 
 interface ActiveStream {
   abort: AbortController;
@@ -88,7 +86,7 @@ async function execute(msg: ExecuteMsg): Promise<Extract<FromWorker, { type: 're
     id: r.id,
     outputs: r.outputs,
     parameters: r.parameters,
-    inputs: unpackTensors({ slots: r.inputs, buffer: msg.buffer }),
+    inputs: unpackTensors({ slots: r.inputs, buffer: msg.buffer, given: msg.given }),
   }));
   let results;
   const t1 = process.hrtime.bigint();

@@ -118,3 +118,19 @@ export function checkTensorSize(t: Tensor, what: string): void {
 }
 
 export const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
+
+/**
+ * Buffers whose owner gave them up: the request alone references them (e.g. a REST body read into a
+ * buffer of its own), so the backend may transfer them to its worker thread instead of copying the
+ * tensors out; they are detached afterwards.
+ */
+const handedOver = new WeakSet<ArrayBufferLike>();
+
+export function handOver(buffer: ArrayBufferLike): void {
+  if (buffer instanceof ArrayBuffer) handedOver.add(buffer);
+}
+
+/** True once per handed-over buffer: the caller now owns it. */
+export function takeOver(buffer: ArrayBufferLike): buffer is ArrayBuffer {
+  return handedOver.delete(buffer);
+}

@@ -24,28 +24,40 @@ export interface BatchPolicy {
   maxDelayMs: number;
 }
 
+/** How pickBatch reads the items of a queue: the scheduler's jobs cache their key. */
+export interface BatchView<T> {
+  rows(item: T): number;
+  key(item: T): string;
+}
+
+const REQUESTS: BatchView<ExecuteRequest> = { rows: rowsOf, key: batchKey };
+
 /**
  * Pick the next batch from the queue: the oldest request and the compatible ones behind it, up to
  * the largest size that fits. Returns the indexes taken and whether the batch should go now.
  */
-export function pickBatch(queue: readonly ExecuteRequest[], policy: BatchPolicy, oldestWaitedMs: number): { take: number[]; ready: boolean } {
-  const key = batchKey(queue[0]);
+export function pickBatch<T = ExecuteRequest>(queue: readonly T[], policy: BatchPolicy, oldestWaitedMs: number,
+  view: BatchView<T> = REQUESTS as unknown as BatchView<T>): { take: number[]; ready: boolean } {
   const take = [0];
-  const sums = [rowsOf(queue[0])];
+  const sums = [view.rows(queue[0])];
   let rows = sums[0];
+  // Keys are built only when a second request is there to compare (not at c=1).
+  let key: string | undefined;
   for (let i = 1; i < queue.length && rows < policy.maxBatchSize; i++) {
-    const r = rowsOf(queue[i]);
-    if (rows + r <= policy.maxBatchSize && batchKey(queue[i]) === key) {
+    const r = view.rows(queue[i]);
+    if (rows + r <= policy.maxBatchSize && view.key(queue[i]) === (key ??= view.key(queue[0]))) {
       take.push(i);
       rows += r;
       sums.push(rows);
     }
   }
   // Like Triton: the largest preferred size the queue can fill exactly goes at once.
-  const preferred = policy.preferred.filter((p) => p <= policy.maxBatchSize).sort((a, b) => b - a);
-  for (const p of preferred) {
-    const k = sums.indexOf(p);
-    if (k >= 0) return { take: take.slice(0, k + 1), ready: true };
+  if (policy.preferred.length) {
+    const preferred = policy.preferred.filter((p) => p <= policy.maxBatchSize).sort((a, b) => b - a);
+    for (const p of preferred) {
+      const k = sums.indexOf(p);
+      if (k >= 0) return { take: take.slice(0, k + 1), ready: true };
+    }
   }
   // Otherwise a full batch goes at once, and anything else when the oldest request has waited enough.
   return { take, ready: rows >= policy.maxBatchSize || oldestWaitedMs >= policy.maxDelayMs };

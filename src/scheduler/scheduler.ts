@@ -8,7 +8,7 @@ import type { Tensor } from '../core/tensor.js';
 import type { ExecuteBatchResult, ExecuteRequest, ModelInstance, StagedRequest, StreamItem } from '../backends/backend.js';
 import type { ModelStats } from '../metrics/statistics.js';
 import { nowMs, type TraceRecorder } from '../core/trace.js';
-import { pickBatch, rowsOf, type BatchPolicy } from './batcher.js';
+import { batchKey, pickBatch, rowsOf, type BatchPolicy, type BatchView } from './batcher.js';
 import { MAX_TIMER_MS, NO_POLICY, queueFull, queueTimeoutUs, type QueuePolicy } from './policy.js';
 import { Streams } from './stream.js';
 
@@ -52,7 +52,11 @@ interface Job {
   /** Handed ahead of its turn to this busy instance; still queued until the instance starts it. */
   stagedOn?: ModelInstance;
   staged?: StagedRequest;
+  /** batchKey of the request, built the first time the batcher compares it. */
+  key?: string;
 }
+
+const JOBS: BatchView<Job> = { rows: (j) => rowsOf(j.request), key: (j) => (j.key ??= batchKey(j.request)) };
 
 export class Scheduler {
   private readonly queue: Job[] = [];
@@ -123,23 +127,29 @@ export class Scheduler {
     });
   }
 
-  /** Drops a queued job when its signal aborts, its queue timeout passes or its deadline does. */
+  /**
+   * Drops a queued job when its signal aborts, its queue timeout passes or its deadline does. A job with
+   * none of these (the common case) costs nothing here: no listener, no timer, no closure.
+   */
   private watch(job: Job, timeoutUs: number, deadline: number | undefined): void {
+    const timed = timeoutUs > 0 && timeoutUs / 1000 <= MAX_TIMER_MS;
+    const late = deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS;
+    if (!job.signal && !timed && !late) return;
     let timeout: NodeJS.Timeout | undefined;
-    let late: NodeJS.Timeout | undefined;
+    let lateTimer: NodeJS.Timeout | undefined;
     const onAbort = () => this.drop(job, new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
     job.signal?.addEventListener('abort', onAbort, { once: true });
-    if (timeoutUs > 0 && timeoutUs / 1000 <= MAX_TIMER_MS) {
+    if (timed) {
       timeout = setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
         `request to ${this.label} timed out after ${timeoutUs} µs in the queue`)), timeoutUs / 1000);
     }
-    if (deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS) {
-      late = setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
-        `the deadline of the request to ${this.label} passed while it was queued`)), Math.max(0, deadline - Date.now()));
+    if (late) {
+      lateTimer = setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
+        `the deadline of the request to ${this.label} passed while it was queued`)), Math.max(0, deadline! - Date.now()));
     }
     job.cleanup = () => {
       clearTimeout(timeout);
-      clearTimeout(late);
+      clearTimeout(lateTimer);
       job.signal?.removeEventListener('abort', onAbort);
     };
   }
@@ -245,7 +255,7 @@ export class Scheduler {
         jobs = [this.queue.shift()!];
       } else {
         const waited = performance.now() - this.queue[0].enqueuedAt;
-        const { take, ready } = pickBatch(this.queue.map((j) => j.request), this.opts.batching, waited);
+        const { take, ready } = pickBatch(this.queue, this.opts.batching, waited, JOBS);
         if (!ready) {
           // Wait for more requests, but no longer than the oldest one may.
           this.timer ??= setTimeout(() => {
@@ -254,8 +264,13 @@ export class Scheduler {
           }, Math.max(0, this.opts.batching.maxDelayMs - waited));
           return;
         }
-        jobs = take.map((i) => this.queue[i]);
-        for (const i of take.slice().reverse()) this.queue.splice(i, 1);
+        if (take[take.length - 1] === take.length - 1) {
+          // The usual batch: the head of the queue.
+          jobs = this.queue.splice(0, take.length);
+        } else {
+          jobs = take.map((i) => this.queue[i]);
+          for (let k = take.length - 1; k >= 0; k--) this.queue.splice(take[k], 1);
+        }
       }
       this.leaveQueue(jobs);
       this.run(this.idle.pop()!, jobs);

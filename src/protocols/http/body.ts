@@ -4,6 +4,7 @@
 import type http from 'node:http';
 import zlib from 'node:zlib';
 import type { BudgetLease } from '../../core/budget.js';
+import { handOver } from '../../core/tensor.js';
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -170,6 +171,8 @@ export async function readBody(req: http.IncomingMessage, limits: BodyLimits): P
       }
       if (whole) {
         if (received !== declared) return fail(new HttpError(400, `request body ended after ${received} of its ${declared} bytes`));
+        // Nothing but this request references the buffer: the backend may move it to its worker (zero-copy).
+        handOver(whole.buffer);
         return succeed(whole);
       }
       succeed(parts.length === 1 ? parts[0] : Buffer.concat(parts, kept));
