@@ -14,7 +14,7 @@ import { GrpcClient } from '../src/client/grpc.js';
 import { HttpClient } from '../src/client/http.js';
 import type { InferenceClient } from '../src/client/types.js';
 import { InferenceError } from '../src/core/errors.js';
-import { ROOT, startChild, stopChild } from './lib.js';
+import { ROOT, startChild, stopper } from '../src/bench/target.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,12 +35,12 @@ async function startServer() {
   for (const m of ['my_model', 'text_repeat']) await cp(join(ROOT, 'models', m), join(repo, m), { recursive: true });
   const s = await startChild(join(ROOT, 'dist/src/cli/main.js'),
     ['serve', '--model-repository', repo, '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0'],
-    /REST \(KServe v2\) listening on http:\/\/[^:]+:(\d+)/, /gRPC .* listening on [^:]+:(\d+)/, /Prometheus metrics at http:\/\/[^:]+:(\d+)/);
+    /REST \(KServe v2\) listening on http:\/\/[^:]+:(\d+)[\s\S]*Prometheus metrics at http:\/\/[^:]+:(\d+)[\s\S]*gRPC .* listening on [^:]+:(\d+)/, 'duet serve');
   return {
-    rest: `127.0.0.1:${s.ports[0]}`, grpc: `127.0.0.1:${s.ports[1]}`, metrics: `127.0.0.1:${s.ports[2]}`,
+    rest: `127.0.0.1:${s.match[1]}`, grpc: `127.0.0.1:${s.match[3]}`, metrics: `127.0.0.1:${s.match[2]}`,
     exited: () => s.child.exitCode !== null,
     stop: async () => {
-      await stopChild(s.child);
+      await stopper(s.child)();
       await rm(repo, { recursive: true, force: true });
     },
   };

@@ -1,8 +1,8 @@
 // `duet bench`: flags in, the run, then the terminal table, results.json, results.csv, report.html
 // and (with --markdown) a BENCHMARKS.md with SVG charts.
 
-import { readFileSync } from 'node:fs';
-import { resolve, relative } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConsoleProgress } from './progress.js';
 import { PROTOCOLS, parseDataSpec, parseShapes, type Protocol } from './payload.js';
@@ -12,16 +12,39 @@ import { runBench, type BenchResults } from './run.js';
 import { terminalReport, writeResults } from './output.js';
 import { htmlReport } from './html.js';
 import { writeMarkdownReport } from './markdown.js';
+import { parseGeneratorChoice, parseSuites, type SuiteName } from './suites.js';
+import { runSuites, type SuiteResults } from './suite-run.js';
+import { suiteMarkdown, suitesTerminalReport } from './suite-report.js';
+import { writeGenerated } from './blocks.js';
 
 export const BENCH_HELP = `duet bench — closed-loop load over gRPC, REST JSON and REST binary, as perf_analyzer measures
 
 Usage:
-  duet bench [--model NAME | --scenarios LIST] [options]
+  duet bench [--suite LIST] [--model NAME | --scenarios LIST] [options]
 
-Without --model it runs the brief's scenarios (features, embedding, image, image-int, audio, text),
-each over every protocol, next to its floors. Without --url it starts its own server (ports 0).
+Suites (--suite, comma-separated, or all; default scenarios):
+  transport   my_model (128 FP32 -> sum): REST JSON and REST binary at c=1 and c=64, gRPC at c=1 and
+              4 connections x 16 streams, each against its floors (bare node:http echo; bare node:http2
+              gRPC echo and grpc-js echo, answering the bytes Duet answers) in interleaved rounds
+  image       resnet_mini, a 602 KB FP32 image: REST binary and gRPC at c=1 and c=8, against the floors
+  streaming   tiny_gpt over gRPC ModelStreamInfer and REST SSE against the in-process model: time to
+              first token, per-token time, 64 concurrent streams (longest gap between tokens)
+  scenarios   the brief's scenarios (features, embedding, image, image-int, audio, text) over every
+              protocol at each --concurrency, next to echo floors and the in-process call
+transport and image use wrk (REST) and h2load (gRPC) where installed, else the bench's own worker-thread
+client; each row names its generator, the client's CPU (flagged client-bound over 0.8 of a core), the
+server's main-thread and whole-process CPU per request (/proc) and its main event-loop utilization.
+Without --url, scenarios start their own server (ports 0); the other suites always do.
 
-Options for bench:
+Options for transport, image and streaming:
+  --rounds N               interleaved rounds of floor and Duet per row (default 2)
+  --suite-duration S       measured seconds per run (default 3)
+  --suite-warmup S         warm-up seconds per target and row (default 0.5)
+  --load-generator G       auto (native where installed), native (fail without wrk/h2load), duet-client (default auto)
+  --tokens N               streaming: tokens per generation (default 32)
+  --generations N          streaming: generations per stream at one stream (default 5)
+
+Options for scenarios:
   --model NAME             the model to load (one scenario); its inputs come from the server's metadata
   --model-version V        a version of it (default: the server's choice)
   --scenarios LIST         brief scenarios by name, comma-separated (default all of them)
@@ -43,7 +66,8 @@ Options for bench:
   --encode each|once       encode every request as a client does (default), or once and resend the bytes
   --timeout S              per-request timeout, counted as an error (default 60)
   --out DIR                results directory: results.json, results.csv, report.html (default bench-results)
-  --markdown FILE          also write a report in Markdown (BENCHMARKS.md) with SVG charts in --charts-dir
+  --markdown FILE          also write each suite's generated block in a Markdown file (BENCHMARKS.md; the prose
+                           around the blocks is kept), scenarios with SVG charts in --charts-dir
   --charts-dir DIR         where the Markdown report's charts go (default docs/bench)
   --quiet                  no progress output
   --from-results FILE      run nothing: re-render the table, report.html and --markdown from a results.json
@@ -89,6 +113,13 @@ export async function benchCommand(argv: string[]): Promise<void> {
         'charts-dir': { type: 'string' },
         quiet: { type: 'boolean' },
         'from-results': { type: 'string' },
+        suite: { type: 'string' },
+        rounds: { type: 'string' },
+        'suite-duration': { type: 'string' },
+        'suite-warmup': { type: 'string' },
+        'load-generator': { type: 'string' },
+        tokens: { type: 'string' },
+        generations: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -100,6 +131,23 @@ export async function benchCommand(argv: string[]): Promise<void> {
     process.stdout.write(BENCH_HELP);
     return;
   }
+  let suites: SuiteName[] = [];
+  let generator: ReturnType<typeof parseGeneratorChoice> = 'auto';
+  try {
+    suites = parseSuites(values.suite);
+    generator = parseGeneratorChoice(values['load-generator']);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const others = suites.filter((s): s is Exclude<SuiteName, 'scenarios'> => s !== 'scenarios');
+  if (others.length && values.url) fail(`--url goes with the scenarios suite; ${others.join(', ')} start their own server`);
+  if (others.length && values['from-results']) fail('--from-results re-renders scenario results; give it without --suite');
+  if (values.model && !suites.includes('scenarios')) fail('--model measures your model in the scenarios suite; add scenarios to --suite');
+  const intArg = (name: string, v: string | undefined, dflt: number) => {
+    const n = positive(name, v, dflt);
+    if (!Number.isInteger(n)) fail(`--${name} must be a whole number, got '${v}'`);
+    return n;
+  };
   const protoArg = values.protocol ?? 'all';
   const protocols = (protoArg === 'all' ? [...PROTOCOLS] : protoArg.split(',').map((p) => p.trim())) as Protocol[];
   for (const p of protocols) if (!PROTOCOLS.includes(p)) fail(`--protocol: '${p}' is not one of grpc, http-json, http-binary, all`);
@@ -126,6 +174,39 @@ export async function benchCommand(argv: string[]): Promise<void> {
 
   const out = resolve(values.out ?? 'bench-results');
   const log = values.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
+  const written: string[] = [];
+  if (others.length) {
+    const res: SuiteResults = await runSuites({
+      suites: others,
+      seconds: positive('suite-duration', values['suite-duration'], 3),
+      warmupS: positive('suite-warmup', values['suite-warmup'], 0.5, true),
+      rounds: intArg('rounds', values.rounds, 2),
+      generator,
+      modelRepository: resolve(values['model-repository'] ?? BUNDLED_MODELS),
+      tokens: intArg('tokens', values.tokens, 32),
+      generations: intArg('generations', values.generations, 5),
+      log,
+      command: argv,
+    });
+    process.stdout.write(suitesTerminalReport(res));
+    mkdirSync(out, { recursive: true });
+    const file = join(out, 'suites.json');
+    writeFileSync(file, JSON.stringify(res, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+    written.push(file);
+    if (values.markdown) {
+      const blocks = others.map((s) => [s, suiteMarkdown(res, s)] as [string, string | undefined]).filter((b): b is [string, string] => b[1] !== undefined);
+      writeGenerated(resolve(values.markdown), blocks);
+      written.push(resolve(values.markdown));
+    }
+    if (res.runs.length === 0 && !res.streaming) {
+      process.stderr.write('duet bench: nothing was measured\n');
+      process.exit(1);
+    }
+    if (!suites.includes('scenarios')) {
+      process.stdout.write(`\nwrote ${written.map((f) => relative(process.cwd(), f) || f).join(', ')}\n`);
+      return;
+    }
+  }
   const results: BenchResults = values['from-results'] ? JSON.parse(readFileSync(values['from-results'], 'utf8')) as BenchResults : await runBench({
     scenarios,
     protocols,
@@ -153,5 +234,5 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const charts = resolve(values['charts-dir'] ?? 'docs/bench');
     files.push(md, ...writeMarkdownReport(results, md, charts, argv));
   }
-  process.stdout.write(`\nwrote ${files.map((f) => relative(process.cwd(), f) || f).join(', ')}\n`);
+  process.stdout.write(`\nwrote ${[...written, ...files].map((f) => relative(process.cwd(), f) || f).join(', ')}\n`);
 }

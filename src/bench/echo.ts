@@ -1,10 +1,11 @@
-// The floors of `duet bench`, run as a child process: a bare node:http server and a bare grpc-js
-// server that read each request and answer with a canned response, byte for byte the one Duet gave
-// to the same request, doing no other work. The bench sets the canned response before each run
+// The floors of `duet bench`, run as a child process: a bare node:http server, a bare node:http2
+// gRPC handler and a bare grpc-js server that read each request and answer with a canned response,
+// byte for byte the one Duet gave to the same request, doing no other work. The bench sets the canned response before each run
 // (POST /__bench/canned), so a floor carries the same bytes both ways as the run it is compared with.
-//   node echo.js   ->   prints "duet bench echo http=PORT grpc=PORT"
+//   node echo.js   ->   prints "duet bench echo http=PORT grpc=PORT h2=PORT"
 
 import http from 'node:http';
+import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_WINDOW } from '../protocols/grpc/server.js';
 import { raiseFlowControlWindows } from './grpc-js-windows.js';
@@ -17,6 +18,8 @@ export interface CannedResponse {
 
 let httpCanned = { status: 200, headers: { 'content-type': 'application/json' } as Record<string, string>, body: Buffer.from('{}') };
 let grpcCanned = Buffer.alloc(0);
+/** The canned message with its gRPC length prefix, for the node:http2 floor. */
+let grpcFramed = Buffer.alloc(5);
 
 const server = http.createServer((req, res) => {
   const parts: Buffer[] = [];
@@ -25,7 +28,12 @@ const server = http.createServer((req, res) => {
     if (req.url === '/__bench/canned') {
       const c = JSON.parse(Buffer.concat(parts).toString('utf8')) as CannedResponse;
       if (c.http) httpCanned = { status: c.http.status, headers: c.http.headers, body: Buffer.from(c.http.body, 'base64') };
-      if (c.grpc !== undefined) grpcCanned = Buffer.from(c.grpc, 'base64');
+      if (c.grpc !== undefined) {
+        grpcCanned = Buffer.from(c.grpc, 'base64');
+        grpcFramed = Buffer.alloc(5 + grpcCanned.byteLength);
+        grpcFramed.writeUInt32BE(grpcCanned.byteLength, 1);
+        grpcCanned.copy(grpcFramed, 5);
+      }
       res.writeHead(204).end();
       return;
     }
@@ -51,14 +59,32 @@ grpcServer.addService({
   ModelInfer: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, grpcCanned),
 });
 
+// What any gRPC server on node:http2 must at least do per call: read the message, answer headers,
+// one DATA frame and trailers. The same windows as Duet's default.
+const h2 = http2.createServer({ settings: { initialWindowSize: DEFAULT_WINDOW } });
+h2.on('session', (s) => s.setLocalWindowSize(DEFAULT_WINDOW));
+h2.on('stream', (stream) => {
+  stream.on('error', () => {});
+  stream.on('data', () => {});
+  stream.on('end', () => {
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.end(grpcFramed);
+  });
+});
+
+const portOf = (s: http.Server | http2.Http2Server) => {
+  const a = s.address();
+  return typeof a === 'object' && a ? a.port : 0;
+};
 server.listen(0, '127.0.0.1', () => {
-  const a = server.address();
-  const httpPort = typeof a === 'object' && a ? a.port : 0;
-  grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, grpcPort) => {
-    if (e) throw e;
-    // The same HTTP/2 windows as Duet's default, so the floor and Duet move bytes alike.
-    raiseFlowControlWindows(grpcServer, DEFAULT_WINDOW);
-    process.stdout.write(`duet bench echo http=${httpPort} grpc=${grpcPort}\n`);
+  h2.listen(0, '127.0.0.1', () => {
+    grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, grpcPort) => {
+      if (e) throw e;
+      // The same HTTP/2 windows as Duet's default, so the floor and Duet move bytes alike.
+      raiseFlowControlWindows(grpcServer, DEFAULT_WINDOW);
+      process.stdout.write(`duet bench echo http=${portOf(server)} grpc=${grpcPort} h2=${portOf(h2)}\n`);
+    });
   });
 });
 

@@ -34,7 +34,7 @@ extension (data plane in to out: validation, queue, compute). Bytes are counted 
 Echo floors answer the same bytes from a bare node:http or grpc-js server doing no work; the in-process call is dataPlane.infer with no protocol.</p>`);
   for (const n of m.notes) parts.push(`<p class="warn">note: ${esc(n)}</p>`);
   const bound = res.runs.filter((r) => r.clientBound);
-  if (bound.length) parts.push(`<p class="warn">${bound.length} run(s) were client-bound (a load-generator thread's event loop over 90 % busy): their figures understate the server.</p>`);
+  if (bound.length) parts.push(`<p class="warn">${bound.length} run(s) were client-bound (a load-generator thread's event loop over 80 % busy): their figures understate the server.</p>`);
   parts.push('<h2>Bytes on the wire</h2><div class="charts">');
   for (const c of charts.filter((c) => c.name.startsWith('bytes-'))) parts.push(c.svg);
   parts.push('</div>');

@@ -81,7 +81,7 @@ export interface LoadResult {
 }
 
 /** Above this event-loop utilization a load-generator thread is the bottleneck, not the server. */
-export const CLIENT_BOUND_ELU = 0.9;
+export { CLIENT_BOUND as CLIENT_BOUND_ELU } from './suites.js';
 
 /** The default number of load-generator threads for a concurrency. */
 export function defaultWorkers(concurrency: number): number {

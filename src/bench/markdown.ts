@@ -1,7 +1,8 @@
 // BENCHMARKS.md from a bench run: the brief's claims as a measured table, charts as SVG files, and
 // a reading of where each claim holds and where it does not — every number in it measured in the run.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeGenerated } from './blocks.js';
 import { dirname, join, relative, sep } from 'node:path';
 import { buildCharts, protocolName } from './charts.js';
 import { floorOf, fmtBytes, fmtMs, fmtRate } from './output.js';
@@ -63,7 +64,7 @@ function speedVerdict(ratio: number): string {
 
 function claimsTables(v: View): string[] {
   const out: string[] = [];
-  out.push('### Payload size: bytes on the wire per request and response, counted at the socket');
+  out.push('#### Payload size: bytes on the wire per request and response, counted at the socket');
   out.push('');
   out.push('| scenario | tensor data | REST JSON request | gRPC request | REST binary request | REST JSON response | gRPC response | REST binary response | gRPC vs JSON, request + response (claim: 60–80 % smaller) |');
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---|');
@@ -72,7 +73,7 @@ function claimsTables(v: View): string[] {
     out.push(`| ${s.name} | ${fmtBytes(s.tensorBytes)} | ${fmtBytes(j?.wireRequestBytes)} | ${fmtBytes(g?.wireRequestBytes)} | ${fmtBytes(b?.wireRequestBytes)} | ${fmtBytes(j?.wireResponseBytes)} | ${fmtBytes(g?.wireResponseBytes)} | ${fmtBytes(b?.wireResponseBytes)} | ${sizeVerdict(1 - total(g) / total(j))} |`);
   }
   out.push('');
-  out.push(`### Latency (p50 at concurrency ${v.lo}) and throughput (at the highest concurrency)`);
+  out.push(`#### Latency (p50 at concurrency ${v.lo}) and throughput (at the highest concurrency)`);
   out.push('');
   out.push(`| scenario | REST JSON p50 | gRPC p50 | REST binary p50 | JSON ÷ gRPC latency (claim: 2–5×) | REST binary ÷ gRPC | concurrency | REST JSON req/s | gRPC req/s | REST binary req/s | gRPC ÷ JSON throughput |`);
   out.push('|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|');
@@ -243,7 +244,7 @@ function reading(v: View): string[] {
   out.push([
     'Client and server share one machine and talk over loopback, so bytes cost CPU time but no network time: on a real network, and more so a slow one, the payload savings above also save transfer time, which this run cannot show.',
     busy.length ? `In ${busy.length} of ${duetRuns.length} runs against Duet the machine's cores were over 95 % busy (client, server${load !== undefined && load > 0.5 ? `, and other work: the load average was ${load.toFixed(2)} when the run began` : ''}), so throughput is the machine's, not the server's alone, and the latencies carry scheduling noise.` : '',
-    bound.length ? `${bound.length} run(s) were client-bound (a load-generator thread's event loop over 90 % busy: ${list([...new Set(bound.map((r) => `${r.scenario} ${r.target === 'echo' ? `${r.protocol} floor` : r.protocol} c=${r.concurrency}`))].slice(0, 6))}${bound.length > 6 ? ', …' : ''}); ${bound.every((r) => r.target === 'echo') ? 'all are echo floors, where the client\'s own encoding is the only work there is, so those floors are the client\'s limit rather than the transport\'s' : 'their figures understate what the server can do'}.` : 'No run was client-bound (every load-generator thread\'s event loop stayed under 90 % busy).',
+    bound.length ? `${bound.length} run(s) were client-bound (a load-generator thread's event loop over 80 % busy: ${list([...new Set(bound.map((r) => `${r.scenario} ${r.target === 'echo' ? `${r.protocol} floor` : r.protocol} c=${r.concurrency}`))].slice(0, 6))}${bound.length > 6 ? ', …' : ''}); ${bound.every((r) => r.target === 'echo') ? 'all are echo floors, where the client\'s own encoding is the only work there is, so those floors are the client\'s limit rather than the transport\'s' : 'their figures understate what the server can do'}.` : 'No run was client-bound (every load-generator thread\'s event loop stayed under 80 % busy).',
     `Each run is short (${v.res.meta.settings.durationS} s after ${v.res.meta.settings.warmupS} s of warm-up), so p99 rests on few samples and single figures can move by tens of percent from one run to the next; the large ratios (JSON against binary for big tensors, the payload sizes) are stable, the small ones (within ±30 %) are not.`,
     'The client is this project\'s TypeScript SDK; another client (tritonclient in Python, perf_analyzer in C++) has other encoding costs. That is what `duet bench` is for: run it on your models and machines.',
   ].filter(Boolean).join(' '));
@@ -255,7 +256,7 @@ function allRunsTable(v: View): string[] {
   for (const s of v.res.meta.scenarios) {
     const runs = v.res.runs.filter((r) => r.scenario === s.name);
     if (!runs.length) continue;
-    out.push(`#### ${s.title}`);
+    out.push(`##### ${s.title}`);
     out.push('');
     out.push(`${s.model} [${s.shape}], ${s.data}, ${fmtBytes(s.tensorBytes)} of tensor data.`);
     out.push('');
@@ -272,12 +273,10 @@ function allRunsTable(v: View): string[] {
 }
 
 /**
- * Write the report to `file` and its charts as SVG files into `chartsDir` (referenced by relative
- * paths); returns the chart files written. `argv` is the bench command line, quoted in the report.
+ * Write the report into `file`'s generated `scenarios` block (the prose around it stays) and its
+ * charts as SVG files into `chartsDir` (referenced by relative paths); returns the chart files
+ * written. `argv` is the bench command line, quoted in the report.
  */
-/** Everything after this line in BENCHMARKS.md is kept when the report is written again. */
-export const KEEP_MARKER = '<!-- Kept across bench:report runs: sections measured by other scripts. -->';
-
 export function writeMarkdownReport(res: BenchResults, file: string, chartsDir: string, argv: string[]): string[] {
   mkdirSync(chartsDir, { recursive: true });
   mkdirSync(dirname(file), { recursive: true });
@@ -294,24 +293,20 @@ export function writeMarkdownReport(res: BenchResults, file: string, chartsDir: 
   const m = res.meta;
   const img = (name: string, alt: string) => (link.has(name) ? `![${alt}](${link.get(name)})` : '');
   const out: string[] = [];
-  out.push('# Benchmarks');
-  out.push('');
-  out.push('<!-- Generated by `npm run bench:report` (duet bench); re-run it rather than editing by hand. -->');
-  out.push('');
   out.push(`Measured ${m.date.slice(0, 10)} (${m.date}) on ${m.machine.cpu}, ${m.machine.cores} cores, ${m.machine.memoryGiB} GiB, ${m.machine.os}, Node ${m.machine.node}; ${m.target}, client and server on the same machine over loopback. Each run: ${m.settings.durationS} s measured after ${m.settings.warmupS} s of warm-up, closed loop at concurrency ${m.settings.concurrency.join(', ')}, load generated from worker threads (${m.settings.workers}).`);
   out.push('');
   out.push(`Command: \`duet bench ${(m.command ?? argv).join(' ')}\` — \`npm run bench:report\` builds, runs it and writes this file with its charts. To measure your own model: \`duet bench --model NAME [--shape 1,128] [--data random|pixels|FILE] [--url HOST:8000]\`.`);
   out.push('');
   out.push('The brief says gRPC gives "latency improvements of 2–5x and payload size reductions of 60–80 % versus equivalent JSON". Below, each scenario from the brief\'s use cases, over gRPC, REST with JSON tensors and REST with binary tensors (Triton\'s binary extension).');
   out.push('');
-  out.push('## The claims, measured');
+  out.push('### The claims, measured');
   out.push('');
   out.push(...claimsTables(v));
   out.push('');
-  out.push('## Reading');
+  out.push('### Reading');
   out.push('');
   out.push(...reading(v).map((l) => (l ? `${l}\n` : l)));
-  out.push('## Charts');
+  out.push('### Charts');
   out.push('');
   out.push(img('bytes-request', 'bytes on the wire per request, per scenario and protocol'));
   out.push('');
@@ -322,12 +317,12 @@ export function writeMarkdownReport(res: BenchResults, file: string, chartsDir: 
     out.push(`${img(`latency-${s.name}`, `${s.title}: p50 latency against concurrency`)} ${img(`throughput-${s.name}`, `${s.title}: throughput against concurrency`)}`);
     out.push('');
   }
-  out.push('## Every run');
+  out.push('### Every run');
   out.push('');
   out.push('"server ms" is the statistics extension\'s time per request (from the data plane receiving the decoded request to its answer: validation, queue, compute); "client − server" is the mean client latency minus it — transport, HTTP/gRPC handling, encoding and decoding on both sides. Request and response bytes are per request, counted at the client\'s sockets. "p50 ÷ floor" compares with the echo floor run just below it.');
   out.push('');
   out.push(...allRunsTable(v));
-  out.push('## How it is measured');
+  out.push('### How it is measured');
   out.push('');
   out.push([
     '- **Load**: closed loop — each of `concurrency` clients sends its next request when the last is answered — spread over worker threads (`min(concurrency, cores)` by default), each with its own client: one HTTP/2 connection per thread for gRPC, one keep-alive socket per loop for REST. A warm-up phase, then a barrier, then the measured phase; the server\'s statistics are read at the barrier and after.',
@@ -335,13 +330,11 @@ export function writeMarkdownReport(res: BenchResults, file: string, chartsDir: 
     '- **Percentiles**: nearest rank over every successful request of the measured phase (p99 is a latency that was observed). Errors are counted apart and left out of the latencies.',
     '- **Bytes**: every TCP socket a load-generator thread opens is seen on Node\'s `net.client.socket` diagnostics channel; its `bytesWritten`/`bytesRead` over the measured phase, divided by the requests, are the bytes per request and per response — HTTP/1.1 headers, HTTP/2 frames and HPACK headers included, TCP/IP headers not. Nothing sits in the data path, so counting costs no latency. Connection setup happens in the warm-up.',
     '- **Server time**: `GET /v2/models/{m}/stats` before and after each run; the change in `success.ns` over the change in `success.count`.',
-    '- **Client-bound**: each load-generator thread reports its event-loop utilization over the run; above 0.9 the client, not the server, was the limit, and the run is flagged.',
+    '- **Client-bound**: each load-generator thread reports its event-loop utilization over the run; above 0.8 the client, not the server, was the limit, and the run is flagged.',
     '- **Echo floors**: a bare `node:http` server and a bare `grpc-js` server (same HTTP/2 windows as Duet) in a child process, answering each request with the exact response Duet gave to the same request, without decoding anything — the cost of the transport and the client alone.',
     '- **In-process**: the bench process loads the same model with Duet\'s `ModelManager` and `DataPlane` and calls `dataPlane.infer` directly (scheduler, worker-thread backend and all; no sockets, no encoding).',
     '- **Data**: float values are uniform in [0, 1) at full float32 precision; `image-int` holds integers 0..255 (as FP32); text is one UTF-8 sentence. All generated from a fixed seed.',
   ].join('\n'));
-  out.push('');
-  out.push('Other measurements: `npm run bench:transport` (the transports next to bare echo servers, dynamic batching, HTTP/2 window sizes) and `npm run bench:stream` (streaming).');
   out.push('');
   if (m.notes.length) {
     out.push('Notes from the run:');
@@ -349,9 +342,6 @@ export function writeMarkdownReport(res: BenchResults, file: string, chartsDir: 
     for (const n of m.notes) out.push(`- ${n}`);
     out.push('');
   }
-  // Sections measured by other scripts (bench:transport, bench:stream) live below the marker and survive a re-run.
-  const kept = existsSync(file) ? readFileSync(file, 'utf8').split(KEEP_MARKER)[1] : undefined;
-  const body = out.join('\n').replace(/\n{3,}/g, '\n\n');
-  writeFileSync(file, kept === undefined ? body : `${body.trimEnd()}\n\n${KEEP_MARKER}${kept}`);
+  writeGenerated(file, [['scenarios', out.join('\n').replace(/\n{3,}/g, '\n\n')]]);
   return files;
 }

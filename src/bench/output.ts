@@ -57,7 +57,7 @@ export function terminalReport(res: BenchResults): string {
   out.push('');
   out.push('req/resp bytes: per request, counted at the client\'s sockets (HTTP headers and HTTP/2 framing included).');
   out.push('server ms: the statistics extension\'s time per request (data plane in to out); client-server: mean latency minus it.');
-  if (bound) out.push(`${bound} run(s) were client-bound: a load-generator thread's event loop was over 90 % busy, so those figures understate the server (try --workers, or a second machine).`);
+  if (bound) out.push(`${bound} run(s) were client-bound: a load-generator thread's event loop was over 80 % busy, so those figures understate the server (try --workers, or a second machine).`);
   for (const n of res.meta.notes) out.push(`note: ${n}`);
   return out.join('\n') + '\n';
 }

@@ -7,10 +7,11 @@ import { InProcess } from './inprocess.js';
 import { describeData, makeInputs, resolveShapes, tensorBytes, type BenchInput, type Protocol } from './payload.js';
 import type { Scenario } from './scenarios.js';
 import {
-  capture, modelInfo, processCpuSeconds, readStats, serverTime, startDuet, startEcho,
+  capture, modelInfo, readStats, serverTime, startDuet, startEcho,
   type ChildServer, type EchoServer, type Endpoints,
 } from './target.js';
 import type { Progress } from './progress.js';
+import { cpuSeconds } from './procstat.js';
 import type { LatencySummary } from './stats.js';
 
 export type Target = 'duet' | 'echo' | 'in-process';
@@ -246,11 +247,11 @@ async function measureRemote(
     beforeMeasure: async () => {
       if (target === 'duet') before = await readStats(ep, sc.model, sc.version);
       cpu0 = cpuTimes();
-      srv0 = pid === undefined ? undefined : processCpuSeconds(pid);
+      srv0 = pid === undefined ? undefined : cpuSeconds(pid);
     },
     onPhase: (p) => opts.progress?.phase(p),
   });
-  const srv1 = pid === undefined ? undefined : processCpuSeconds(pid);
+  const srv1 = pid === undefined ? undefined : cpuSeconds(pid);
   const serverCpu = srv0 !== undefined && srv1 !== undefined ? (srv1 - srv0) / r.seconds : null;
   const after = target === 'duet' ? await readStats(ep, sc.model, sc.version) : undefined;
   return record(r, target, protocol, c, serverTime(before, after), cpu0, serverCpu);

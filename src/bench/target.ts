@@ -1,11 +1,9 @@
-// What `duet bench` measures against: a Duet it starts itself (a child process on ports 0 over a
-// scratch repository holding just the models it needs) or one already running (--url); the echo
+// What `duet bench` measures against: a Duet it starts itself (a child process on ports 0 loading
+// just the models it needs) or one already running (--url); the echo
 // floors; and the server's own view of each run from the statistics extension.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -31,7 +29,7 @@ export interface ChildServer extends Endpoints {
 }
 
 /** Spawn `node script args` and wait for a stdout line matching `ready`; its groups are the ports. */
-function startChild(script: string, args: string[], ready: RegExp, what: string): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+export function startChild(script: string, args: string[], ready: RegExp, what: string): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -62,7 +60,7 @@ function startChild(script: string, args: string[], ready: RegExp, what: string)
   });
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+export function stopper(child: ChildProcess): () => Promise<void> {
   return () => new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -74,40 +72,40 @@ function stopper(child: ChildProcess): () => Promise<void> {
   });
 }
 
-/** Start `duet serve` over a scratch repository holding copies of `models` from `repo`. */
-export async function startDuet(repo: string, models: string[]): Promise<ChildServer> {
-  const scratch = mkdtempSync(join(tmpdir(), 'duet-bench-repo-'));
-  try {
-    for (const m of new Set(models)) cpSync(join(repo, m), join(scratch, m), { recursive: true });
-    const { child, match } = await startChild(CLI,
-      ['serve', '--model-repository', scratch, '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', '--metrics-port=-1'],
-      /REST \(KServe v2\) listening on http:\/\/[^\s]+:(\d+)[\s\S]*gRPC .* listening on [^\s]+:(\d+)/, 'duet serve');
-    const stop = stopper(child);
-    return {
-      httpUrl: `127.0.0.1:${match[1]}`,
-      grpcUrl: `127.0.0.1:${match[2]}`,
-      pid: child.pid!,
-      stop: async () => {
-        await stop();
-        rmSync(scratch, { recursive: true, force: true });
-      },
-    };
-  } catch (e) {
-    rmSync(scratch, { recursive: true, force: true });
-    throw e;
-  }
+/**
+ * Start `duet serve` over `repo` loading just `models` (explicit model control), in place: a model
+ * written in TypeScript resolves its packages from where it lives.
+ */
+export async function startDuet(repo: string, models: string[], opts: { metrics?: boolean } = {}): Promise<ChildServer & { metricsUrl?: string }> {
+  const { child, match } = await startChild(CLI,
+    ['serve', '--model-repository', repo, '--model-control-mode', 'explicit', ...[...new Set(models)].flatMap((m) => ['--load-model', m]),
+      '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', `--metrics-port=${opts.metrics ? '0' : '-1'}`],
+    opts.metrics
+      ? /REST \(KServe v2\) listening on http:\/\/[^\s]+:(\d+)[\s\S]*Prometheus metrics at http:\/\/[^\s]+:(\d+)\/metrics[\s\S]*gRPC .* listening on [^\s]+:(\d+)/
+      : /REST \(KServe v2\) listening on http:\/\/[^\s]+:(\d+)[\s\S]*gRPC .* listening on [^\s]+:(\d+)/,
+    'duet serve');
+  return {
+    httpUrl: `127.0.0.1:${match[1]}`,
+    grpcUrl: `127.0.0.1:${match[opts.metrics ? 3 : 2]}`,
+    metricsUrl: opts.metrics ? `127.0.0.1:${match[2]}` : undefined,
+    pid: child.pid!,
+    stop: stopper(child),
+  };
 }
 
 export interface EchoServer extends ChildServer {
+  /** The bare node:http2 gRPC floor (same process as the others). */
+  h2Url: string;
   setCanned(c: CannedResponse): Promise<void>;
 }
 
 export async function startEcho(): Promise<EchoServer> {
-  const { child, match } = await startChild(ECHO, [], /duet bench echo http=(\d+) grpc=(\d+)/, 'echo server');
+  const { child, match } = await startChild(ECHO, [], /duet bench echo http=(\d+) grpc=(\d+) h2=(\d+)/, 'echo server');
   const httpUrl = `127.0.0.1:${match[1]}`;
   return {
     httpUrl,
     grpcUrl: `127.0.0.1:${match[2]}`,
+    h2Url: `127.0.0.1:${match[3]}`,
     pid: child.pid!,
     stop: stopper(child),
     setCanned: async (c) => {
@@ -245,16 +243,4 @@ export async function capture(protocol: Protocol, ep: Endpoints, model: string, 
     headers[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   return { http: { status: res.status, headers, body: res.body.toString('base64') } };
-}
-
-/** CPU seconds (user + system) a local process has used so far, or undefined (not Linux, gone). */
-export function processCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 (utime, stime) counted from the state field (3): indexes 11 and 12; clock ticks of 1/100 s.
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return undefined;
-  }
 }

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
 import type { ByteBudget } from '../core/budget.js';
 import type { ModelStats } from './statistics.js';
@@ -108,6 +109,16 @@ export class Metrics {
         registers: [r], collect() { this.set(budget.limit); },
       });
     }
+    // Read at scrape, nothing on the request path: two scrapes give the main thread's utilization between them.
+    new client.Gauge({
+      name: 'duet_main_event_loop_seconds', help: "The main thread's event-loop time since start, by state (active, idle); utilization = delta active / delta (active + idle)",
+      labelNames: ['state'], registers: [r],
+      collect() {
+        const e = performance.eventLoopUtilization();
+        this.set({ state: 'active' }, e.active / 1000);
+        this.set({ state: 'idle' }, e.idle / 1000);
+      },
+    });
     client.collectDefaultMetrics({ register: r, prefix: 'duet_' });
   }
 

@@ -1,0 +1,144 @@
+// The streaming suite of `duet bench`: tiny_gpt generating over gRPC ModelStreamInfer and REST SSE
+// (generate_stream) against the same model class driven in this process. Time to first token and
+// per-token time at one stream against in-process; at 64 concurrent streams the longest gap between
+// two tokens of any stream (a stall shows there) and the server main thread's CPU per token.
+
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { tsImport } from 'tsx/esm/api';
+import { GrpcClient } from '../client/grpc.js';
+import { HttpClient } from '../client/http.js';
+import { ModelTensor, type DecoupledModel } from '../backends/typescript/api.js';
+import { encodeBytes } from '../core/tensor.js';
+import { serverCpu, usPerRequest } from './procstat.js';
+import { summarize, type LatencySummary } from './stats.js';
+import type { ChildServer } from './target.js';
+
+export const STREAM_MODEL = 'tiny_gpt';
+const PROMPT = 'This program is free software';
+
+export type StreamPath = 'in-process' | 'gRPC ModelStreamInfer' | 'REST SSE generate_stream';
+
+export interface StreamRun {
+  path: StreamPath;
+  streams: number;
+  generations: number;
+  tokens: number;
+  seconds: number;
+  /** ms */
+  ttft: LatencySummary;
+  /** Time between tokens, ms. */
+  tbt: LatencySummary;
+  /** The longest gap between two tokens of one stream (or before its first), ms. */
+  maxGapMs: number;
+  tokensPerSecond: number;
+  /** The server main thread's CPU per token, µs (not for in-process). */
+  serverMainUsPerToken: number | null;
+  /** The bench process's event-loop utilization over the run (client-bound above 0.8). */
+  clientElu: number;
+}
+
+export interface StreamingResults {
+  model: string;
+  maxTokens: number;
+  runs: StreamRun[];
+}
+
+/** One generation: yields once per token. */
+type Generation = () => AsyncIterable<unknown>;
+
+async function measure(path: StreamPath, gen: Generation, streams: number, generations: number, pid: number | undefined): Promise<StreamRun> {
+  const ttft: number[] = [];
+  const tbt: number[] = [];
+  let maxGap = 0;
+  let tokens = 0;
+  const cpu0 = serverCpu(pid);
+  const elu0 = performance.eventLoopUtilization();
+  const start = performance.now();
+  await Promise.all(Array.from({ length: streams }, async () => {
+    for (let g = 0; g < generations; g++) {
+      const t0 = performance.now();
+      let last = t0;
+      let n = 0;
+      for await (const _ of gen()) {
+        const now = performance.now();
+        if (n === 0) ttft.push(now - t0);
+        else tbt.push(now - last);
+        if (now - last > maxGap) maxGap = now - last;
+        last = now;
+        n++;
+      }
+      tokens += n;
+    }
+  }));
+  const seconds = (performance.now() - start) / 1000;
+  const cpu1 = serverCpu(pid);
+  return {
+    path, streams, generations, tokens, seconds, ttft: summarize(ttft), tbt: summarize(tbt), maxGapMs: maxGap,
+    tokensPerSecond: tokens / seconds, serverMainUsPerToken: usPerRequest(cpu0?.main, cpu1?.main, tokens),
+    clientElu: performance.eventLoopUtilization(elu0).utilization,
+  };
+}
+
+async function inProcess(repo: string, maxTokens: number): Promise<{ gen: Generation; close: () => Promise<void> }> {
+  const modelDir = join(repo, STREAM_MODEL);
+  const versionDir = join(modelDir, '1');
+  const mod = await tsImport(join(versionDir, 'model.ts'), import.meta.url) as { default: new () => DecoupledModel };
+  const m = new mod.default();
+  await m.initialize?.({ config: { name: STREAM_MODEL, max_batch_size: 0, input: [], output: [] }, modelName: STREAM_MODEL, version: '1', modelDir, versionDir, instanceName: 'bench' });
+  return {
+    gen: () => m.stream({
+      parameters: { max_tokens: maxTokens, temperature: 0 },
+      inputs: { text_input: new ModelTensor('text_input', 'BYTES', [1], encodeBytes([Buffer.from(PROMPT)])) },
+    }, new AbortController().signal),
+    close: async () => {
+      await m.finalize?.();
+    },
+  };
+}
+
+export interface StreamingOptions {
+  duet: ChildServer;
+  repo: string;
+  tokens: number;
+  /** Generations per stream at one stream (64 streams run one each). */
+  generations: number;
+  log?: (line: string) => void;
+}
+
+/** Each path at 1 stream and at 64, in-process first; a short warm-up of each before. */
+export async function runStreamingSuite(opts: StreamingOptions): Promise<StreamingResults> {
+  const log = opts.log ?? (() => {});
+  const http = new HttpClient(opts.duet.httpUrl, { maxSockets: 256 });
+  const grpc = new GrpcClient(opts.duet.grpcUrl);
+  const local = await inProcess(opts.repo, opts.tokens);
+  const body = { text_input: PROMPT, max_tokens: opts.tokens, temperature: 0 };
+  const paths: [StreamPath, Generation, number | undefined][] = [
+    ['in-process', local.gen, undefined],
+    ['gRPC ModelStreamInfer', () => grpc.generateStream(STREAM_MODEL, body), opts.duet.pid],
+    ['REST SSE generate_stream', () => http.generateStream(STREAM_MODEL, body), opts.duet.pid],
+  ];
+  const runs: StreamRun[] = [];
+  try {
+    for (const [path, gen] of paths) await measure(path, gen, 4, 1, undefined);
+    for (const streams of [1, 64]) {
+      for (const [path, gen, pid] of paths) {
+        log(`streaming: ${path}, ${streams} stream(s)`);
+        runs.push(await measure(path, gen, streams, streams === 1 ? opts.generations : 1, pid));
+      }
+    }
+  } finally {
+    await Promise.all([grpc.close(), http.close(), local.close()]);
+  }
+  return { model: STREAM_MODEL, maxTokens: opts.tokens, runs };
+}
+
+/** The issue's streaming figures from a run: TTFT over in-process (ms), per-token overhead (µs), at one stream. */
+export function streamingOverheads(res: StreamingResults): { path: StreamPath; ttftOverMs: number; perTokenOverUs: number }[] {
+  const base = res.runs.find((r) => r.path === 'in-process' && r.streams === 1);
+  return res.runs.filter((r) => r.path !== 'in-process' && r.streams === 1).map((r) => ({
+    path: r.path,
+    ttftOverMs: base ? r.ttft.p50 - base.ttft.p50 : NaN,
+    perTokenOverUs: base ? (r.tbt.mean - base.tbt.mean) * 1000 : NaN,
+  }));
+}

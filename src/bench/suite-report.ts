@@ -1,0 +1,102 @@
+// The suites' results as terminal tables and as Markdown blocks for BENCHMARKS.md.
+
+import { textTable } from './output.js';
+import { streamingOverheads, type StreamingResults } from './streaming.js';
+import { PAYLOAD_SUITES, CLIENT_BOUND, type RowSummary } from './suites.js';
+import type { SuiteResults } from './suite-run.js';
+
+const num = (x: number | null | undefined, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
+const signed = (x: number, d = 0) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(d)}` : '-');
+
+function flags(s: RowSummary): string {
+  return [s.clientBound ? 'client-bound' : '', s.errors ? `${s.errors} errors` : ''].filter(Boolean).join(', ');
+}
+
+const HEAD = ['row', 'target', 'generator', 'req/s', '× floor', 'range', 'p50 µs', 'p50 − floor µs', 'p99 µs', 'main µs/req', 'all µs/req', 'main ELU', 'model µs', 'client CPU', 'flags'];
+
+function cells(s: RowSummary): string[] {
+  return [
+    s.label, s.target, s.generator, num(s.rps), num(s.ratio, 2), Number.isFinite(s.ratioMin) ? `${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)}` : '-',
+    num(s.p50us), s.target === 'duet' || s.target === 'grpc-js echo' ? signed(s.p50DiffUs) : '', num(s.p99us),
+    num(s.serverMainUs), num(s.serverAllUs), num(s.serverElu, 2), num(s.computeUs), num(s.clientCpu, 2), flags(s),
+  ];
+}
+
+/** The summaries of one suite in row order, floors first. */
+function ordered(res: SuiteResults, suite: 'transport' | 'image'): RowSummary[] {
+  const out: RowSummary[] = [];
+  for (const row of PAYLOAD_SUITES[suite].rows) {
+    for (const t of [...row.floors, 'duet'] as const) {
+      const s = res.summaries.find((x) => x.suite === suite && x.row === row.id && x.target === t);
+      if (s) out.push(s);
+    }
+  }
+  return out;
+}
+
+const STREAM_HEAD = ['path', 'streams', 'TTFT p50 ms', 'TTFT p99 ms', 'per token p50 ms', 'per token mean ms', 'per token p99 ms', 'max gap ms', 'tokens/s', 'main µs/token', 'client ELU'];
+
+function streamCells(r: StreamingResults['runs'][number]): string[] {
+  return [r.path, String(r.streams), num(r.ttft.p50, 2), num(r.ttft.p99, 2), num(r.tbt.p50, 3), num(r.tbt.mean, 3), num(r.tbt.p99, 2), num(r.maxGapMs, 1),
+    num(r.tokensPerSecond), num(r.serverMainUsPerToken), num(r.clientElu, 2)];
+}
+
+export function suitesTerminalReport(res: SuiteResults): string {
+  const out: string[] = [];
+  for (const suite of ['transport', 'image'] as const) {
+    const rows = ordered(res, suite);
+    if (!rows.length) continue;
+    out.push(`\n${suite}: ${PAYLOAD_SUITES[suite].title}`);
+    out.push(textTable([HEAD, ...rows.map(cells)]));
+  }
+  if (res.streaming) {
+    out.push(`\nstreaming: ${res.streaming.model}, ${res.streaming.maxTokens} tokens greedy`);
+    out.push(textTable([STREAM_HEAD, ...res.streaming.runs.map(streamCells)]));
+    for (const o of streamingOverheads(res.streaming)) {
+      out.push(`${o.path}: first token ${signed(o.ttftOverMs, 2)} ms over in-process (p50), per token ${signed(o.perTokenOverUs)} µs (mean)`);
+    }
+  }
+  out.push('');
+  out.push(`× floor: req/s over the first floor of the row in the same round (median over ${res.meta.settings.rounds} rounds, range shown); main/all µs/req: the server's main thread / whole process CPU per answered request (/proc); main ELU: Duet's main event-loop utilization (metrics port); model µs: Duet's compute time per request (statistics extension).`);
+  out.push(`client CPU: cores the load generator used (wrk, h2load) or its busiest thread's event-loop utilization (duet-client); over ${CLIENT_BOUND} a row is flagged client-bound.`);
+  for (const n of res.meta.notes) out.push(`note: ${n}`);
+  return out.join('\n') + '\n';
+}
+
+function mdTable(head: string[], rows: string[][]): string[] {
+  return [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 3 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+function runLine(res: SuiteResults): string {
+  const m = res.meta;
+  const gens = Object.entries(m.generators).map(([p, g]) => `${p}: ${g}`).join(', ');
+  return `Measured ${m.date} on ${m.machine.cpu}, ${m.machine.cores} cores, Node ${m.machine.node} (load average ${m.machine.loadAverage ?? '-'} at the start); `
+    + `${m.settings.seconds} s per run, ${m.settings.rounds} interleaved rounds after ${m.settings.warmupS} s of warm-up per target; load generators ${gens || '-'}. `
+    + `Command: \`duet bench ${(m.command ?? []).join(' ')}\`.`;
+}
+
+/** Markdown for one suite's generated block. */
+export function suiteMarkdown(res: SuiteResults, suite: 'transport' | 'image' | 'streaming'): string | undefined {
+  const out: string[] = [];
+  if (suite === 'streaming') {
+    if (!res.streaming) return undefined;
+    out.push(`\`${res.streaming.model}\`, ${res.streaming.maxTokens} tokens greedy per generation; client in the bench process.`);
+    out.push('');
+    out.push(...mdTable(STREAM_HEAD, res.streaming.runs.map(streamCells)));
+    out.push('');
+    for (const o of streamingOverheads(res.streaming)) out.push(`- ${o.path}: first token ${signed(o.ttftOverMs, 2)} ms over in-process (p50; target ≤ 1 ms), per token ${signed(o.perTokenOverUs)} µs over in-process (mean; target < 50 µs).`);
+  } else {
+    const rows = ordered(res, suite);
+    if (!rows.length) return undefined;
+    out.push(`${PAYLOAD_SUITES[suite].title}.`);
+    out.push('');
+    out.push(...mdTable(HEAD, rows.map(cells)));
+  }
+  out.push('');
+  out.push(runLine(res));
+  if (res.meta.notes.length) {
+    out.push('');
+    for (const n of res.meta.notes) out.push(`- note: ${n}`);
+  }
+  return out.join('\n');
+}

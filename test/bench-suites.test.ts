@@ -1,0 +1,87 @@
+// `duet bench --suite`: the suites run end to end with the bench's own client (no wrk or h2load
+// needed), every row against its floors, and the CLI refuses bad suite flags. Nothing is timed:
+// the checks are on what was measured and reported, not on how fast.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runSuites } from '../src/bench/suite-run.js';
+import { suiteMarkdown, suitesTerminalReport } from '../src/bench/suite-report.js';
+import { beginMarker, writeGenerated } from '../src/bench/blocks.js';
+import { PAYLOAD_SUITES } from '../src/bench/suites.js';
+import { MODELS } from './harness.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+test('transport and streaming suites with the bench\'s own client: each row has its floors, ratios, server CPU per request; Markdown blocks keep the prose', async () => {
+  const res = await runSuites({
+    suites: ['transport', 'streaming'], seconds: 0.2, warmupS: 0, rounds: 1, generator: 'duet-client',
+    modelRepository: MODELS, tokens: 3, generations: 1,
+  });
+  assert.deepEqual(res.meta.notes, []);
+  for (const row of PAYLOAD_SUITES.transport.rows) {
+    for (const target of [...row.floors, 'duet']) {
+      const s = res.summaries.find((x) => x.row === row.id && x.target === target);
+      assert.ok(s, `${row.label} ${target}`);
+      assert.equal(s.generator, 'duet-client');
+      assert.equal(s.errors, 0, `${row.label} ${target}`);
+      assert.ok(s.rps > 0 && Number.isFinite(s.ratio) && Number.isFinite(s.p50DiffUs), `${row.label} ${target}: ${JSON.stringify(s)}`);
+      assert.ok(s.serverMainUs > 0 && s.serverAllUs >= s.serverMainUs, `${row.label} ${target}: main ${s.serverMainUs}, all ${s.serverAllUs}`);
+      if (target === 'duet') assert.ok(s.serverElu >= 0 && s.serverElu <= 1 && s.computeUs > 0, `ELU ${s.serverElu}, compute ${s.computeUs} µs`);
+      if (target === row.floors[0]) assert.equal(s.ratio, 1);
+    }
+  }
+  const st = res.streaming!;
+  assert.deepEqual(st.runs.map((r) => `${r.path}/${r.streams}`), [
+    'in-process/1', 'gRPC ModelStreamInfer/1', 'REST SSE generate_stream/1', 'in-process/64', 'gRPC ModelStreamInfer/64', 'REST SSE generate_stream/64',
+  ]);
+  for (const r of st.runs) {
+    assert.equal(r.tokens, r.streams * 3, `${r.path} ${r.streams}`);
+    assert.ok(r.maxGapMs > 0 && r.ttft.count === r.streams);
+    assert.equal(r.serverMainUsPerToken === null, r.path === 'in-process');
+  }
+  assert.match(suitesTerminalReport(res), /gRPC 4×16\s+duet\s+duet-client/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'duet-bench-suites-'));
+  try {
+    const md = join(dir, 'BENCHMARKS.md');
+    writeFileSync(md, '# Benchmarks\n\nProse written by hand.\n');
+    for (let i = 0; i < 2; i++) writeGenerated(md, [['transport', suiteMarkdown(res, 'transport')!], ['streaming', suiteMarkdown(res, 'streaming')!]]);
+    const text = readFileSync(md, 'utf8');
+    assert.ok(text.startsWith('# Benchmarks\n\nProse written by hand.\n'));
+    assert.equal(text.split(beginMarker('transport')).length, 2, 'one transport block after two writes');
+    assert.match(text, /\| REST binary c=64 \| duet \| duet-client \|/);
+    assert.match(text, /first token [+-][\d.]+ ms over in-process/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function cli(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [CLI, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  child.stderr!.on('data', (d: Buffer) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, out };
+}
+
+test('duet bench refuses bad suite flags before measuring anything', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--suite', 'transport,grpc'], /unknown suite 'grpc'; the suites are transport, image, streaming, scenarios/],
+    [['--suite', 'transport', '--url', '127.0.0.1:1'], /--url goes with the scenarios suite; transport start their own server/],
+    [['--suite', 'image', '--model', 'my_model'], /--model measures your model in the scenarios suite/],
+    [['--suite', 'transport', '--load-generator', 'ab'], /--load-generator must be auto, native or duet-client, got 'ab'/],
+    [['--suite', 'transport', '--rounds', '1.5'], /--rounds must be a whole number, got '1.5'/],
+    [['--suite', 'streaming', '--suite-duration', '0'], /--suite-duration must be a positive number, got '0'/],
+  ];
+  for (const [args, msg] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);
+    assert.match(r.out, msg);
+  }
+});
