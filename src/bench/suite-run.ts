@@ -201,6 +201,11 @@ async function measureOne(
   const cpu1 = serverCpu(t.pid);
   const elu1 = t.metricsUrl && elu0 ? await scrapeElu(t.metricsUrl) : undefined;
   const st = duet ? serverTime(stats0, await readStats(duet, suite.model)) : undefined;
+  // h2load sees HTTP statuses only: a gRPC error in the trailers counts as success there, so Duet's own count decides.
+  if (generator === 'h2load' && duet) {
+    const hidden = r.requests - (st?.count ?? 0);
+    if (hidden > 0) r = { ...r, requests: r.requests - hidden, errors: r.errors + hidden, rps: ((r.requests - hidden) / r.requests) * r.rps };
+  }
   const clientCpu = r.clientCpuSeconds === null || !(r.seconds > 0) ? null : r.clientCpuSeconds / r.seconds;
   return {
     suite: suite.name, row: row.id, label: row.label, target: t.name, generator, protocol: row.protocol,
