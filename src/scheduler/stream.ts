@@ -56,12 +56,15 @@ export class Streams {
     };
     const inner = new AbortController();
     let failure: InferenceError | undefined;
+    /** Fails the read in progress, if any (a stale one is already settled: then a no-op). */
+    let failRead: ((e: unknown) => void) | undefined;
     const open: OpenStream = {
       end: (err) => {
         if (inner.signal.aborted) return;
         failure = err;
         release();
         inner.abort(err);
+        failRead?.(err);
       },
     };
     let released = false;
@@ -85,12 +88,12 @@ export class Streams {
     const onAbort = () => open.end(signal.reason instanceof InferenceError ? signal.reason : new InferenceError('CANCELLED', `request to ${this.label} was cancelled`));
     signal.addEventListener('abort', onAbort, { once: true });
     const it = inst.stream(request, inner.signal)[Symbol.asyncIterator]();
-    // The instance's next response, or the failure as soon as the stream is ended.
+    // The instance's next response, or the failure as soon as the stream is ended (per response: one
+    // promise, no listener on the signal).
     const next = () => new Promise<IteratorResult<StreamItem>>((resolve, reject) => {
       if (inner.signal.aborted) return reject(failure);
-      const onEnd = () => reject(failure);
-      inner.signal.addEventListener('abort', onEnd, { once: true });
-      it.next().then(resolve, reject).finally(() => inner.signal.removeEventListener('abort', onEnd));
+      failRead = reject;
+      it.next().then(resolve, reject);
     });
     try {
       for (;;) {
