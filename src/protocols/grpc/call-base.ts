@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Metadata } from '@grpc/grpc-js';
 import { InferenceError, invalidArg } from '../../core/errors.js';
+import { handOver } from '../../core/tensor.js';
 import { HEADER_BYTES, parseTimeout } from './framing.js';
 import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
 
@@ -178,9 +179,12 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
   /** Takes the whole frame at the head of `pending` (its flag is `pending[0][0]` until then); returns its payload. */
   protected takeBody(): Buffer {
     // Chunks are joined once, when the whole message is there.
-    const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const joined = this.pending.length > 1;
+    const all = joined ? Buffer.concat(this.pending, this.pendingBytes) : this.pending[0];
     const body = all.subarray(HEADER_BYTES, HEADER_BYTES + this.frameLen);
     const rest = all.subarray(HEADER_BYTES + this.frameLen);
+    // A message joined into a fresh buffer of its own: its tensors may move to the model's worker without a copy.
+    if (joined && rest.byteLength === 0 && all.byteLength === all.buffer.byteLength) handOver(all.buffer);
     this.pending = rest.byteLength ? [rest] : [];
     this.pendingBytes = rest.byteLength;
     this.frameLen = -1;
