@@ -9,29 +9,31 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runSuites } from '../src/bench/suite-run.js';
+import { buildLabel, runSuites } from '../src/bench/suite-run.js';
 import { suiteMarkdown, suitesTerminalReport } from '../src/bench/suite-report.js';
 import { beginMarker, writeGenerated } from '../src/bench/blocks.js';
 import { PAYLOAD_SUITES } from '../src/bench/suites.js';
-import { MODELS } from './harness.js';
+import { MODELS, ROOT } from './harness.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-test('transport and streaming suites with the bench\'s own client: each row has its floors, ratios, server CPU per request; Markdown blocks keep the prose', async () => {
+test('transport and streaming suites with the bench\'s own client: each row has its floors, another build (--compare) and Duet, ratios, server CPU per request; Markdown blocks keep the prose', async () => {
   const res = await runSuites({
     suites: ['transport', 'streaming'], seconds: 0.2, warmupS: 0, rounds: 1, generator: 'duet-client',
-    modelRepository: MODELS, tokens: 3, generations: 1,
+    modelRepository: MODELS, tokens: 3, generations: 1, compare: [ROOT],
   });
+  const other = buildLabel(ROOT);
+  assert.match(other, /^duet@\w+/);
   assert.deepEqual(res.meta.notes, []);
   for (const row of PAYLOAD_SUITES.transport.rows) {
-    for (const target of [...row.floors, 'duet']) {
+    for (const target of [...row.floors, other, 'duet']) {
       const s = res.summaries.find((x) => x.row === row.id && x.target === target);
       assert.ok(s, `${row.label} ${target}`);
       assert.equal(s.generator, 'duet-client');
       assert.equal(s.errors, 0, `${row.label} ${target}`);
       assert.ok(s.rps > 0 && Number.isFinite(s.ratio) && Number.isFinite(s.p50DiffUs), `${row.label} ${target}: ${JSON.stringify(s)}`);
       assert.ok(s.serverMainUs > 0 && s.serverAllUs >= s.serverMainUs, `${row.label} ${target}: main ${s.serverMainUs}, all ${s.serverAllUs}`);
-      if (target === 'duet') assert.ok(s.serverElu >= 0 && s.serverElu <= 1 && s.computeUs > 0, `ELU ${s.serverElu}, compute ${s.computeUs} µs`);
+      if (target !== row.floors[0] && target !== row.floors[1]) assert.ok(s.serverElu >= 0 && s.serverElu <= 1 && s.computeUs > 0, `ELU ${s.serverElu}, compute ${s.computeUs} µs`);
       if (target === row.floors[0]) assert.equal(s.ratio, 1);
     }
   }
@@ -78,6 +80,7 @@ test('duet bench refuses bad suite flags before measuring anything', async () =>
     [['--suite', 'transport', '--load-generator', 'ab'], /--load-generator must be auto, native or duet-client, got 'ab'/],
     [['--suite', 'transport', '--rounds', '1.5'], /--rounds must be a whole number, got '1.5'/],
     [['--suite', 'streaming', '--suite-duration', '0'], /--suite-duration must be a positive number, got '0'/],
+    [['--suite', 'streaming', '--compare', '.'], /--compare goes with the transport and image suites/],
   ];
   for (const [args, msg] of cases) {
     const r = await cli(args);

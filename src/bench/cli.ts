@@ -41,6 +41,8 @@ Options for transport, image and streaming:
   --suite-duration S       measured seconds per run (default 3)
   --suite-warmup S         warm-up seconds per target and row (default 0.5)
   --load-generator G       auto (native where installed), native (fail without wrk/h2load), duet-client (default auto)
+  --compare DIR            another built Duet checkout (its dist/ and models/) measured in the same rounds as
+                           duet@REV, e.g. main against your branch (repeatable; transport and image)
   --tokens N               streaming: tokens per generation (default 32)
   --generations N          streaming: generations per stream at one stream (default 5)
 
@@ -119,6 +121,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
         'suite-warmup': { type: 'string' },
         'load-generator': { type: 'string' },
         tokens: { type: 'string' },
+        compare: { type: 'string', multiple: true },
         generations: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -142,6 +145,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const others = suites.filter((s): s is Exclude<SuiteName, 'scenarios'> => s !== 'scenarios');
   if (others.length && values.url) fail(`--url goes with the scenarios suite; ${others.join(', ')} start their own server`);
   if (others.length && values['from-results']) fail('--from-results re-renders scenario results; give it without --suite');
+  if (values.compare && !others.some((s) => s === 'transport' || s === 'image')) fail('--compare goes with the transport and image suites');
   if (values.model && !suites.includes('scenarios')) fail('--model measures your model in the scenarios suite; add scenarios to --suite');
   const intArg = (name: string, v: string | undefined, dflt: number) => {
     const n = positive(name, v, dflt);
@@ -185,6 +189,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       modelRepository: resolve(values['model-repository'] ?? BUNDLED_MODELS),
       tokens: intArg('tokens', values.tokens, 32),
       generations: intArg('generations', values.generations, 5),
+      compare: values.compare?.map((d) => resolve(d)),
       log,
       command: argv,
     });

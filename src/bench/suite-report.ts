@@ -17,7 +17,7 @@ const HEAD = ['row', 'target', 'generator', 'req/s', '× floor', 'range', 'p50 �
 function cells(s: RowSummary): string[] {
   return [
     s.label, s.target, s.generator, num(s.rps), num(s.ratio, 2), Number.isFinite(s.ratioMin) ? `${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)}` : '-',
-    num(s.p50us), s.target === 'duet' || s.target === 'grpc-js echo' ? signed(s.p50DiffUs) : '', num(s.p99us),
+    num(s.p50us), s.target.startsWith('duet') || s.target === 'grpc-js echo' ? signed(s.p50DiffUs) : '', num(s.p99us),
     num(s.serverMainUs), num(s.serverAllUs), num(s.serverElu, 2), num(s.computeUs), num(s.clientCpu, 2), flags(s),
   ];
 }
@@ -26,10 +26,10 @@ function cells(s: RowSummary): string[] {
 function ordered(res: SuiteResults, suite: 'transport' | 'image'): RowSummary[] {
   const out: RowSummary[] = [];
   for (const row of PAYLOAD_SUITES[suite].rows) {
-    for (const t of [...row.floors, 'duet'] as const) {
-      const s = res.summaries.find((x) => x.suite === suite && x.row === row.id && x.target === t);
-      if (s) out.push(s);
-    }
+    const mine = res.summaries.filter((x) => x.suite === suite && x.row === row.id);
+    // Floors first, then other builds (--compare), then this Duet.
+    const rank = (t: string) => (row.floors.includes(t as never) ? row.floors.indexOf(t as never) : t === 'duet' ? 99 : 50);
+    out.push(...mine.sort((a, b) => rank(a.target) - rank(b.target)));
   }
   return out;
 }

@@ -3,9 +3,10 @@
 // (wrk for REST, h2load for gRPC) or the bench's own worker-thread client, the server's main-thread
 // CPU per request read from /proc around each measured window.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { INFERENCE_SERVICE } from '../protocols/grpc/server.js';
 import { WorkerPool } from './load.js';
 import { haveTool, grpcFrame, runH2load, runWrk, type NativeResult } from './native.js';
@@ -33,6 +34,8 @@ export interface SuiteOptions {
   /** Streaming: tokens per generation and generations per stream. */
   tokens: number;
   generations: number;
+  /** Other built Duet checkouts measured in the same rounds (each with its own models/). */
+  compare?: string[];
   log?: (line: string) => void;
   command?: string[];
 }
@@ -63,8 +66,12 @@ export function pickGenerator(protocol: Protocol, choice: LoadGeneratorChoice, h
   return 'duet-client';
 }
 
+/** A Duet started for the suites: this build, or another one (--compare) named duet@REV. */
+type Duet = ChildServer & { metricsUrl?: string; name: string };
+
 interface Target {
-  name: 'duet' | FloorKind;
+  name: string;
+  duet: boolean;
   url: string;
   /** The REST address of the same server (statistics). */
   httpUrl: string;
@@ -73,12 +80,21 @@ interface Target {
   metricsUrl?: string;
 }
 
-function targetsOf(row: RowSpec, duet: ChildServer & { metricsUrl?: string }, echo: EchoServer): Target[] {
+function targetsOf(row: RowSpec, duets: Duet[], echo: EchoServer): Target[] {
   const floor = (f: FloorKind): Target => ({
-    name: f, pid: echo.pid, httpUrl: echo.httpUrl,
+    name: f, duet: false, pid: echo.pid, httpUrl: echo.httpUrl,
     url: f === 'node:http echo' ? echo.httpUrl : f === 'node:http2 gRPC echo' ? echo.h2Url : echo.grpcUrl,
   });
-  return [...row.floors.map(floor), { name: 'duet', url: row.protocol === 'grpc' ? duet.grpcUrl : duet.httpUrl, httpUrl: duet.httpUrl, pid: duet.pid, metricsUrl: duet.metricsUrl }];
+  return [...row.floors.map(floor), ...duets.map((d) => ({
+    name: d.name, duet: true, url: row.protocol === 'grpc' ? d.grpcUrl : d.httpUrl, httpUrl: d.httpUrl, pid: d.pid, metricsUrl: d.metricsUrl,
+  }))];
+}
+
+/** duet@REV for a built checkout: its commit, or its folder's name. */
+export function buildLabel(dir: string): string {
+  const git = spawnSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  const name = git.status === 0 ? git.stdout.trim() : basename(resolve(dir)).replace(/^duet-/, '');
+  return `duet@${name}`;
 }
 
 interface Prepared {
@@ -96,13 +112,20 @@ export async function runSuites(opts: SuiteOptions): Promise<SuiteResults> {
   const machine = machineInfo();
   const dir = mkdtempSync(join(tmpdir(), 'duet-bench-suite-'));
   const pool = new WorkerPool();
-  let duet: (ChildServer & { metricsUrl?: string }) | undefined;
+  let duet: Duet | undefined;
+  const others: Duet[] = [];
   let echo: EchoServer | undefined;
   let streaming: StreamingResults | undefined;
   try {
     const models = opts.suites.map((s) => MODELS[s]);
     log(`starting duet serve over ${models.join(', ')} and the echo floors`);
-    duet = await startDuet(opts.modelRepository, models, { metrics: true });
+    duet = { ...await startDuet(opts.modelRepository, models, { metrics: true }), name: 'duet' };
+    for (const dir of opts.compare ?? []) {
+      const cli = join(dir, 'dist/src/cli/main.js');
+      if (!existsSync(cli)) throw new Error(`--compare ${dir}: no ${cli} (build that checkout first)`);
+      log(`starting ${buildLabel(dir)} from ${dir}`);
+      others.push({ ...await startDuet(join(dir, 'models'), models, { metrics: true, cli }), name: buildLabel(dir) });
+    }
     echo = await startEcho();
     for (const name of opts.suites) {
       if (name === 'streaming') {
@@ -120,7 +143,7 @@ export async function runSuites(opts: SuiteOptions): Promise<SuiteResults> {
           continue;
         }
         await echo.setCanned(canned);
-        const targets = targetsOf(row, duet, echo);
+        const targets = targetsOf(row, [...others, duet], echo);
         const measure = (t: Target, seconds: number, round: number) => measureOne(pool, dir, suite, p.inputs, row, t, generator, seconds, round);
         log(`${suite.name} ${row.label}: warm-up`);
         for (const t of targets) await measure(t, opts.warmupS, 0);
@@ -140,7 +163,7 @@ export async function runSuites(opts: SuiteOptions): Promise<SuiteResults> {
     }
   } finally {
     await pool.close();
-    await Promise.all([duet?.stop(), echo?.stop()]);
+    await Promise.all([duet?.stop(), echo?.stop(), ...others.map((d) => d.stop())]);
     rmSync(dir, { recursive: true, force: true });
   }
   const floorOf = (suite: string, rowId: string) => PAYLOAD_SUITES[suite as 'transport' | 'image']?.rows.find((r) => r.id === rowId)?.floors[0];
@@ -166,7 +189,7 @@ async function measureOne(
 ): Promise<SuiteRun> {
   let cpu0 = serverCpu(t.pid);
   let elu0: EluSample | undefined;
-  const duet = t.name === 'duet' ? { httpUrl: t.httpUrl, grpcUrl: t.url } : undefined;
+  const duet = t.duet ? { httpUrl: t.httpUrl, grpcUrl: t.url } : undefined;
   let stats0 = duet ? await readStats(duet, suite.model) : undefined;
   let r: NativeResult;
   if (generator === 'duet-client') {

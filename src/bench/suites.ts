@@ -89,7 +89,8 @@ export interface SuiteRun {
   suite: string;
   row: string;
   label: string;
-  target: 'duet' | FloorKind;
+  /** 'duet', a floor, or `duet@REV` for another build given with --compare. */
+  target: string;
   generator: 'wrk' | 'h2load' | 'duet-client';
   protocol: Protocol;
   connections: number;

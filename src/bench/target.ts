@@ -76,8 +76,8 @@ export function stopper(child: ChildProcess): () => Promise<void> {
  * Start `duet serve` over `repo` loading just `models` (explicit model control), in place: a model
  * written in TypeScript resolves its packages from where it lives.
  */
-export async function startDuet(repo: string, models: string[], opts: { metrics?: boolean } = {}): Promise<ChildServer & { metricsUrl?: string }> {
-  const { child, match } = await startChild(CLI,
+export async function startDuet(repo: string, models: string[], opts: { metrics?: boolean; cli?: string } = {}): Promise<ChildServer & { metricsUrl?: string }> {
+  const { child, match } = await startChild(opts.cli ?? CLI,
     ['serve', '--model-repository', repo, '--model-control-mode', 'explicit', ...[...new Set(models)].flatMap((m) => ['--load-model', m]),
       '--host', '127.0.0.1', '--http-port', '0', '--grpc-port', '0', `--metrics-port=${opts.metrics ? '0' : '-1'}`],
     opts.metrics
