@@ -70,7 +70,7 @@ function mdTable(head: string[], rows: string[][]): string[] {
 function runLine(res: SuiteResults): string {
   const m = res.meta;
   const gens = Object.entries(m.generators).map(([p, g]) => `${p}: ${g}`).join(', ');
-  return `Measured ${m.date} on ${m.machine.cpu}, ${m.machine.cores} cores, Node ${m.machine.node} (load average ${m.machine.loadAverage ?? '-'} at the start); `
+  return `Measured ${m.date} ('duet' is ${m.build ?? 'this build'}) on ${m.machine.cpu}, ${m.machine.cores} cores, Node ${m.machine.node} (load average ${m.machine.loadAverage ?? '-'} at the start); `
     + `${m.settings.seconds} s per run, ${m.settings.rounds} interleaved rounds after ${m.settings.warmupS} s of warm-up per target; load generators ${gens || '-'}. `
     + `Command: \`duet bench ${(m.command ?? []).join(' ')}\`.`;
 }

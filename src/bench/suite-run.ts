@@ -18,7 +18,7 @@ import {
   PAYLOAD_SUITES, clientBound, roundOrder, summarize, type FloorKind, type LoadGeneratorChoice, type PayloadSuite,
   type RowSpec, type RowSummary, type SuiteName, type SuiteRun,
 } from './suites.js';
-import { capture, modelInfo, readStats, serverTime, startDuet, startEcho, type ChildServer, type EchoServer } from './target.js';
+import { ROOT, capture, modelInfo, readStats, serverTime, startDuet, startEcho, type ChildServer, type EchoServer } from './target.js';
 import type { CannedResponse } from './echo.js';
 import { eluBetween, scrapeElu, type EluSample } from './elu.js';
 
@@ -45,6 +45,8 @@ export interface SuiteResults {
     date: string;
     machine: MachineInfo;
     command?: string[];
+    /** This build as duet@REV (the rows named 'duet'). */
+    build: string;
     settings: { seconds: number; warmupS: number; rounds: number; generator: LoadGeneratorChoice };
     /** Which program generated load for each protocol. */
     generators: Partial<Record<Protocol, SuiteRun['generator']>>;
@@ -168,7 +170,7 @@ export async function runSuites(opts: SuiteOptions): Promise<SuiteResults> {
   }
   const floorOf = (suite: string, rowId: string) => PAYLOAD_SUITES[suite as 'transport' | 'image']?.rows.find((r) => r.id === rowId)?.floors[0];
   return {
-    meta: { date, machine, command: opts.command, settings: { seconds: opts.seconds, warmupS: opts.warmupS, rounds: opts.rounds, generator: opts.generator }, generators, notes },
+    meta: { date, machine, command: opts.command, build: buildLabel(ROOT), settings: { seconds: opts.seconds, warmupS: opts.warmupS, rounds: opts.rounds, generator: opts.generator }, generators, notes },
     runs,
     summaries: summarize(runs, floorOf),
     streaming,
