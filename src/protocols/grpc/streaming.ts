@@ -14,6 +14,9 @@ import type { RpcCall } from './rpc-call.js';
 
 type StreamCall = RpcCall;
 
+/** Timers may fire a little apart: a deadline error this close to the call's deadline is the call's. */
+const DEADLINE_SLACK_MS = 5;
+
 /** What the server tells its streaming handlers, whatever transport carries them. */
 export interface StreamControl {
   /** Aborts when shutdown begins: a ModelStreamInfer stream takes no new requests and ends once idle. */
@@ -115,6 +118,8 @@ export function modelStreamInfer({ methods: m, wrapper: w }: Api, control: Strea
       } catch (e) {
         if (scope.signal.aborted) return;
         const err = asInferenceError(e);
+        // The call's own deadline ends the call with its status, whether the call's timer or the scheduler's saw it first.
+        if (err.code === 'DEADLINE_EXCEEDED' && Date.now() >= call.getDeadline() - DEADLINE_SLACK_MS) return scope.end(err);
         // error_code is Duet's addition: the error table's code, so clients can tell bad input from failure.
         await write({
           error_message: err.message,
