@@ -228,11 +228,13 @@ export class DataPlane {
     const start = performance.now();
     try {
       const { inputs, outputs, classify } = validate(sv, req);
+      const names = outputs?.map((o) => o.name);
+      const q = queueParameters(sv, req);
       let result = await sv.scheduler.submit(
-        { id: req.id, inputs, outputs: outputs?.map((o) => o.name), parameters: req.parameters },
-        { signal: req.signal, deadline: req.deadline, trace: req.trace, ...queueParameters(sv, req) },
+        { id: req.id, inputs, outputs: names, parameters: req.parameters },
+        { signal: req.signal, deadline: req.deadline, trace: req.trace, priority: q.priority, timeoutUs: q.timeoutUs },
       );
-      result = finishOutputs(sv, result, outputs?.map((o) => o.name), classify);
+      result = finishOutputs(sv, result, names, classify);
       sv.stats.recordSuccess((performance.now() - start) * 1e6);
       return { modelName: sv.name, modelVersion: sv.version, id: req.id, outputs: result };
     } catch (e) {

@@ -5,34 +5,66 @@ import { getFloat16 } from '@petamoriken/float16';
 import { typedView, type DataType } from '../core/datatypes.js';
 import { InferenceError, invalidArg } from '../core/errors.js';
 import type { InferRequest } from '../core/infer.js';
-import type { ModelConfig, ModelInputConfig } from '../core/model-config.js';
+import type { ModelConfig, ModelInputConfig, ModelOutputConfig } from '../core/model-config.js';
 import { checkShape, checkTensorSize, elementCount, encodeBytes, shapeString, type ParamValue, type Tensor } from '../core/tensor.js';
 import { CONFIG_TO_KSERVE } from '../repository/config.js';
 import type { ServedVersion } from '../model-manager.js';
 
 export const dtOf = (c: { data_type: string }) => CONFIG_TO_KSERVE[c.data_type as keyof typeof CONFIG_TO_KSERVE] as DataType;
 
+/** What validation reads of a model's config, worked out once per config instead of per request. */
+interface Prepared {
+  name: string;
+  inputs: Map<string, { c: ModelInputConfig; index: number; what: string; dt: DataType; shape: number[] }>;
+  outputNames: string[];
+  outputs: Map<string, ModelOutputConfig>;
+}
+
+const prepared = new WeakMap<ModelConfig, Prepared>();
+const NO_CLASSIFY: ReadonlyMap<string, number> = new Map();
+
+function prepare(sv: ServedVersion): Prepared {
+  const cfg = sv.config;
+  let p = prepared.get(cfg);
+  if (p && p.name === sv.name) return p;
+  const batched = cfg.max_batch_size > 0;
+  p = {
+    name: sv.name,
+    inputs: new Map(cfg.input.map((c, index) => [c.name, {
+      c, index, what: `model '${sv.name}' input '${c.name}'`, dt: dtOf(c), shape: batched ? [-1, ...c.dims] : c.dims,
+    }])),
+    outputNames: cfg.output.map((o) => o.name),
+    outputs: new Map(cfg.output.map((o) => [o.name, o])),
+  };
+  prepared.set(cfg, p);
+  return p;
+}
+
 export function validate(sv: ServedVersion, req: InferRequest) {
   const cfg = sv.config;
   const model = `model '${sv.name}'`;
-  const byName = new Map(cfg.input.map((c) => [c.name, c]));
-  const seen = new Set<string>();
+  const byName = prepare(sv).inputs;
+  // Which config inputs were given, by index (a bit each; models with more than 31 inputs use a Set).
+  let seenBits = 0;
+  const seenSet = byName.size > 31 ? new Set<number>() : undefined;
   const mbs = cfg.max_batch_size;
   let batchSize: number | undefined;
   const inputs: Tensor[] = [];
   for (const t of req.inputs) {
-    const what = `${model} input '${t.name}'`;
-    const c = byName.get(t.name);
-    if (!c) {
+    const p = byName.get(t.name);
+    if (!p) {
       throw invalidArg(`${model} has no input '${t.name}'; its inputs are ${cfg.input.map((i) => `'${i.name}'`).join(', ')}`);
     }
-    if (seen.has(t.name)) throw invalidArg(`${what} is given more than once`);
-    seen.add(t.name);
-    const want = dtOf(c);
+    const { c, what } = p;
+    if (seenSet ? seenSet.has(p.index) : seenBits & (1 << p.index)) throw invalidArg(`${what} is given more than once`);
+    if (seenSet) seenSet.add(p.index);
+    else seenBits |= 1 << p.index;
+    const want = p.dt;
     if (t.datatype !== want) throw invalidArg(`${what}: expected datatype ${want}, got ${t.datatype}`);
     checkShape(t.shape, what);
-    const expected = mbs > 0 ? [-1, ...c.dims] : c.dims;
-    const shapeOk = t.shape.length === expected.length && t.shape.every((d, i) => expected[i] === -1 || expected[i] === d);
+    const expected = p.shape;
+    let shapeOk = t.shape.length === expected.length;
+    for (let i = 0; shapeOk && i < expected.length; i++) shapeOk = expected[i] === -1 || expected[i] === t.shape[i];
     if (!shapeOk) {
       throw invalidArg(`${what}: expected shape ${shapeString(expected)}, got ${shapeString(t.shape)}`);
     }
@@ -47,14 +79,17 @@ export function validate(sv: ServedVersion, req: InferRequest) {
     checkTensorSize(t, what);
     inputs.push(reshapeInput(t, c, mbs > 0));
   }
-  const missing = cfg.input.filter((c) => !seen.has(c.name) && !c.optional);
+  const given = (i: number) => (seenSet ? seenSet.has(i) : (seenBits & (1 << i)) !== 0);
+  const missing = inputs.length === cfg.input.length ? [] : cfg.input.filter((c, i) => !given(i) && !c.optional);
   if (missing.length) {
     throw invalidArg(`${model} expects ${cfg.input.length} input${cfg.input.length === 1 ? '' : 's'}; missing ${missing.map((m) => `'${m.name}'`).join(', ')}`);
   }
 
   let outputs = req.outputs;
-  const classify = new Map<string, number>();
-  if (outputs) {
+  let classify: ReadonlyMap<string, number> = NO_CLASSIFY;
+  if (outputs?.length) {
+    const chosen = new Map<string, number>();
+    classify = chosen;
     const names = new Set(cfg.output.map((o) => o.name));
     const dup = new Set<string>();
     for (const o of outputs) {
@@ -71,34 +106,37 @@ export function validate(sv: ServedVersion, req: InferRequest) {
         }
         const dt = dtOf(cfg.output.find((x) => x.name === o.name)!);
         if (dt === 'BYTES') throw invalidArg(`${model} output '${o.name}': classification needs a numeric output, got datatype ${dt}`);
-        classify.set(o.name, n);
+        chosen.set(o.name, n);
       }
     }
-    if (outputs.length === 0) outputs = undefined;
   }
+  if (outputs?.length === 0) outputs = undefined;
   return { inputs, outputs, classify };
 }
 
 
-export function finishOutputs(sv: ServedVersion, result: Tensor[], requested: string[] | undefined, classify: Map<string, number>): Tensor[] {
+export function finishOutputs(sv: ServedVersion, result: Tensor[], requested: string[] | undefined, classify: ReadonlyMap<string, number>): Tensor[] {
   const cfg = sv.config;
   const batched = cfg.max_batch_size > 0;
-  const byName = new Map(result.map((t) => [t.name, t]));
-  const order = requested ?? cfg.output.map((o) => o.name);
-  return order.map((name) => {
-    const t = byName.get(name);
+  const order = requested ?? prepare(sv).outputNames;
+  const out: Tensor[] = new Array(order.length);
+  for (let i = 0; i < order.length; i++) {
+    const name = order[i];
+    // Outputs are few: a scan beats building a map per response.
+    let t = result[i]?.name === name ? result[i] : undefined;
+    for (let j = 0; !t && j < result.length; j++) if (result[j].name === name) t = result[j];
     if (!t) throw new InferenceError('INTERNAL', `model '${sv.name}' did not produce output '${name}'`);
-    const c = cfg.output.find((o) => o.name === name);
-    let out = t;
+    const c = prepare(sv).outputs.get(name);
     if (c?.reshape) {
       // The model produced the reshape shape; clients see the config dims.
       const lead = batched ? [t.shape[0]] : [];
-      const dims = c.dims.map((d) => (d === -1 ? inferDim(t, c.dims, lead) : d));
-      out = { ...t, shape: [...lead, ...dims] };
+      const dims = c.dims.map((d) => (d === -1 ? inferDim(t!, c.dims, lead) : d));
+      t = { ...t, shape: [...lead, ...dims] };
     }
-    const k = classify.get(name);
-    return k ? classification(out, k, batched, sv.labels.get(name)) : out;
-  });
+    const k = classify.size ? classify.get(name) : undefined;
+    out[i] = k ? classification(t, k, batched, sv.labels.get(name)) : t;
+  }
+  return out;
 }
 
 /** The `priority` (1 = highest) and `timeout` (µs) request parameters. */

@@ -8,7 +8,7 @@ import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { InferenceError } from '../../core/errors.js';
 import { OriginPolicy, type OriginDecision } from '../../security/cors.js';
-import type { CallLimits } from '../grpc/call-base.js';
+import type { CallBase, CallLimits } from '../grpc/call-base.js';
 import type { RpcCall, RpcMethod } from '../grpc/rpc-call.js';
 import { discardRest } from '../http/body.js';
 import { GrpcWebCall, type WebExchange } from './call.js';
@@ -21,7 +21,7 @@ export interface WebDispatcher {
   readonly limits: CallLimits;
   knows(path: string): boolean;
   method(path: string): RpcMethod;
-  dispatch(call: RpcCall, path: string, header: (name: string) => string | undefined): void;
+  dispatch(call: CallBase, path: string, header: (name: string) => string | undefined): void;
 }
 
 export interface GrpcWebOptions {

@@ -9,6 +9,7 @@ import { InferenceError, invalidArg } from '../../core/errors.js';
 import { handOver } from '../../core/tensor.js';
 import { HEADER_BYTES, parseTimeout } from './framing.js';
 import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
+import type { CallContext } from '../../api/context.js';
 
 /** What a call needs from its server: limits, and how to reserve memory for what it receives. */
 export interface CallLimits {
@@ -26,9 +27,21 @@ export interface CallLimits {
 
 export const OK = 0;
 
+/** Told of a call's end by plain calls, not events (the server that runs it: metrics and shutdown). */
+export interface CallObserver {
+  /** The status is going out, or the call was cancelled (then CANCELLED); at most once per call. */
+  callEnded(call: CallBase, code: number): void;
+  /** The transport is done with the call. */
+  callClosed(call: CallBase): void;
+}
+
 export abstract class CallBase extends EventEmitter implements RpcCall {
   request: unknown;
   cancelled = false;
+  /** Set by the server that runs the call. */
+  observer?: CallObserver;
+  ctx?: CallContext;
+  private ended = false;
   /** Set once the status went out (or the exchange died): nothing more is written. */
   done = false;
   protected headersSent = false;
@@ -112,6 +125,7 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
     if (this.cancelled) return;
     this.cancelled = true;
     this.ac?.abort();
+    this.reportEnd(1);
     this.emit('cancelled');
     this.finish();
   }
@@ -125,6 +139,7 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
     if (this.done) return;
     this.done = true;
     const code = e.code ?? 2;
+    this.reportEnd(code);
     this.emit('status', code);
     this.writeStatus(code, e.details ?? e.message ?? '');
     this.finish();
@@ -136,10 +151,17 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
     this.fail(e instanceof InferenceError ? e : invalidArg(String((e as Error)?.message ?? e)));
   }
 
+  private reportEnd(code: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.observer?.callEnded(this, code);
+  }
+
   /** The transport is done with the call. */
   protected closed(): void {
     if (!this.done) this.cancel();
     this.finish();
+    this.observer?.callClosed(this);
     this.emit('close');
   }
 

@@ -13,6 +13,8 @@ export type { CallLimits } from './call-base.js';
 
 /** Below this a frame header and its message go out as one buffer; above, the copy costs more than a second write. */
 const COALESCE_BYTES = 16 * 1024;
+const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = Object.freeze({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,deflate,gzip' });
+const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
 /** How long a client still sending after the status has to read the trailers before its stream is reset. */
 const TRAILER_GRACE_MS = 5_000;
 
@@ -189,15 +191,24 @@ export class ServerCall extends CallBase {
     if (this.done || this.stream.destroyed) return false;
     this.sendHeaders();
     let payload = this.def.responseSerialize(msg);
-    const head = Buffer.allocUnsafe(HEADER_BYTES);
-    head[0] = 0;
+    let flag = 0;
     if (this.outEncoding && payload.byteLength >= COMPRESS_MIN_BYTES) {
       const level = this.limits.compressLevel;
       payload = this.outEncoding === 'gzip' ? gzipSync(payload, { level }) : deflateSync(payload, { level });
-      head[0] = 1;
+      flag = 1;
     }
-    head.writeUInt32BE(payload.byteLength, 1);
-    if (payload.byteLength < COALESCE_BYTES) return this.stream.write(Buffer.concat([head, payload], HEADER_BYTES + payload.byteLength));
+    const n = payload.byteLength;
+    if (n < COALESCE_BYTES) {
+      // One buffer for prefix and message: one DATA frame, one copy of a small message.
+      const frame = Buffer.allocUnsafe(HEADER_BYTES + n);
+      frame[0] = flag;
+      frame.writeUInt32BE(n, 1);
+      frame.set(payload, HEADER_BYTES);
+      return this.stream.write(frame);
+    }
+    const head = Buffer.allocUnsafe(HEADER_BYTES);
+    head[0] = flag;
+    head.writeUInt32BE(n, 1);
     this.stream.write(head);
     return this.stream.write(payload);
   }
@@ -205,9 +216,8 @@ export class ServerCall extends CallBase {
   private sendHeaders(): void {
     if (this.headersSent) return;
     this.headersSent = true;
-    const headers: http2.OutgoingHttpHeaders = { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,deflate,gzip' };
-    if (this.outEncoding) headers['grpc-encoding'] = this.outEncoding;
-    this.stream.respond(headers, { waitForTrailers: true });
+    // node:http2 copies the headers it is given, so one object serves every call.
+    this.stream.respond(this.outEncoding ? { ...RESPONSE_HEADERS, 'grpc-encoding': this.outEncoding } : RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
   }
 
   protected writeStatus(code: number, message: string): void {

@@ -15,6 +15,8 @@ import { generator, modelStreamInfer, type StreamControl } from './streaming.js'
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, finalFrameMs, shutdownError, type CloseReport } from '../lifecycle.js';
 import { inferenceService, predictor, type Handler } from './service.js';
 import { ServerCall, type CallLimits } from './call.js';
+import type { CallBase, CallObserver } from './call-base.js';
+import { GrpcCallContext } from './context.js';
 import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
 import { GrpcWebGateway, isGrpcWeb, type GrpcWebOptions } from '../grpc-web/server.js';
 import { PlainPort } from '../grpc-web/plain-port.js';
@@ -66,7 +68,7 @@ const STATUS_NAME = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE
   'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL',
   'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
 
-export class GrpcServer {
+export class GrpcServer implements CallObserver {
   readonly server: http2.Http2Server | http2.Http2SecureServer;
   /** Without TLS: the listener that tells HTTP/2 from browsers' HTTP/1.1 (gRPC-Web) on this port. */
   private readonly plain?: PlainPort;
@@ -220,32 +222,13 @@ export class GrpcServer {
    * auth step says no, then its request read and its handler called as its kind needs. `header` reads the
    * request's headers (metadata) by lower-case name.
    */
-  dispatch(call: RpcCall, path: string, header: (name: string) => string | undefined): void {
+  dispatch(call: CallBase, path: string, header: (name: string) => string | undefined): void {
     const route = this.routes.get(path);
     this.calls.set(call, route?.kind ?? 'unary');
-    call.once('close', () => this.calls.delete(call));
-    const deadline = call.getDeadline();
-    const ctx: CallContext = {
-      protocol: header('content-type')?.startsWith('application/grpc-web') ? 'grpc-web' : 'grpc',
-      method: path,
-      label: route?.name ?? 'unknown',
-      // Read lazily: the call makes its AbortController only when something waits on it.
-      get signal() {
-        return call.signal;
-      },
-      deadline: Number.isFinite(deadline) ? deadline : undefined,
-      header,
-      start: performance.now(),
-    };
+    const ctx = new GrpcCallContext(call, path, route?.name ?? 'unknown', header);
+    call.ctx = ctx;
+    call.observer = this;
     const wrapper = this.api.wrapper;
-    let seen = false;
-    const report = (code: number) => {
-      if (seen) return;
-      seen = true;
-      wrapper.finished(ctx, STATUS_NAME[code] ?? String(code));
-    };
-    call.once('status', report);
-    call.once('cancelled', () => report(1));
     if (!route) return call.fail(new InferenceError('UNIMPLEMENTED', `unknown method ${path}`));
     if (this.closing) return call.fail(unavailable('the server is shutting down'));
     const denied = wrapper.admit(ctx);
@@ -269,6 +252,15 @@ export class GrpcServer {
         call.end();
       }, ctx);
     });
+  }
+
+  /** Metrics: every call once, when its status goes out or it is cancelled. */
+  callEnded(call: CallBase, code: number): void {
+    if (call.ctx) this.api.wrapper.finished(call.ctx, STATUS_NAME[code] ?? String(code));
+  }
+
+  callClosed(call: CallBase): void {
+    this.calls.delete(call);
   }
 
   /**

@@ -19,8 +19,11 @@ export interface BodyLimits {
   lease?: BudgetLease;
   /** Drop the request when no body bytes arrive for this long (--request-timeout); 0 = never. */
   idleMs?: number;
-  /** Aborts when the client goes away. */
-  signal?: AbortSignal;
+  /**
+   * Its signal aborts when the client goes away; read only when the body waits on the budget (the
+   * request's 'close' ends a read in progress otherwise).
+   */
+  signal?: { readonly signal: AbortSignal };
 }
 
 /** How long the rest of a refused body is read and dropped before its connection is closed. */
@@ -53,7 +56,7 @@ function encodingOf(header: string | undefined): Encoding {
  * inflates past it.
  */
 export async function readBody(req: http.IncomingMessage, limits: BodyLimits): Promise<Buffer> {
-  const { maxBytes: limit, lease, signal } = limits;
+  const { maxBytes: limit, lease } = limits;
   const enc = encodingOf(req.headers['content-encoding']);
   const header = req.headers['content-length'];
   const declared = header === undefined ? undefined : Number(header);
@@ -61,7 +64,15 @@ export async function readBody(req: http.IncomingMessage, limits: BodyLimits): P
     throw new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes (--http-max-body)`);
   }
   if (declared === 0) return Buffer.alloc(0);
-  if (declared !== undefined) await lease?.grow(declared, signal);
+  if (declared !== undefined && lease && !lease.tryGrow(declared)) await lease.grow(declared, limits.signal?.signal);
+  // The parser hands over the rest of the headers' packet before a microtask runs: after one, a small
+  // body is usually complete and is taken at once, with no listeners or timers.
+  if (declared !== undefined && !req.complete) await undefined;
+  if (enc === 'identity' && declared !== undefined && req.complete && req.readableLength === declared) {
+    const all = req.read() as Buffer | null;
+    if (all && all.byteLength === declared) return all;
+    if (all) req.unshift(all);
+  }
 
   return new Promise<Buffer>((resolve, reject) => {
     let settled = false;
@@ -91,7 +102,6 @@ export async function readBody(req: http.IncomingMessage, limits: BodyLimits): P
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('close', onClose);
-      signal?.removeEventListener('abort', onAbort);
       if (z) {
         z.removeAllListeners('data');
         z.on('error', () => {});
@@ -122,7 +132,7 @@ export async function readBody(req: http.IncomingMessage, limits: BodyLimits): P
       if (!lease || lease.tryGrow(n)) return;
       waits++;
       source.pause();
-      lease.grow(n, signal).then(() => {
+      lease.grow(n, limits.signal?.signal).then(() => {
         waits--;
         timer?.refresh();
         if (settled) return;
@@ -181,7 +191,6 @@ export async function readBody(req: http.IncomingMessage, limits: BodyLimits): P
     const onClose = () => {
       if (!ended) fail(new HttpError(400, 'client closed the connection before the request body was complete'));
     };
-    const onAbort = () => fail(signal!.reason);
 
     if (z) {
       z.on('data', (c: Buffer) => keep(c, z));
@@ -192,6 +201,5 @@ export async function readBody(req: http.IncomingMessage, limits: BodyLimits): P
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('close', onClose);
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

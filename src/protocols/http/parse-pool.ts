@@ -56,12 +56,17 @@ export class ParsePool {
 
   constructor(private readonly size = DEFAULT_PARSERS, private readonly threshold = OFFLOAD_BYTES) {}
 
+  /** True when a body with this much JSON would be decoded on a parser thread. */
+  offloads(jsonBytes: number): boolean {
+    return jsonBytes >= this.threshold && !this.closed;
+  }
+
   /**
    * decodeInferRequest, on a parser thread when the JSON is large. The body is handed over (its
    * memory moves to the thread and back with the tensors); the caller must not use it afterwards.
    */
   async decodeInfer(body: Buffer, headerLength: number | undefined, modelName: string, modelVersion?: string, signal?: AbortSignal): Promise<DecodedInfer> {
-    if ((headerLength ?? body.byteLength) < this.threshold || this.closed) {
+    if (!this.offloads(headerLength ?? body.byteLength)) {
       return decodeInferRequest(body, headerLength, modelName, modelVersion);
     }
     // The JSON is checked against the body inside decodeInferRequest; only the bytes travel.

@@ -3,7 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { invalidArg, InferenceError } from '../../core/errors.js';
 import type { InferResponse } from '../../core/infer.js';
-import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH, parseJsonBody } from './codec.js';
+import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH, parseJsonBody, type DecodedInfer } from './codec.js';
 import type { ParsePool } from './parse-pool.js';
 import { sseFrames } from './streaming.js';
 import { generateResponseJson, jsonText } from '../../core/generate.js';
@@ -47,10 +47,14 @@ function optionalJson(body: Buffer): Record<string, unknown> {
 }
 
 const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats|\/generate|\/generate_stream)?\/?$/;
+/** A path's match against the model routes (null: not one), made once per request. */
+export type ModelPathMatch = RegExpExecArray | null;
+export const matchModelPath = (path: string): ModelPathMatch => (path.startsWith('/v2/models/') ? MODEL_PATH.exec(path) : null);
 const REPO_PATH = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)\/?$/;
 
 /** REST path and JSON <-> the methods' neutral requests and responses; every call runs through the wrapper. */
-export async function route({ methods: m, wrapper: w }: Api, ctx: CallContext, method: string, path: string, input: RouteInput): Promise<HttpReply> {
+export async function route({ methods: m, wrapper: w }: Api, ctx: CallContext, method: string, path: string, input: RouteInput,
+  mp: ModelPathMatch = matchModelPath(path)): Promise<HttpReply> {
   const call = <Q, R>(decode: () => Q | Promise<Q>, fn: (c: CallContext, q: Q) => R | Promise<R>, encode: (r: R) => HttpReply, model?: string) =>
     w.unary(ctx, decode, fn, encode, model);
   const get = method === 'GET' || method === 'HEAD';
@@ -62,7 +66,6 @@ export async function route({ methods: m, wrapper: w }: Api, ctx: CallContext, m
     return call(none, (c) => m.ModelStatistics(c, {}), (s) => ok({ model_stats: s }));
   }
 
-  const mp = MODEL_PATH.exec(path);
   if (mp) {
     const ref = () => ({ name: decodeSegment(mp[1]), version: mp[2] === undefined ? undefined : decodeSegment(mp[2]) });
     const name = mp[1];
@@ -72,7 +75,7 @@ export async function route({ methods: m, wrapper: w }: Api, ctx: CallContext, m
     if (tail === '/config' && get) return call(ref, (c, r) => m.ModelConfig(c, r), ok);
     if (tail === '/stats' && get) return call(ref, (c, r) => m.ModelStatistics(c, r), (s) => ok({ model_stats: s }));
     if (tail === '/infer' && method === 'POST') {
-      return call(() => decodeInfer(ref(), input, ctx.signal), async (c, d) => ({ d, res: await m.ModelInfer(c, d.request) }), encodeInfer, name);
+      return call(() => decodeInfer(ref(), input, ctx), async (c, d) => ({ d, res: await m.ModelInfer(c, d.request) }), encodeInfer, name);
     }
     if (tail === '/generate' && method === 'POST') {
       return call(() => generateCall(ref(), input), (c, g) => m.GenerateOne(c, g), (x) => ({ status: 200, chunks: [Buffer.from(jsonText(generateResponseJson(x.response)))] }), name);
@@ -125,7 +128,7 @@ function noRoute(method: string, path: string): InferenceError {
   return new InferenceError('NOT_FOUND', `no route for ${method} ${path}`);
 }
 
-async function decodeInfer(ref: { name: string; version?: string }, input: RouteInput, signal: AbortSignal) {
+function decodeInfer(ref: { name: string; version?: string }, input: RouteInput, ctx: CallContext): DecodedInfer | Promise<DecodedInfer> {
   const raw = input.headers[HEADER_LENGTH];
   let headerLength: number | undefined;
   if (raw !== undefined) {
@@ -134,12 +137,13 @@ async function decodeInfer(ref: { name: string; version?: string }, input: Route
       throw invalidArg(`Inference-Header-Content-Length must be a non-negative integer, got '${String(raw)}'`);
     }
   }
-  return input.parsers
-    ? input.parsers.decodeInfer(input.body, headerLength, ref.name, ref.version, signal)
+  // Small bodies are decoded here and now; only large ones go to a parser thread (and wait on the signal).
+  return input.parsers?.offloads(headerLength ?? input.body.byteLength)
+    ? input.parsers.decodeInfer(input.body, headerLength, ref.name, ref.version, ctx.signal)
     : decodeInferRequest(input.body, headerLength, ref.name, ref.version);
 }
 
-function encodeInfer({ d, res }: { d: Awaited<ReturnType<typeof decodeInfer>>; res: InferResponse }): HttpReply {
+function encodeInfer({ d, res }: { d: DecodedInfer; res: InferResponse }): HttpReply {
   const enc = encodeInferResponse(res, (n) => d.binaryOutputs.get(n) ?? d.binaryDefault);
   if (enc.headerLength === undefined) return { status: 200, chunks: enc.chunks };
   return {
@@ -155,11 +159,10 @@ function generateCall(ref: { name: string; version?: string }, input: RouteInput
 }
 
 /** A low-cardinality name for a request, for metrics: the route, never the model name. */
-export function routeLabel(method: string, path: string): string {
+export function routeLabel(method: string, path: string, m: ModelPathMatch = matchModelPath(path)): string {
   if (path.startsWith('/v2/health/')) return `health_${path.slice(11).replace(/\/$/, '')}`;
   if (path === '/v2' || path === '/v2/') return 'server_metadata';
   if (path.startsWith('/v2/repository/')) return path.endsWith('/index') ? 'repository_index' : path.includes('/unload') ? 'repository_unload' : 'repository_load';
-  const m = MODEL_PATH.exec(path);
   if (m) return m[3] ? m[3].slice(1) : 'model_metadata';
   if (path.startsWith('/v2/models/stats')) return 'stats';
   return method === 'GET' || method === 'POST' ? 'unknown_route' : 'other';

@@ -9,10 +9,11 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { BudgetLease, type ByteBudget } from '../../core/budget.js';
 import { asInferenceError, InferenceError } from '../../core/errors.js';
-import type { Api, CallContext } from '../../api/index.js';
+import type { Api } from '../../api/index.js';
 import { discardRest, HttpError, readBody } from './body.js';
+import { Exchange, type Conn } from './exchange.js';
 import { ParsePool } from './parse-pool.js';
-import { operationOf, route, routeLabel, type HttpReply } from './routes.js';
+import { route, type HttpReply } from './routes.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
 import { admit, headerOf, type Admission } from './admission.js';
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, finalFrameMs, idleTimeoutError, shutdownError, waitForDrain, type CloseReport } from '../lifecycle.js';
@@ -41,20 +42,7 @@ export interface HttpServerOptions {
   grpcWeb?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
-/** A request being answered: what close() waits for, ends or cuts. */
-interface Exchange {
-  stream: boolean;
-  /** Counted as cut at shutdown (once). */
-  cut: boolean;
-  /** Ends the exchange's work with `reason` (its signal aborts with it). */
-  cancel(reason: InferenceError): void;
-}
-
-/** Per connection: responses in progress, and how many bytes had arrived when the last one ended. */
-interface Conn {
-  active: number;
-  readAt: number;
-}
+const EMPTY = Buffer.alloc(0);
 
 export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 /** --request-timeout: as Triton's and most proxies' idle limits, a minute without bytes. */
@@ -169,60 +157,47 @@ export class HttpServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (this.opts.grpcWeb && this.grpcWeb(req, res)) return;
-    const abort = new AbortController();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const verb = req.method ?? 'GET';
     const wrapper = this.api.wrapper;
-    let op: string | undefined;
-    const ctx: CallContext = {
-      protocol: 'http',
-      // Only the auth step and spans read it.
-      get method() {
-        return (op ??= operationOf(verb, path) ?? `${verb} ${path}`);
-      },
-      label: routeLabel(verb, path),
-      signal: abort.signal,
-      header: headerOf(req),
-      start: performance.now(),
-    };
-    res.on('finish', () => wrapper.finished(ctx, res.statusCode));
-    const x: Exchange = { stream: false, cut: false, cancel: (reason) => abort.abort(reason) };
-    this.exchanges.add(x);
     const socket = req.socket;
-    const conn = this.conns.get(socket) ?? this.track(socket);
-    conn.active++;
-    let lease: BudgetLease | undefined;
-    // 'close' comes after 'finish', i.e. once the whole response is handed to the kernel, or when the client went away.
+    const x = new Exchange(verb, path, headerOf(req), this.conns.get(socket) ?? this.track(socket));
+    const ctx = x.ctx;
+    this.exchanges.add(x);
+    x.conn.active++;
+    // One listener per response: 'close' comes after 'finish' (the whole response handed to the kernel),
+    // or alone when the client went away (then the call is not counted as answered, as before).
     res.on('close', () => {
+      if (res.writableFinished) wrapper.finished(ctx, res.statusCode);
       // The body's bytes are held until the response is written or the request dies.
-      lease?.release();
+      x.lease?.release();
       this.exchanges.delete(x);
-      if (!res.writableFinished) abort.abort();
-      conn.active--;
-      conn.readAt = socket.bytesRead;
+      if (!res.writableFinished) x.cancel();
+      x.conn.active--;
+      x.conn.readAt = socket.bytesRead;
       this.endIfIdle(socket);
     });
     try {
       // Origin, then the wrapper's auth step, before a byte of the body is read.
       const gate = admit(req, this.opts.admission ?? {}, () => wrapper.admit(ctx));
-      for (const [k, v] of Object.entries(gate.headers)) res.setHeader(k, v);
+      for (const k in gate.headers) res.setHeader(k, gate.headers[k]);
       if (gate.reply) return await this.send(req, res, gate.reply);
       let body: Buffer | undefined;
       if (verb === 'POST' || verb === 'PUT') {
-        if (this.opts.budget) lease = new BudgetLease(this.opts.budget);
+        if (this.opts.budget) x.lease = new BudgetLease(this.opts.budget);
         body = await readBody(req, {
-          maxBytes: this.maxBody, lease, signal: abort.signal,
+          maxBytes: this.maxBody, lease: x.lease, signal: x,
           idleMs: this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
         });
       }
       const reply = await route(this.api, ctx, verb, path, {
-        body: body ?? Buffer.alloc(0),
+        body: body ?? EMPTY,
         headers: req.headers,
         parsers: this.parsers,
-      });
-      await this.send(req, res, reply, abort, x);
+      }, x.model);
+      await this.send(req, res, reply, x);
     } catch (e) {
       if (res.headersSent) {
         res.destroy();
@@ -256,13 +231,13 @@ export class HttpServer {
     return true;
   }
 
-  private async send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, abort?: AbortController, x?: Exchange): Promise<void> {
-    const headers: http.OutgoingHttpHeaders = { ...reply.headers };
+  private async send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, x?: Exchange): Promise<void> {
+    const headers: http.OutgoingHttpHeaders = reply.headers ? { ...reply.headers } : {};
     if (reply.events) {
       if (this.closing) headers.connection = 'close';
       if (x) x.stream = true;
       res.writeHead(reply.status, headers);
-      const signal = abort?.signal;
+      const signal = x?.signal;
       // The server ending the stream (shutdown) aborts with an InferenceError: its error frame still goes out.
       const clientGone = () => signal?.aborted === true && !(signal.reason instanceof InferenceError);
       const it = reply.events[Symbol.asyncIterator]();
@@ -275,7 +250,7 @@ export class HttpServer {
           // nothing for the idle timeout is cut, which ends the model's stream too.
           if (res.write(n.value) || !signal || signal.aborted) continue;
           if (await waitForDrain(res, signal, this.idleMs) === 'timeout') {
-            abort!.abort(idleTimeoutError(this.idleMs));
+            x!.cancel(idleTimeoutError(this.idleMs));
             res.destroy();
             break;
           }
@@ -296,7 +271,8 @@ export class HttpServer {
     } else {
       chunks = [];
     }
-    let length = chunks.reduce((n, c) => n + c.byteLength, 0);
+    let length = 0;
+    for (const c of chunks) length += c.byteLength;
     const enc = length >= this.compressMin ? pickEncoding(req.headers['accept-encoding']) : undefined;
     if (enc) {
       const whole = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
@@ -309,7 +285,10 @@ export class HttpServer {
     if (reply.status !== 204) headers['content-length'] = length;
     if (this.closing) headers.connection = 'close';
     res.writeHead(reply.status, headers);
-    for (const c of chunks) res.write(c);
-    res.end();
+    // Written in one tick: node:http corks the socket, so head and chunks leave in one writev.
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) res.write(chunks[i]);
+    if (last >= 0) res.end(chunks[last]);
+    else res.end();
   }
 }

@@ -1,0 +1,70 @@
+// One REST request being answered: its CallContext, its connection's counters, the memory its body
+// holds, and its cancellation. Kept in one object with plain fields (no per-request closures), and the
+// AbortController is made only when something waits on it (most requests never have it read).
+
+import type { CallContext, Identity } from '../../api/context.js';
+import type { BudgetLease } from '../../core/budget.js';
+import type { RequestTrace } from '../../metrics/tracing.js';
+import { matchModelPath, operationOf, routeLabel, type ModelPathMatch } from './routes.js';
+
+/** Per connection: responses in progress, and how many bytes had arrived when the last one ended. */
+export interface Conn {
+  active: number;
+  readAt: number;
+}
+
+export class Exchange {
+  /** A streaming response (server-sent events): close() gives it a final frame. */
+  stream = false;
+  /** Counted as cut at shutdown (once). */
+  cut = false;
+  lease?: BudgetLease;
+  readonly ctx: HttpCallContext;
+  /** The path's model route, matched once for the label and the router. */
+  readonly model: ModelPathMatch;
+  private ac?: AbortController;
+  private cancelled?: { reason: unknown };
+
+  constructor(verb: string, path: string, header: (name: string) => string | undefined, readonly conn: Conn) {
+    this.model = matchModelPath(path);
+    this.ctx = new HttpCallContext(this, verb, path, routeLabel(verb, path, this.model), header);
+  }
+
+  /** Aborts when the client goes away or the server ends the exchange (with the reason given to cancel). */
+  get signal(): AbortSignal {
+    if (!this.ac) {
+      this.ac = new AbortController();
+      if (this.cancelled) this.ac.abort(this.cancelled.reason);
+    }
+    return this.ac.signal;
+  }
+
+  /** Ends the exchange's work with `reason` (its signal aborts with it); later calls do nothing. */
+  cancel(reason?: unknown): void {
+    if (this.cancelled) return;
+    this.cancelled = { reason };
+    this.ac?.abort(reason);
+  }
+}
+
+class HttpCallContext implements CallContext {
+  readonly protocol = 'http' as const;
+  readonly start = performance.now();
+  identity?: Identity;
+  trace?: RequestTrace;
+  private op?: string;
+
+  constructor(private readonly x: Exchange, private readonly verb: string, private readonly path: string, readonly label: string,
+    readonly header: (name: string) => string | undefined) {}
+
+  // Only the auth step and spans read it.
+  get method(): string {
+    return (this.op ??= operationOf(this.verb, this.path) ?? `${this.verb} ${this.path}`);
+  }
+
+  get signal(): AbortSignal {
+    return this.x.signal;
+  }
+
+  readonly deadline = undefined;
+}
