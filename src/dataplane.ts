@@ -232,7 +232,7 @@ export class DataPlane {
       const q = queueParameters(sv, req);
       let result = await sv.scheduler.submit(
         { id: req.id, inputs, outputs: names, parameters: req.parameters },
-        { signal: req.signal, deadline: req.deadline, trace: req.trace, priority: q.priority, timeoutUs: q.timeoutUs },
+        { signal: req.signal, cancel: req.cancel, deadline: req.deadline, trace: req.trace, priority: q.priority, timeoutUs: q.timeoutUs },
       );
       result = finishOutputs(sv, result, names, classify);
       sv.stats.recordSuccess((performance.now() - start) * 1e6);

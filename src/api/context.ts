@@ -1,6 +1,7 @@
 // What a method handler knows of the call it serves, whatever the wire: built by each protocol
 // adapter from its own request (node:http, an RpcCall), read by the wrapper and the handlers.
 
+import type { CancelHook } from '../core/cancel.js';
 import type { RequestTrace } from '../metrics/tracing.js';
 
 export type WireProtocol = 'http' | 'grpc' | 'grpc-web';
@@ -19,6 +20,11 @@ export interface CallContext {
   readonly label: string;
   /** Aborts when the client cancels, the deadline passes or the server ends the call. */
   readonly signal: AbortSignal;
+  /**
+   * The same news as `signal` without making an AbortController, when the adapter has it. Adapters
+   * give it as a getter (not an own field), so a context copied with spread does not carry it.
+   */
+  readonly cancel?: CancelHook;
   /** Absolute deadline, Date.now() milliseconds (gRPC's grpc-timeout). */
   readonly deadline?: number;
   /** A request header or metadata value by lower-case name. */

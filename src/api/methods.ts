@@ -64,7 +64,13 @@ export class Methods {
   }
 
   ModelInfer(c: CallContext, r: InferRequest): Promise<InferResponse> {
-    return this.dp.infer(Object.assign(r, scopeOf(c)));
+    // The cancel hook when the adapter has one: then no AbortController is made for the request.
+    const cancel = c.cancel;
+    if (cancel) r.cancel = cancel;
+    else r.signal = c.signal;
+    r.deadline = c.deadline;
+    r.trace = c.trace;
+    return this.dp.infer(r);
   }
 
   /** One request of a stream: its responses as they come (one for an ordinary model). */

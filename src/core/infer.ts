@@ -1,6 +1,7 @@
 // The protocol-neutral inference request and response.
 
 import type { Parameters, Tensor } from './tensor.js';
+import type { CancelHook } from './cancel.js';
 import type { TraceRecorder } from './trace.js';
 
 export interface RequestedOutput {
@@ -19,6 +20,8 @@ export interface InferRequest {
   parameters: Parameters;
   /** Aborted when the client goes away; queued work is then dropped. */
   signal?: AbortSignal;
+  /** The same news without an AbortSignal (cheaper); when present, the queue watches this instead. */
+  cancel?: CancelHook;
   /** Absolute deadline (Date.now() milliseconds), e.g. from a gRPC deadline. */
   deadline?: number;
   /** Present when tracing is on: the stages below the protocol record into it. */

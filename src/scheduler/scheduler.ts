@@ -3,6 +3,7 @@
 // priority, then arrival; it is bounded (max_queue_size); a request leaves it when its client goes
 // away or its timeout passes, and is never executed then.
 
+import type { CancelHook } from '../core/cancel.js';
 import { InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ExecuteBatchResult, ExecuteRequest, ModelInstance, StagedRequest, StreamItem } from '../backends/backend.js';
@@ -27,6 +28,8 @@ export interface SchedulerOptions {
 
 export interface SubmitOptions {
   signal?: AbortSignal;
+  /** Watched instead of `signal` when given (no EventTarget listener per queued job). */
+  cancel?: CancelHook;
   /** 1 is the highest; 0 or absent means the default level. */
   priority?: number;
   /** The request's own timeout (the `timeout` parameter), honoured when the policy allows it. */
@@ -44,6 +47,7 @@ interface Job {
   /** Nanoseconds it waited in the queue, set when it is dispatched. */
   queuedNs?: number;
   signal?: AbortSignal;
+  cancel?: CancelHook;
   trace?: TraceRecorder;
   resolve: (t: Tensor[]) => void;
   reject: (e: Error) => void;
@@ -104,7 +108,7 @@ export class Scheduler {
 
   submit(request: ExecuteRequest, o: SubmitOptions = {}): Promise<Tensor[]> {
     if (this.closing) return Promise.reject(new InferenceError('UNAVAILABLE', `${this.label} is unloading`));
-    if (o.signal?.aborted) return Promise.reject(new InferenceError('CANCELLED', `request to ${this.label} was cancelled`));
+    if (o.cancel ? o.cancel.cancelled : o.signal?.aborted) return Promise.reject(new InferenceError('CANCELLED', `request to ${this.label} was cancelled`));
     let priority: number;
     try {
       priority = this.levelOf(o.priority);
@@ -115,7 +119,7 @@ export class Scheduler {
     if (policy.maxQueueSize > 0 && this.queuedAt(priority) >= policy.maxQueueSize) return Promise.reject(queueFull(this.label, policy));
     const timeoutUs = queueTimeoutUs(policy, o.timeoutUs);
     return new Promise((resolve, reject) => {
-      const job: Job = { request, priority, seq: this.seq++, enqueuedAt: performance.now(), signal: o.signal, trace: o.trace, resolve, reject };
+      const job: Job = { request, priority, seq: this.seq++, enqueuedAt: performance.now(), signal: o.signal, cancel: o.cancel, trace: o.trace, resolve, reject };
       this.insert(job);
       // A job of a higher priority than one already staged goes before it.
       if (this.stagedJobs.size && (this.opts.priorityLevels ?? 0) > 0) {
@@ -128,17 +132,18 @@ export class Scheduler {
   }
 
   /**
-   * Drops a queued job when its signal aborts, its queue timeout passes or its deadline does. A job with
+   * Drops a queued job when its signal (or cancel hook) fires, its queue timeout passes or its deadline does. A job with
    * none of these (the common case) costs nothing here: no listener, no timer, no closure.
    */
   private watch(job: Job, timeoutUs: number, deadline: number | undefined): void {
     const timed = timeoutUs > 0 && timeoutUs / 1000 <= MAX_TIMER_MS;
     const late = deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS;
-    if (!job.signal && !timed && !late) return;
+    if (!job.signal && !job.cancel && !timed && !late) return;
     let timeout: NodeJS.Timeout | undefined;
     let lateTimer: NodeJS.Timeout | undefined;
     const onAbort = () => this.drop(job, new InferenceError('CANCELLED', `request to ${this.label} was cancelled before it ran`));
-    job.signal?.addEventListener('abort', onAbort, { once: true });
+    if (job.cancel) job.cancel.onCancel(onAbort);
+    else job.signal?.addEventListener('abort', onAbort, { once: true });
     if (timed) {
       timeout = setTimeout(() => this.drop(job, new InferenceError('DEADLINE_EXCEEDED',
         `request to ${this.label} timed out after ${timeoutUs} µs in the queue`)), timeoutUs / 1000);
@@ -150,7 +155,8 @@ export class Scheduler {
     job.cleanup = () => {
       clearTimeout(timeout);
       clearTimeout(lateTimer);
-      job.signal?.removeEventListener('abort', onAbort);
+      if (job.cancel) job.cancel.offCancel(onAbort);
+      else job.signal?.removeEventListener('abort', onAbort);
     };
   }
 

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Metadata } from '@grpc/grpc-js';
+import { CancelWatchers } from '../../core/cancel.js';
 import { InferenceError, invalidArg } from '../../core/errors.js';
 import { handOver } from '../../core/tensor.js';
 import { HEADER_BYTES, parseTimeout } from './framing.js';
@@ -51,6 +52,8 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
   private stallTimer?: NodeJS.Timeout;
   /** Made when something first waits on the call (most calls never do): see `signal`. */
   private ac?: AbortController;
+  /** What the queue watches instead of the signal (no AbortController per call). */
+  readonly watchers = new CancelWatchers();
   private _metadata?: Metadata;
   // Reading: bytes not yet framed, and the length of the frame whose header has arrived (-1: none yet).
   protected pending: Buffer[] = [];
@@ -125,6 +128,7 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
     if (this.cancelled) return;
     this.cancelled = true;
     this.ac?.abort();
+    this.watchers.cancel();
     this.reportEnd(1);
     this.emit('cancelled');
     this.finish();

@@ -2,6 +2,7 @@
 // signal read through to the call, which makes its AbortController only when something waits on it.
 
 import type { CallContext, Identity } from '../../api/context.js';
+import type { CancelHook } from '../../core/cancel.js';
 import type { RequestTrace } from '../../metrics/tracing.js';
 import type { CallBase } from './call-base.js';
 
@@ -20,5 +21,9 @@ export class GrpcCallContext implements CallContext {
 
   get signal(): AbortSignal {
     return this.call.signal;
+  }
+
+  get cancel(): CancelHook {
+    return this.call.watchers;
   }
 }

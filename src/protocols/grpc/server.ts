@@ -190,16 +190,20 @@ export class GrpcServer implements CallObserver {
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    stream.on('error', () => {});
     const path = headers[':path'] ?? '';
     const contentType = String(headers['content-type'] ?? '');
-    if (isGrpcWeb(contentType) || headers[':method'] === 'OPTIONS') return this.web.http2(stream, headers);
+    if (isGrpcWeb(contentType) || headers[':method'] === 'OPTIONS') {
+      stream.on('error', noop);
+      return this.web.http2(stream, headers);
+    }
     if (headers[':method'] !== 'POST' || !contentType.startsWith('application/grpc')) {
+      stream.on('error', noop);
       // Not gRPC at all (the spec answers a wrong content type with 415).
       stream.respond({ ':status': headers[':method'] !== 'POST' ? 405 : 415, 'content-type': 'text/plain' });
       stream.end(`gRPC needs POST with content-type application/grpc, got ${headers[':method']} ${contentType || 'no content-type'}\n`);
       return;
     }
+    // The call listens for the stream's errors itself.
     const call = new ServerCall(stream, headers, this.method(path), this.limits);
     this.dispatch(call, path, (name) => {
       const v = headers[name];
@@ -300,5 +304,7 @@ export class GrpcServer implements CallObserver {
     return this.closing;
   }
 }
+
+const noop = () => {};
 
 export const defaultProtoDir = (root: string) => join(root, 'proto');

@@ -89,7 +89,10 @@ export function modelStreamInfer({ methods: m, wrapper: w }: Api, control: Strea
     const handle = async (raw: unknown) => {
       const msg = raw instanceof DecodeFailure ? undefined : (raw as inference.ModelInferRequest);
       let version = msg?.model_version ?? '';
-      const reqCtx: CallContext = { ...ctx!, signal: scope.signal, trace: undefined };
+      // The call's deadline is the call's to enforce (its timer ends the call DEADLINE_EXCEEDED and cancels
+      // the requests through scope.signal). Given to the queue as well, it would race that timer: a request
+      // dropped on it is answered in-band, and a stream whose input had ended could then close OK.
+      const reqCtx: CallContext = { ...ctx!, signal: scope.signal, cancel: undefined, deadline: undefined, trace: undefined };
       let flagged = false;
       const decode = () => {
         if (control.draining.aborted) throw drainingError();

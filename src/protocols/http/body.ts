@@ -5,6 +5,7 @@ import type http from 'node:http';
 import zlib from 'node:zlib';
 import type { BudgetLease } from '../../core/budget.js';
 import { handOver } from '../../core/tensor.js';
+import { GIVE_MIN_BYTES } from '../../backends/wire.js';
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -25,6 +26,9 @@ export interface BodyLimits {
    */
   signal?: { readonly signal: AbortSignal };
 }
+
+/** Bodies below this are taken as they lie in the socket's chunk: their tensors are copied to the worker anyway. */
+const SMALL_BODY = GIVE_MIN_BYTES;
 
 /** How long the rest of a refused body is read and dropped before its connection is closed. */
 const LINGER_MS = 2_000;
@@ -66,9 +70,11 @@ export async function readBody(req: http.IncomingMessage, limits: BodyLimits): P
   if (declared === 0) return Buffer.alloc(0);
   if (declared !== undefined && lease && !lease.tryGrow(declared)) await lease.grow(declared, limits.signal?.signal);
   // The parser hands over the rest of the headers' packet before a microtask runs: after one, a small
-  // body is usually complete and is taken at once, with no listeners or timers.
-  if (declared !== undefined && !req.complete) await undefined;
-  if (enc === 'identity' && declared !== undefined && req.complete && req.readableLength === declared) {
+  // body is usually complete and is taken at once, with no listeners or timers. Larger bodies are read
+  // into a buffer of their own below, which the backend may move to its worker instead of copying.
+  const small = enc === 'identity' && declared !== undefined && declared < SMALL_BODY;
+  if (small && !req.complete) await undefined;
+  if (small && req.complete && req.readableLength === declared) {
     const all = req.read() as Buffer | null;
     if (all && all.byteLength === declared) return all;
     if (all) req.unshift(all);

@@ -4,6 +4,7 @@
 
 import type { CallContext, Identity } from '../../api/context.js';
 import type { BudgetLease } from '../../core/budget.js';
+import { CancelWatchers, type CancelHook } from '../../core/cancel.js';
 import type { RequestTrace } from '../../metrics/tracing.js';
 import { matchModelPath, operationOf, routeLabel, type ModelPathMatch } from './routes.js';
 
@@ -22,6 +23,8 @@ export class Exchange {
   readonly ctx: HttpCallContext;
   /** The path's model route, matched once for the label and the router. */
   readonly model: ModelPathMatch;
+  /** What the queue watches (a plain hook; the AbortController is made only when `signal` is read). */
+  readonly watchers = new CancelWatchers();
   private ac?: AbortController;
   private cancelled?: { reason: unknown };
 
@@ -44,6 +47,7 @@ export class Exchange {
     if (this.cancelled) return;
     this.cancelled = { reason };
     this.ac?.abort(reason);
+    this.watchers.cancel();
   }
 }
 
@@ -64,6 +68,10 @@ class HttpCallContext implements CallContext {
 
   get signal(): AbortSignal {
     return this.x.signal;
+  }
+
+  get cancel(): CancelHook {
+    return this.x.watchers;
   }
 
   readonly deadline = undefined;
