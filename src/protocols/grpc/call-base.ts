@@ -9,6 +9,7 @@ import { CancelWatchers } from '../../core/cancel.js';
 import { InferenceError, invalidArg } from '../../core/errors.js';
 import { handOver } from '../../core/tensor.js';
 import { HEADER_BYTES, parseTimeout } from './framing.js';
+import { Sweeper } from './sweep.js';
 import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
 import type { CallContext } from '../../api/context.js';
 
@@ -36,6 +37,9 @@ export interface CallObserver {
   callClosed(call: CallBase): void;
 }
 
+/** Stalled requests, for every call at once (no timer per call). */
+const stalls = new Sweeper<CallBase>((call) => call.stalled());
+
 export abstract class CallBase extends EventEmitter implements RpcCall {
   request: unknown;
   cancelled = false;
@@ -49,7 +53,6 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
   protected readonly encoding: string;
   private readonly deadline: number;
   private deadlineTimer?: NodeJS.Timeout;
-  private stallTimer?: NodeJS.Timeout;
   /** Made when something first waits on the call (most calls never do): see `signal`. */
   private ac?: AbortController;
   /** What the queue watches instead of the signal (no AbortController per call). */
@@ -174,26 +177,22 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
     return false;
   }
 
-  /** A request message that gets no bytes for --request-timeout fails the call. */
+  /** A request message that gets no bytes for --request-timeout fails the call (pushed back as bytes come). */
   protected armStall(): void {
     const ms = this.limits.requestTimeoutMs;
-    if (!ms) return;
-    // One timer per call, pushed back as bytes come (cheaper than a new one per chunk).
-    if (this.stallTimer) {
-      this.stallTimer.refresh();
-      return;
-    }
-    this.stallTimer = setTimeout(() => {
-      if (this.done) return;
-      if (this.heldBack()) return this.stallTimer?.refresh();
-      this.fail(new InferenceError('DEADLINE_EXCEEDED', `request stalled: no bytes for ${ms / 1000} s (--request-timeout)`));
-    }, ms);
-    this.stallTimer.unref();
+    if (ms) stalls.arm(this, ms);
+  }
+
+  /** Called by the sweep when no bytes came for --request-timeout. */
+  stalled(): void {
+    if (this.done) return;
+    const ms = this.limits.requestTimeoutMs!;
+    if (this.heldBack()) return stalls.arm(this, ms);
+    this.fail(new InferenceError('DEADLINE_EXCEEDED', `request stalled: no bytes for ${ms / 1000} s (--request-timeout)`));
   }
 
   protected clearStall(): void {
-    clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
+    stalls.disarm(this);
   }
 
   /** The 5-byte header of the next frame, gathered into the first pending chunk. */

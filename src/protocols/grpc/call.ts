@@ -8,6 +8,7 @@ import { InferenceError, invalidArg } from '../../core/errors.js';
 import { CallBase, type CallLimits } from './call-base.js';
 import { checkCompressed, COMPRESS_MIN_BYTES, cutShort, encodeGrpcMessage, HEADER_BYTES, inflateBounded, responseEncoding, tooLarge } from './framing.js';
 import type { RpcMethod } from './rpc-call.js';
+import { Sweeper } from './sweep.js';
 
 export type { CallLimits } from './call-base.js';
 
@@ -17,6 +18,8 @@ const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = Object.freeze({ ':status': 2
 const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
 /** How long a client still sending after the status has to read the trailers before its stream is reset. */
 const TRAILER_GRACE_MS = 5_000;
+/** Calls whose trailers wait behind data the client does not take: reset when overdue (no timer per call). */
+const trailersDue = new Sweeper<ServerCall>((call) => call.trailersOverdue());
 
 export class ServerCall extends CallBase {
   private finished = false;
@@ -28,7 +31,8 @@ export class ServerCall extends CallBase {
   /** Messages still being decoded (decompression, memory waits); until then later messages queue behind. */
   private inflight: Promise<void> | undefined;
   private busy = 0;
-  private trailerTimer?: NodeJS.Timeout;
+  /** Set once the trailers went out. */
+  private trailed = false;
   /** Set only when this method's responses are compressed and the client accepts gzip or deflate. */
   private readonly outEncoding?: 'gzip' | 'deflate';
 
@@ -42,7 +46,7 @@ export class ServerCall extends CallBase {
     if (limits.compressLevel !== undefined && limits.compressPaths?.has(def.path)) this.outEncoding = responseEncoding(headers['grpc-accept-encoding']);
     stream.on('aborted', () => this.cancel());
     stream.on('close', () => {
-      clearTimeout(this.trailerTimer);
+      trailersDue.disarm(this);
       this.closed();
     });
     stream.on('error', () => this.cancel());
@@ -234,9 +238,9 @@ export class ServerCall extends CallBase {
         s.respond({ ':status': 200, 'content-type': 'application/grpc+proto', ...trailers }, { endStream: true });
         stopReading();
       } else {
-        let trailed = false;
         s.once('wantTrailers', () => {
-          trailed = true;
+          this.trailed = true;
+          trailersDue.disarm(this);
           s.sendTrailers(trailers);
           // nghttp2 would send a reset ahead of the trailers (they queue behind the stream's data),
           // so the client gets time to read them and end its side before it is cut off.
@@ -245,14 +249,15 @@ export class ServerCall extends CallBase {
         s.end();
         // Trailers wait behind data the client does not take (a stalled reader): then the stream is reset.
         // Cleared on close, so a finished call is not kept alive for the grace period.
-        if (!s.closed) {
-          this.trailerTimer = setTimeout(() => {
-            if (!trailed && !s.closed && !s.destroyed) s.close(http2.constants.NGHTTP2_CANCEL);
-          }, TRAILER_GRACE_MS);
-          this.trailerTimer.unref();
-        }
+        if (!s.closed && !this.trailed) trailersDue.arm(this, TRAILER_GRACE_MS);
       }
     }
+  }
+
+  /** The trailers waited the grace period behind data the client does not take: reset the stream. */
+  trailersOverdue(): void {
+    const s = this.stream;
+    if (!this.trailed && !s.closed && !s.destroyed) s.close(http2.constants.NGHTTP2_CANCEL);
   }
 
   private releaseWhenClosed(rel: (() => void)[]): void {
