@@ -194,6 +194,15 @@ export class ServerCall extends CallBase {
   write(msg: unknown): boolean {
     if (this.done || this.stream.destroyed) return false;
     this.sendHeaders();
+    if (!this.outEncoding) {
+      // Encoded straight into its frame: no second buffer, no copy.
+      const frame = this.def.responseFrame?.(msg);
+      if (frame) {
+        frame[0] = 0;
+        frame.writeUInt32BE(frame.byteLength - HEADER_BYTES, 1);
+        return this.stream.write(frame);
+      }
+    }
     let payload = this.def.responseSerialize(msg);
     let flag = 0;
     if (this.outEncoding && payload.byteLength >= COMPRESS_MIN_BYTES) {

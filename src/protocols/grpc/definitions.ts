@@ -3,6 +3,8 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { duet, grpc as g, inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
+import { HEADER_BYTES } from './framing.js';
+import { readInferRequest, writeInferResponse } from './infer-wire.js';
 
 /** Triton's request parameter asking for final-response flags on a stream, and the flag itself. */
 export const EMPTY_FINAL = 'triton_enable_empty_final_response';
@@ -26,9 +28,22 @@ export interface MethodSpec {
   responseType: MessageType<unknown>;
   requestStream: boolean;
   responseStream: boolean;
+  /** A hand-written decoder for the common shape; undefined from it means protobufjs decodes. */
+  fastDecode?: (b: Buffer) => unknown;
+  /** A hand-written encoder leaving `headroom` bytes in front; undefined from it means protobufjs encodes. */
+  fastEncode?: (v: never, headroom: number) => Buffer | undefined;
 }
 
-export function methodDefinition(m: MethodSpec): grpc.MethodDefinition<unknown, unknown> {
+/** A server-side method: the definition, plus its response as a whole frame with the prefix left blank. */
+export type ServerMethodDefinition = grpc.MethodDefinition<unknown, unknown> & { responseFrame?: (v: unknown) => Buffer | undefined };
+
+export function methodDefinition(m: MethodSpec): ServerMethodDefinition {
+  const fastDecode = m.fastDecode;
+  const fastEncode = m.fastEncode as ((v: unknown, headroom: number) => Buffer | undefined) | undefined;
+  const serialize = (v: unknown) => {
+    const u = m.responseType.encode(v).finish();
+    return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  };
   return {
     path: m.path,
     requestStream: m.requestStream,
@@ -36,15 +51,13 @@ export function methodDefinition(m: MethodSpec): grpc.MethodDefinition<unknown, 
     requestSerialize: (v: unknown) => Buffer.from(m.requestType.encode(v).finish()),
     requestDeserialize: (b: Buffer) => {
       try {
-        return m.requestType.decode(b);
+        return fastDecode?.(b) ?? m.requestType.decode(b);
       } catch (e) {
         return new DecodeFailure(`malformed ${m.path.split('/').pop()} request: ${(e as Error).message}`);
       }
     },
-    responseSerialize: (v: unknown) => {
-      const u = m.responseType.encode(v).finish();
-      return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-    },
+    responseSerialize: fastEncode ? (v: unknown) => fastEncode(v, 0) ?? serialize(v) : serialize,
+    responseFrame: fastEncode ? (v: unknown) => fastEncode(v, HEADER_BYTES) : undefined,
     responseDeserialize: (b: Buffer) => m.responseType.decode(b),
   };
 }
@@ -79,11 +92,17 @@ export const INFERENCE_METHODS: Record<string, [AnyType, AnyType, Kind?]> = {
 
 type Kind = 'unary' | 'server' | 'bidi';
 
+/** Hand-written codecs for the hot path (infer-wire.ts); protobufjs for every other method and shape. */
+const FAST: Record<string, Pick<MethodSpec, 'fastDecode' | 'fastEncode'>> = {
+  '/inference.GRPCInferenceService/ModelInfer': { fastDecode: readInferRequest, fastEncode: writeInferResponse },
+};
+
 function serviceDefinition(service: string, methods: Record<string, [AnyType, AnyType, Kind?]>): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, [req, res, kind]] of Object.entries(methods)) {
+    const path = `/${service}/${name}`;
     def[name] = methodDefinition({
-      path: `/${service}/${name}`, requestType: req, responseType: res,
+      path, requestType: req, responseType: res, ...FAST[path],
       requestStream: kind === 'bidi', responseStream: kind === 'bidi' || kind === 'server',
     });
   }

@@ -12,6 +12,8 @@ export interface RpcMethod {
   responseStream: boolean;
   requestDeserialize(bytes: Buffer): unknown;
   responseSerialize(msg: unknown): Buffer;
+  /** Where the method has one: the response after 5 blank bytes for the frame prefix (undefined: use responseSerialize). */
+  responseFrame?(msg: unknown): Buffer | undefined;
 }
 
 /** A status to end a call with (grpc-js's ServiceError has this shape too). */
