@@ -40,7 +40,8 @@ test('transport and streaming suites with the bench\'s own client: each row has 
   }
   const st = res.streaming!;
   assert.deepEqual(st.runs.map((r) => `${r.path}/${r.streams}`), [
-    'in-process/1', 'gRPC ModelStreamInfer/1', 'REST SSE generate_stream/1', 'in-process/64', 'gRPC ModelStreamInfer/64', 'REST SSE generate_stream/64',
+    'in-process/1', 'gRPC ModelStreamInfer/1', 'gRPC ModelStreamInfer, grpc-js client/1', 'REST SSE generate_stream/1',
+    'in-process/64', 'gRPC ModelStreamInfer/64', 'gRPC ModelStreamInfer, grpc-js client/64', 'REST SSE generate_stream/64',
   ]);
   for (const r of st.runs) {
     assert.equal(r.tokens, r.streams * 3, `${r.path} ${r.streams}`);

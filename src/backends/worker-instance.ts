@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { InferenceError } from '../core/errors.js';
 import { AsyncQueue } from '../core/async-queue.js';
 import type { ExecuteBatchResult, ExecuteRequest, LoadResult, LoadSpec, ModelInstance, StagedRequest, StreamItem } from './backend.js';
-import { STREAM_REFILL, type FromWorker, type ToWorker, type WireRequest } from './protocol.js';
+import { STREAM_REFILL, STREAM_WINDOW, type FromWorker, type ToWorker, type WireRequest } from './protocol.js';
 import { packBatch, packTensors, unpackTensors } from './wire.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -181,8 +181,10 @@ export class WorkerInstance implements ModelInstance {
     const queue = new AsyncQueue<StreamItem>();
     this.streams.set(seq, queue);
     const packed = packTensors(request.inputs);
+    const credits = new Int32Array(new SharedArrayBuffer(4));
+    credits[0] = STREAM_WINDOW;
     this.send({
-      type: 'stream', seq, buffer: packed.buffer,
+      type: 'stream', seq, buffer: packed.buffer, credits: credits.buffer as SharedArrayBuffer,
       request: { id: request.id, inputs: packed.slots, outputs: request.outputs, parameters: request.parameters },
     }, [packed.buffer]);
     const cancel = () => {
@@ -193,10 +195,12 @@ export class WorkerInstance implements ModelInstance {
       let taken = 0;
       for await (const item of queue) {
         yield item;
-        // The consumer came back for more: once it has taken a refill's worth, the worker may produce that many more.
+        // The consumer came back for more: once it has taken a refill's worth, the worker may produce that
+        // many more (a shared counter: no message, and no wake-up unless the worker waits at 0).
         if (++taken === STREAM_REFILL) {
           taken = 0;
-          this.send({ type: 'ack', seq, n: STREAM_REFILL });
+          Atomics.add(credits, 0, STREAM_REFILL);
+          Atomics.notify(credits, 0);
         }
       }
     } finally {

@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { asInferenceError, InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ExecuteRequest } from './backend.js';
-import { STREAM_WINDOW, type FromWorker, type ToWorker, type WireResult } from './protocol.js';
+import { type FromWorker, type ToWorker, type WireResult } from './protocol.js';
 import type { Runner } from './runner.js';
 import { packTensors, unpackTensors } from './wire.js';
 
@@ -15,13 +15,28 @@ let runner: Runner | undefined;
 
 interface ActiveStream {
   abort: AbortController;
-  credits: number;
-  wake: (() => void) | undefined;
+  /** Shared with the main thread: responses this stream may still send (see the 'stream' message). */
+  credits: Int32Array;
 }
 const streams = new Map<number, ActiveStream>();
 
-async function runStream(seq: number, request: ExecuteRequest): Promise<void> {
-  const st: ActiveStream = { abort: new AbortController(), credits: STREAM_WINDOW, wake: undefined };
+// Atomics.waitAsync is ES2024 (in Node since 16); the compile target's lib predates it.
+type WaitAsync = (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<unknown> | string };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+/** Resolves once the consumer has granted credit (or the stream is aborted, which notifies too). */
+async function awaitCredit(st: ActiveStream): Promise<void> {
+  for (;;) {
+    if (st.abort.signal.aborted) return;
+    const v = Atomics.load(st.credits, 0);
+    if (v > 0) return;
+    const w = waitAsync(st.credits, 0, v);
+    if (w.async) await w.value;
+  }
+}
+
+async function runStream(seq: number, request: ExecuteRequest, credits: SharedArrayBuffer): Promise<void> {
+  const st: ActiveStream = { abort: new AbortController(), credits: new Int32Array(credits) };
   streams.set(seq, st);
   try {
     if (!runner?.stream) throw new InferenceError('INTERNAL', 'this model instance does not stream');
@@ -29,8 +44,7 @@ async function runStream(seq: number, request: ExecuteRequest): Promise<void> {
       if (st.abort.signal.aborted) break;
       const packed = packTensors(item.outputs);
       post({ type: 'stream-item', seq, outputs: packed.slots, parameters: item.parameters, buffer: packed.buffer }, [packed.buffer]);
-      st.credits--;
-      while (st.credits <= 0 && !st.abort.signal.aborted) await new Promise<void>((r) => (st.wake = r));
+      if (Atomics.sub(st.credits, 0, 1) <= 1) await awaitCredit(st);
       if (st.abort.signal.aborted) break;
     }
     post({ type: 'stream-end', seq });
@@ -40,6 +54,12 @@ async function runStream(seq: number, request: ExecuteRequest): Promise<void> {
   } finally {
     streams.delete(seq);
   }
+}
+
+/** Ends a stream's model loop: aborts it and wakes it if it waits for credit. */
+function abortStream(st: ActiveStream): void {
+  st.abort.abort();
+  Atomics.notify(st.credits, 0);
 }
 
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
@@ -142,26 +162,15 @@ port.on('message', async (msg: ToWorker) => {
         outputs: msg.request.outputs,
         parameters: msg.request.parameters,
         inputs: unpackTensors({ slots: msg.request.inputs, buffer: msg.buffer }),
-      });
+      }, msg.credits);
       return;
-    case 'ack': {
-      const st = streams.get(msg.seq);
-      if (st) {
-        st.credits += msg.n;
-        st.wake?.();
-      }
-      return;
-    }
     case 'cancel': {
       const st = streams.get(msg.seq);
-      if (st) {
-        st.abort.abort();
-        st.wake?.();
-      }
+      if (st) abortStream(st);
       return;
     }
     case 'close':
-      for (const st of streams.values()) st.abort.abort();
+      for (const st of streams.values()) abortStream(st);
       try {
         await runner?.close();
       } finally {

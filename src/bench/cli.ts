@@ -44,7 +44,7 @@ Options for transport, image and streaming:
   --compare DIR            another built Duet checkout (its dist/ and models/) measured in the same rounds as
                            duet@REV, e.g. main against your branch (repeatable; transport and image)
   --tokens N               streaming: tokens per generation (default 32)
-  --generations N          streaming: generations per stream at one stream (default 5)
+  --generations N          streaming: generations per stream at one stream (default 20)
 
 Options for scenarios:
   --model NAME             the model to load (one scenario); its inputs come from the server's metadata
@@ -188,7 +188,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       generator,
       modelRepository: resolve(values['model-repository'] ?? BUNDLED_MODELS),
       tokens: intArg('tokens', values.tokens, 32),
-      generations: intArg('generations', values.generations, 5),
+      generations: intArg('generations', values.generations, 20),
       compare: values.compare?.map((d) => resolve(d)),
       log,
       command: argv,

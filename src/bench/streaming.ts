@@ -2,11 +2,14 @@
 // (generate_stream) against the same model class driven in this process. Time to first token and
 // per-token time at one stream against in-process; at 64 concurrent streams the longest gap between
 // two tokens of any stream (a stall shows there) and the server main thread's CPU per token.
+// gRPC is driven by a bare node:http2 client (stream-client.ts) so the server's figures are not the
+// client's; the SDK's grpc-js client runs as a row of its own, to show what a grpc-js caller sees.
 
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { tsImport } from 'tsx/esm/api';
 import { GrpcClient } from '../client/grpc.js';
+import { BareStreamClient } from './stream-client.js';
 import { HttpClient } from '../client/http.js';
 import { ModelTensor, type DecoupledModel } from '../backends/typescript/api.js';
 import { encodeBytes } from '../core/tensor.js';
@@ -17,7 +20,7 @@ import type { ChildServer } from './target.js';
 export const STREAM_MODEL = 'tiny_gpt';
 const PROMPT = 'This program is free software';
 
-export type StreamPath = 'in-process' | 'gRPC ModelStreamInfer' | 'REST SSE generate_stream';
+export type StreamPath = 'in-process' | 'gRPC ModelStreamInfer' | 'gRPC ModelStreamInfer, grpc-js client' | 'REST SSE generate_stream';
 
 export interface StreamRun {
   path: StreamPath;
@@ -111,11 +114,13 @@ export async function runStreamingSuite(opts: StreamingOptions): Promise<Streami
   const log = opts.log ?? (() => {});
   const http = new HttpClient(opts.duet.httpUrl, { maxSockets: 256 });
   const grpc = new GrpcClient(opts.duet.grpcUrl);
+  const bare = new BareStreamClient(opts.duet.grpcUrl);
   const local = await inProcess(opts.repo, opts.tokens);
   const body = { text_input: PROMPT, max_tokens: opts.tokens, temperature: 0 };
   const paths: [StreamPath, Generation, number | undefined][] = [
     ['in-process', local.gen, undefined],
-    ['gRPC ModelStreamInfer', () => grpc.generateStream(STREAM_MODEL, body), opts.duet.pid],
+    ['gRPC ModelStreamInfer', () => bare.generate(STREAM_MODEL, PROMPT, { max_tokens: opts.tokens, temperature: 0 }), opts.duet.pid],
+    ['gRPC ModelStreamInfer, grpc-js client', () => grpc.generateStream(STREAM_MODEL, body), opts.duet.pid],
     ['REST SSE generate_stream', () => http.generateStream(STREAM_MODEL, body), opts.duet.pid],
   ];
   const runs: StreamRun[] = [];
@@ -128,7 +133,7 @@ export async function runStreamingSuite(opts: StreamingOptions): Promise<Streami
       }
     }
   } finally {
-    await Promise.all([grpc.close(), http.close(), local.close()]);
+    await Promise.all([grpc.close(), bare.close(), http.close(), local.close()]);
   }
   return { model: STREAM_MODEL, maxTokens: opts.tokens, runs };
 }
