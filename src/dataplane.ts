@@ -6,6 +6,7 @@ import type { InferRequest, InferResponse } from './core/infer.js';
 import type { ModelConfig } from './core/model-config.js';
 import { nowMs } from './core/trace.js';
 import type { IndexEntry, ModelManager, ServedVersion } from './model-manager.js';
+import { configJson } from './repository/config-json.js';
 import { DEFAULT_GENERATE_MODEL, DEFAULT_PREDICTOR_MODEL, generateChunks, generateInferRequest, predictRequest, predictScore, type GenerateChunk, type GenerateRequest, type PredictRequest } from './dataplane/conventions.js';
 import { dtOf, finishOutputs, isDecoupled, queueParameters, validate } from './dataplane/validate.js';
 
@@ -112,8 +113,9 @@ export class DataPlane {
     };
   }
 
+  /** Triton's JSON form of the config (every field without presence printed), for REST and gRPC alike. */
   modelConfig(name: string, version?: string): ModelConfig {
-    return this.models.get(name, version).config;
+    return configJson(this.models.get(name, version).config);
   }
 
   repositoryIndex(readyOnly = false): Promise<IndexEntry[]> {

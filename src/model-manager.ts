@@ -2,7 +2,6 @@
 // complete and check its config against the model file, and swap versions in and out.
 
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ModelConfig, QueuePolicyConfig } from './core/model-config.js';
@@ -11,11 +10,14 @@ import { invalidArg, notFound, unavailable } from './core/errors.js';
 import type { LoadSpec, ModelInstance } from './backends/backend.js';
 import { WorkerInstance } from './backends/worker-instance.js';
 import { Scheduler, type QueuePolicy, type SchedulerOptions } from './scheduler/scheduler.js';
-import { parseModelConfig } from './repository/config.js';
-import { applyDefaults, validateModelConfig } from './repository/config-defaults.js';
+import { applyDefaults, parseModelConfig, validateModelConfig } from './repository/config.js';
 import { checkAgainstModel, completeConfig } from './repository/complete.js';
-import { checkConfigPaths, findModelFile, listModels, readModelSource, selectVersions } from './repository/layout.js';
-import { containedRealPath, namedPath, type ModelPlace } from './repository/contain.js';
+import {
+  checkConfigPaths, findModelFile, listRepositories, readLabels, readModelSource, repositoryOf, selectVersions,
+} from './repository/layout.js';
+import type { ModelPlace } from './repository/contain.js';
+import { unhonouredOptimizations, warmupSamples, type WarmupSample } from './repository/warmup.js';
+import { BACKENDS, backendOfKind } from './backends/registry.js';
 import { ModelPoller } from './model-poller.js';
 
 export type ModelState = 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
@@ -103,16 +105,26 @@ export interface ModelManagerOptions {
   unloadGraceMs?: number;
 }
 
-/** An output's class labels, one a line, from a file that must stay inside the model's folder. */
-async function readLabels(place: ModelPlace, output: string, fileName: string): Promise<string[]> {
-  const field = `output '${output}' label_filename`;
-  const path = namedPath(place, field, fileName, place.modelDir);
-  const real = await containedRealPath(place, field, path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') throw new Error(`output '${output}': label file '${fileName}' not found in the model's folder`);
-    throw e;
-  });
-  const text = await readFile(real, 'utf8');
-  return text.split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1);
+const isDecoupledConfig = (cfg: ModelConfig) => cfg.model_transaction_policy?.decoupled === true;
+
+/** Runs each warmup sample on one instance; a failed request fails the load, naming the sample. */
+async function warmUp(inst: ModelInstance, samples: WarmupSample[], decoupled: boolean): Promise<void> {
+  for (const s of samples) {
+    const requests = s.requests.map((inputs) => ({ inputs, parameters: {} }));
+    try {
+      for (let run = 0; run < s.runs; run++) {
+        if (decoupled) {
+          for (const r of requests) for await (const _ of inst.stream(r, new AbortController().signal));
+          continue;
+        }
+        const { results } = await inst.execute(requests);
+        const failed = results.find((r) => !Array.isArray(r));
+        if (failed) throw failed;
+      }
+    } catch (e) {
+      throw new Error(`model_warmup sample '${s.name}' failed on instance ${inst.name}: ${(e as Error).message}`);
+    }
+  }
 }
 
 /** The grace period open streams get when their model is unloaded, and (by default) at shutdown. */
@@ -130,8 +142,13 @@ export class ModelManager extends EventEmitter {
   private poller: ModelPoller | undefined;
   private readonly graceMs: number;
 
-  constructor(readonly repoDir: string, opts: ModelManagerOptions = {}) {
+  /** The model repositories, searched together; a model name may be in only one. */
+  readonly repoDirs: readonly string[];
+
+  constructor(repo: string | readonly string[], opts: ModelManagerOptions = {}) {
     super();
+    this.repoDirs = typeof repo === 'string' ? [repo] : [...repo];
+    if (this.repoDirs.length === 0) throw new Error('no model repository given');
     this.setMaxListeners(0);
     this.startInstance = opts.startInstance ?? ((spec) => WorkerInstance.start(spec));
     this.log = opts.log ?? (() => {});
@@ -144,7 +161,7 @@ export class ModelManager extends EventEmitter {
 
   /** The start-up loads of the control mode; in 'poll' mode, also starts watching the repository. */
   async start(): Promise<void> {
-    const all = await listModels(this.repoDir); // a missing repository fails here, in every mode
+    const all = await listRepositories(this.repoDirs); // a missing repository fails here, in every mode
     if (this.controlMode === 'poll') {
       this.poller = new ModelPoller(this, this.pollSecs * 1000, this.log);
       await this.poller.start();
@@ -156,7 +173,7 @@ export class ModelManager extends EventEmitter {
 
   /** Load every model in the repository; a broken model is marked UNAVAILABLE and the rest still load. */
   async loadAll(): Promise<void> {
-    const names = await listModels(this.repoDir);
+    const names = await listRepositories(this.repoDirs);
     await Promise.all(names.map((n) => this.load(n).catch(() => {})));
   }
 
@@ -198,7 +215,7 @@ export class ModelManager extends EventEmitter {
   }
 
   private inRepository(name: string): Promise<boolean> {
-    return listModels(this.repoDir).then((names) => names.includes(name), () => false);
+    return listRepositories(this.repoDirs).then((names) => names.includes(name), () => false);
   }
 
   private entry(name: string): ModelEntry {
@@ -220,11 +237,12 @@ export class ModelManager extends EventEmitter {
     let fresh = new Map<string, ServedVersion>();
     try {
       if (!/^[^/\\\0]+$/.test(name) || name === '.' || name === '..') throw new Error(`'${name}' is not a valid model name`);
-      const source = await readModelSource(this.repoDir, name, this.maxInstances);
+      const repoDir = await repositoryOf(this.repoDirs, name);
+      const source = await readModelSource(repoDir, name, this.maxInstances);
       if (configOverride !== undefined) {
         source.config = applyDefaults(parseModelConfig(configOverride, 'json', `${name} (load request config)`), name, this.maxInstances);
       }
-      const place: ModelPlace = { model: name, repoDir: this.repoDir, modelDir: source.dir };
+      const place: ModelPlace = { model: name, repoDir, modelDir: source.dir };
       checkConfigPaths(source.config, place);
       const base = source.config ?? this.defaultConfig(name);
       this.checkInstanceCount(name, base);
@@ -259,6 +277,8 @@ export class ModelManager extends EventEmitter {
       // Triton answers a failed load as a bad request (400), not as an unavailable server.
       throw invalidArg(`failed to load '${name}': ${entry.reason}`);
     }
+    const unhonoured = unhonouredOptimizations([...fresh.values()][0]!.config);
+    if (unhonoured.length) this.log(`model '${name}': optimization settings Duet does not apply (accepted, ignored): ${unhonoured.join(', ')}`);
     entry.versions = fresh;
     entry.failed = failed;
     entry.state = 'READY';
@@ -285,7 +305,7 @@ export class ModelManager extends EventEmitter {
   private async loadVersion(place: ModelPlace, version: string, config: ModelConfig | undefined): Promise<ServedVersion> {
     const { model: name, modelDir } = place;
     const versionDir = join(modelDir, version);
-    const { kind, file } = await findModelFile(config, versionDir, place);
+    const { kind, file } = await findModelFile(config, versionDir, place, BACKENDS);
     const base: ModelConfig = config ?? this.defaultConfig(name);
     const groups = base.instance_group ?? [{ kind: 'KIND_CPU', count: 1 }];
     const specs: LoadSpec[] = [];
@@ -293,7 +313,7 @@ export class ModelManager extends EventEmitter {
       for (let i = 0; i < (g.count ?? 1); i++) {
         specs.push({
           kind, modelName: name, version, modelDir, versionDir, modelFile: file, config: base,
-          instanceName: `${g.name ?? `${name}_${gi}`}_${i}`, gpu: g.kind === 'KIND_GPU',
+          instanceName: `${g.name || `${name}_${gi}`}_${i}`, gpu: g.kind === 'KIND_GPU',
         });
       }
     }
@@ -302,7 +322,7 @@ export class ModelManager extends EventEmitter {
       // The first instance tells what the model file declares; the config is completed and checked from it.
       const first = await this.startInstance({ ...specs[0], config: base });
       instances.push(first);
-      const completed = completeConfig(config, name, first.loadResult, kind, this.maxInstances);
+      const completed = completeConfig(config, name, first.loadResult, backendOfKind(kind)!, this.maxInstances);
       validateModelConfig(completed);
       checkAgainstModel(completed, first.loadResult);
       for (const note of first.loadResult.notes ?? []) this.log(`model '${name}' version ${version}: ${note}`);
@@ -311,6 +331,9 @@ export class ModelManager extends EventEmitter {
       for (const o of completed.output) {
         if (o.label_filename) labels.set(o.name, await readLabels(place, o.name, o.label_filename));
       }
+      // As Triton: each instance runs the warmup samples before the version takes requests.
+      const samples = await warmupSamples(completed, place);
+      await Promise.all(instances.map((inst) => warmUp(inst, samples, isDecoupledConfig(completed))));
       const stats = new ModelStats();
       const scheduler = new Scheduler(`model '${name}' version ${version}`, instances, { ...schedulerOptions(completed), stats });
       return { name, version, config: completed, scheduler, labels, stats };
@@ -361,9 +384,9 @@ export class ModelManager extends EventEmitter {
     }
   }
 
-  /** Every model the repository holds or the server has seen, with its state. */
+  /** Every model the repositories hold or the server has seen, with its state. */
   async index(readyOnly = false): Promise<IndexEntry[]> {
-    const names = new Set(await listModels(this.repoDir).catch(() => [] as string[]));
+    const names = new Set(await listRepositories(this.repoDirs).catch(() => [] as string[]));
     for (const n of this.models.keys()) names.add(n);
     const out: IndexEntry[] = [];
     for (const name of [...names].sort()) {

@@ -39,7 +39,7 @@ export class ModelPoller {
   }
 
   private async poll(): Promise<void> {
-    const now = await snapshotRepository(this.models.repoDir);
+    const now = await snapshotRepository(this.models.repoDirs);
     const work: Promise<unknown>[] = [];
     for (const [name, print] of now) {
       const before = this.seen.get(name);

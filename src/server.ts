@@ -15,7 +15,8 @@ import { AccessControl, type Restrictions } from './security/auth.js';
 import { OriginPolicy } from './security/cors.js';
 
 export interface ServerOptions {
-  modelRepository: string;
+  /** One model repository, or several searched together (a model name may be in only one). */
+  modelRepository: string | string[];
   host?: string;
   httpPort?: number;
   maxBodyBytes?: number;

@@ -47,7 +47,7 @@ export type TestServerOptions = Partial<Omit<ServerOptions, 'modelRepository'>>;
 /** Model control as tests that load and unload need it: explicit, with every model loaded at start. */
 export const EXPLICIT: TestServerOptions = { modelControlMode: 'explicit', loadModels: ['*'] };
 
-export async function startTestServer(modelRepository = MODELS, opts: TestServerOptions = {}): Promise<RunningServer> {
+export async function startTestServer(modelRepository: string | string[] = MODELS, opts: TestServerOptions = {}): Promise<RunningServer> {
   return startServer({ modelRepository, host: '127.0.0.1', httpPort: 0, grpcPort: 0, metricsPort: 0, ...opts });
 }
 

@@ -4,7 +4,8 @@ import type { InferenceError } from '../core/errors.js';
 import type { IoMeta, ModelConfig } from '../core/model-config.js';
 import type { Parameters, Tensor } from '../core/tensor.js';
 
-export type BackendKind = 'onnx' | 'typescript';
+/** A key of the backend table (registry.ts). */
+export type BackendKind = string;
 
 export interface LoadSpec {
   kind: BackendKind;
@@ -83,11 +84,3 @@ export interface ModelInstance {
   stream(request: ExecuteRequest, signal: AbortSignal): AsyncIterable<StreamItem>;
   close(): Promise<void>;
 }
-
-export const BACKEND_OF_PLATFORM: Record<string, BackendKind> = {
-  onnxruntime: 'onnx',
-  onnxruntime_onnx: 'onnx',
-  onnx: 'onnx',
-  typescript: 'typescript',
-  javascript: 'typescript',
-};

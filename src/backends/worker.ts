@@ -5,6 +5,7 @@ import { asInferenceError, InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ExecuteRequest } from './backend.js';
 import { type FromWorker, type ToWorker, type WireResult } from './protocol.js';
+import { backendOfKind } from './registry.js';
 import type { Runner } from './runner.js';
 import { packTensors, unpackTensors } from './wire.js';
 
@@ -65,9 +66,9 @@ function abortStream(st: ActiveStream): void {
 const post = (msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
 async function makeRunner(kind: string): Promise<Runner> {
-  if (kind === 'onnx') return new (await import('./onnx/runner.js')).OnnxRunner();
-  if (kind === 'typescript') return new (await import('./typescript/runner.js')).TypeScriptRunner();
-  throw new InferenceError('INVALID_ARGUMENT', `unknown backend '${kind}'`);
+  const backend = backendOfKind(kind);
+  if (!backend) throw new InferenceError('INVALID_ARGUMENT', `unknown backend '${kind}'`);
+  return backend.runner();
 }
 
 type ExecuteMsg = Extract<ToWorker, { type: 'execute' }>;

@@ -3,6 +3,7 @@
 import type { IoMeta, ModelConfig, ModelInputConfig, ModelOutputConfig } from '../core/model-config.js';
 import { CONFIG_TO_KSERVE, KSERVE_TO_CONFIG } from './config.js';
 import { applyDefaults } from './config-defaults.js';
+import type { BackendSpec } from './backend-spec.js';
 
 /** Triton's default max_batch_size for an auto-completed model whose every tensor has a free first dim. */
 export const AUTO_MAX_BATCH_SIZE = 4;
@@ -13,15 +14,15 @@ export function completeConfig(
   config: ModelConfig | undefined,
   name: string,
   meta: { inputs?: IoMeta[]; outputs?: IoMeta[] },
-  kind: 'onnx' | 'typescript',
+  backend: BackendSpec,
   maxInstances?: number,
 ): ModelConfig {
   const fromFile = config === undefined;
   const cfg: ModelConfig = config
     ? structuredClone(config)
     : applyDefaults({ name, input: [], output: [], max_batch_size: 0 } as ModelConfig, name, maxInstances);
-  if (!cfg.backend && !cfg.platform) cfg.backend = kind === 'onnx' ? 'onnxruntime' : 'typescript';
-  if (kind === 'onnx' && !cfg.platform) cfg.platform = 'onnxruntime_onnx';
+  if (!cfg.backend && !cfg.platform) cfg.backend = backend.complete.backend;
+  if (backend.complete.platform && !cfg.platform) cfg.platform = backend.complete.platform;
   const { inputs, outputs } = meta;
   if (!inputs || !outputs) return cfg;
 

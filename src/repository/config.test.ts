@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModelConfig } from '../core/model-config.js';
 import { CONFIG_TO_KSERVE, KSERVE_TO_CONFIG, parseModelConfig } from './config.js';
-import { applyDefaults, validateModelConfig } from './config-defaults.js';
+import { applyDefaults, validateModelConfig } from './config.js';
 
 const pbtxt = (text: string): ModelConfig => parseModelConfig(text, 'pbtxt', 'config.pbtxt');
 const json = (value: unknown): ModelConfig => parseModelConfig(JSON.stringify(value), 'json', 'config.json');
 
-function parseFails(text: string, message: string, format: 'pbtxt' | 'json' = 'pbtxt'): void {
+function parseFails(text: string, message: string | RegExp, format: 'pbtxt' | 'json' = 'pbtxt'): void {
   const file = format === 'pbtxt' ? 'config.pbtxt' : 'config.json';
   assert.throws(() => parseModelConfig(text, format, file), { message });
 }
@@ -216,15 +216,33 @@ test('enums may be given by number, bools as 0/1', () => {
     dynamic_batching { default_queue_policy { timeout_action: 1 } }
     model_transaction_policy { decoupled: t }
   `);
+  // The numbers of model_config.proto: FORMAT_NHWC = 1, FORMAT_NCHW = 2.
   assert.deepEqual(cfg.input[0], {
-    name: 'I', data_type: 'TYPE_FP32', format: 'FORMAT_NHWC', dims: [1], is_shape_tensor: false, allow_ragged_batch: true,
+    name: 'I', data_type: 'TYPE_FP32', format: 'FORMAT_NCHW', dims: [1], is_shape_tensor: false, allow_ragged_batch: true,
   });
   assert.equal(cfg.instance_group![0]!.kind, 'KIND_GPU');
   assert.equal(cfg.dynamic_batching!.default_queue_policy!.timeout_action, 'DELAY');
   assert.deepEqual(cfg.model_transaction_policy, { decoupled: true });
+  // JSON enum names are case-insensitive, as Triton parses them.
+  assert.equal(json({ input: [{ name: 'I', data_type: 'type_fp32' }] }).input[0]!.data_type, 'TYPE_FP32');
 });
 
-test('unknown top-level fields are kept as plain data', () => {
+test('a one-element repeated field is a list; a map is a map', () => {
+  const cfg = pbtxt(`
+    input { name: "I" data_type: TYPE_FP32 dims: 4 }
+    instance_group { kind: KIND_CPU gpus: 0 }
+    model_warmup { name: "w" inputs { key: "I" value { data_type: TYPE_FP32 dims: 4 zero_data: true } } }
+    optimization { execution_accelerators { cpu_execution_accelerator { name: "openvino" } } }
+    metric_tags { key: "team" value: "vision" }
+  `);
+  assert.deepEqual(cfg.input, [{ name: 'I', data_type: 'TYPE_FP32', dims: [4] }]);
+  assert.deepEqual(cfg.instance_group, [{ kind: 'KIND_CPU', gpus: [0] }]);
+  assert.deepEqual(cfg.model_warmup, [{ name: 'w', inputs: { I: { data_type: 'TYPE_FP32', dims: [4], zero_data: true } } }]);
+  assert.deepEqual(cfg.optimization, { execution_accelerators: { cpu_execution_accelerator: [{ name: 'openvino' }] } });
+  assert.deepEqual(cfg.metric_tags, { team: 'vision' });
+});
+
+test('every field of the schema is read, nested ones too', () => {
   const cfg = pbtxt(`
     name: "seq"
     runtime: "model.py"
@@ -235,41 +253,39 @@ test('unknown top-level fields are kept as plain data', () => {
         { name: "READY" control [ { kind: CONTROL_SEQUENCE_READY int32_false_true: [ 0, 1 ] } ] }
       ]
     }
-    metric_tags { key: "team" value: "vision" }
+    instance_group { count: 1 kind: KIND_CPU rate_limiter { resources [ { name: "R1" count: 4 } ] } }
   `);
   assert.equal(cfg.runtime, 'model.py');
   assert.deepEqual(cfg.sequence_batching, {
     max_sequence_idle_microseconds: 5000000,
     control_input: [
-      { name: 'START', control: { kind: 'CONTROL_SEQUENCE_START', fp32_false_true: [0, 1] } },
-      { name: 'READY', control: { kind: 'CONTROL_SEQUENCE_READY', int32_false_true: [0, 1] } },
+      { name: 'START', control: [{ kind: 'CONTROL_SEQUENCE_START', fp32_false_true: [0, 1] }] },
+      { name: 'READY', control: [{ kind: 'CONTROL_SEQUENCE_READY', int32_false_true: [0, 1] }] },
     ],
   });
-  assert.deepEqual(cfg.metric_tags, { key: 'team', value: 'vision' });
-  assert.deepEqual(Object.keys(cfg), ['name', 'input', 'output', 'runtime', 'sequence_batching', 'metric_tags']);
+  assert.deepEqual(cfg.instance_group![0], { kind: 'KIND_CPU', count: 1, rate_limiter: { resources: [{ name: 'R1', count: 4 }] } });
+  // Schema order, whatever order the file used.
+  assert.deepEqual(Object.keys(cfg), ['name', 'runtime', 'input', 'output', 'sequence_batching', 'instance_group']);
 });
 
-test('unknown fields inside known messages are kept too', () => {
-  const cfg = pbtxt(`
-    input { name: "I" data_type: TYPE_FP32 dims: 1 is_non_linear_format_io: true }
-    instance_group { count: 1 kind: KIND_CPU rate_limiter { resources [ { name: "R1" count: 4 } ] } }
-    dynamic_batching { priority_queue_policy_extra: 3 }
-  `);
-  assert.equal((cfg.input[0] as unknown as Record<string, unknown>).is_non_linear_format_io, true);
-  assert.deepEqual(cfg.instance_group![0], {
-    count: 1, kind: 'KIND_CPU', rate_limiter: { resources: { name: 'R1', count: 4 } },
-  });
-  assert.deepEqual(cfg.dynamic_batching, { priority_queue_policy_extra: 3 });
+test('unknown fields are rejected with the line and the field path', () => {
+  parseFails('name: "m"\ninstance_group [\n  {\n    kindd: KIND_CPU\n  }\n]',
+    "config.pbtxt:4: unknown field 'instance_group.kindd' in ModelInstanceGroup (did you mean 'kind'?)");
+  parseFails('name: "m"\n\nwarmup { }', "config.pbtxt:3: unknown field 'warmup' in ModelConfig");
+  parseFails('input { name: "I" data_type: TYPE_FP32 dims: 1 reshape { shapes: 1 } }',
+    "config.pbtxt:1: unknown field 'input.reshape.shapes' in ModelTensorReshape (did you mean 'shape'?)");
+  parseFails(JSON.stringify({ name: 'm', model_warmup: [{ inputs: { I: { zero: true } } }] }),
+    "config.json: unknown field 'model_warmup.inputs.zero' in Input", 'json');
+  parseFails(JSON.stringify({ customThing: 'x' }), "config.json: unknown field 'customThing' in ModelConfig", 'json');
 });
 
-test('unknown JSON fields are kept exactly as written', () => {
-  const extra = { nested: [1, { a: null }], flag: false };
-  const cfg = json({ name: 'm', optimization: extra, customThing: 'x' });
-  assert.deepEqual(cfg.optimization, extra);
-  assert.equal(cfg.customThing, 'x');
+test('JSON accepts proto and lowerCamelCase names, int64 as strings, null as absent', () => {
+  const cfg = json({ maxBatchSize: 2, input: [{ name: 'I', dataType: 'TYPE_FP32', dims: ['3', 4] }], dynamic_batching: null });
+  assert.deepEqual(cfg, { max_batch_size: 2, input: [{ name: 'I', data_type: 'TYPE_FP32', dims: [3, 4] }], output: [] });
+  parseFails('{"max_batch_size": 1, "maxBatchSize": 2}', 'config.json: max_batch_size: given twice (as its proto name and its JSON name)', 'json');
 });
 
-test('parameters: all map spellings, last duplicate wins, missing value is empty', () => {
+test('parameters: all map spellings, last duplicate wins, missing value is an empty message', () => {
   const cfg = pbtxt(`
     parameters [ { key: "a" value { string_value: "1" } }, { key: "b" value { string_value: "2" } } ]
     parameters < key: "a" value < string_value: "3" > >
@@ -279,7 +295,7 @@ test('parameters: all map spellings, last duplicate wins, missing value is empty
   assert.deepEqual(Object.keys(cfg.parameters!), ['a', 'b', 'empty', '__proto__']);
   assert.deepEqual(cfg.parameters!['a'], { string_value: '3' });
   assert.deepEqual(cfg.parameters!['b'], { string_value: '2' });
-  assert.deepEqual(cfg.parameters!['empty'], { string_value: '' });
+  assert.deepEqual(cfg.parameters!['empty'], {});
   assert.deepEqual(Object.getOwnPropertyDescriptor(cfg.parameters, '__proto__')!.value, { string_value: 'safe' });
   assert.equal(Object.getPrototypeOf(cfg.parameters), Object.prototype);
 });
@@ -291,54 +307,48 @@ test('version_policy: latest, all, specific', () => {
     specific: { versions: [1, 4] },
   });
   assert.deepEqual(json({ version_policy: { all: {} } }).version_policy, { all: {} });
-  // proto3 default; validateModelConfig rejects it
-  assert.deepEqual(pbtxt('version_policy { latest {} }').version_policy, { latest: { num_versions: 0 } });
+  // proto3 default (num_versions 0); validateModelConfig rejects it
+  const latest = pbtxt('version_policy { latest {} }');
+  assert.deepEqual(latest.version_policy, { latest: {} });
+  assert.throws(() => validateModelConfig(applyDefaults({ ...latest, ...pbtxt(MINIMAL) }, 'm')),
+    { message: "model 'm': version_policy: latest.num_versions must be >= 1, found 0" });
+  assert.throws(() => validateModelConfig(applyDefaults({ ...pbtxt('version_policy { }'), ...pbtxt(MINIMAL) }, 'm')),
+    { message: "model 'm': version_policy: must set one of latest, all, specific" });
 });
 
-test('parse errors name the file and the field', () => {
-  parseFails('input { name: "INPUT0" data_type: TYPE_FLOAT dims: 1 }', "config.pbtxt: input 'INPUT0': unknown data_type 'TYPE_FLOAT'");
-  parseFails('input { name: "I" data_type: TYPE_BF16 }', "config.pbtxt: input 'I': unsupported data_type 'TYPE_BF16'");
-  parseFails('output { name: "O" data_type: 99 }', "config.pbtxt: output 'O': unknown data_type 99");
-  parseFails('input { data_type: TYPE_FP32 dims: -2 }', 'config.pbtxt: input #1: dims must be integers >= -1, found -2');
-  parseFails('input { name: "I" dims: [1.5] }', "config.pbtxt: input 'I': dims: expected an integer, found 1.5");
-  parseFails('output { name: "O" dims: "abc" }', "config.pbtxt: output 'O': dims: expected an integer, found 'abc'");
-  parseFails('input { name: "I" reshape { shape: [-3] } }', "config.pbtxt: input 'I': reshape: shape must be integers >= -1, found -3");
-  parseFails('input { name: "I" format: FORMAT_XYZ }', "config.pbtxt: input 'I': unknown format 'FORMAT_XYZ'");
-  parseFails('input { name: 7 }', 'config.pbtxt: input #1: name: expected a string, found 7');
-  parseFails('input: 3', 'config.pbtxt: input: expected a message { ... }, found 3');
-  parseFails('max_batch_size: "eight"', "config.pbtxt: max_batch_size: expected an integer, found 'eight'");
-  parseFails('max_batch_size: 2147483648', 'config.pbtxt: max_batch_size: 2147483648 is out of range for int32');
-  parseFails('name: 5', 'config.pbtxt: name: expected a string, found 5');
-  parseFails('instance_group { kind: KIND_TPU }', "config.pbtxt: instance_group[0]: unknown kind 'KIND_TPU'");
-  parseFails('instance_group [{ count: 1 }, { count: 1.5 }]', 'config.pbtxt: instance_group[1]: count: expected an integer, found 1.5');
+test('type errors name the line, the field path and what was found', () => {
+  parseFails('input { name: "INPUT0" data_type: TYPE_FLOAT dims: 1 }',
+    "config.pbtxt:1: input[0].data_type: unknown DataType 'TYPE_FLOAT' (expected one of TYPE_INVALID, TYPE_BOOL, TYPE_UINT8, TYPE_UINT16, TYPE_UINT32, TYPE_UINT64, TYPE_INT8, TYPE_INT16, TYPE_INT32, TYPE_INT64, TYPE_FP16, TYPE_FP32, TYPE_FP64, TYPE_STRING, TYPE_BF16)");
+  parseFails('output { name: "O" data_type: 99 }', /^config\.pbtxt:1: output\[0\]\.data_type: unknown DataType 99 \(expected one of /);
+  parseFails('input { name: "I" dims: [1.5] }', 'config.pbtxt:1: input[0].dims[0]: expected an integer, found 1.5');
+  parseFails('input {\n name: "I"\n dims: [1,\n "abc"] }', "config.pbtxt:4: input[0].dims[1]: expected an integer, found 'abc'");
+  parseFails('input { name: "I" format: FORMAT_XYZ }', /^config\.pbtxt:1: input\[0\]\.format: unknown Format 'FORMAT_XYZ' \(expected one of FORMAT_NONE, FORMAT_NHWC, FORMAT_NCHW\)$/);
+  parseFails('input { name: 7 }', 'config.pbtxt:1: input[0].name: expected a string, found 7');
+  parseFails('input: 3', 'config.pbtxt:1: input[0]: expected a message { ... }, found 3');
+  parseFails('max_batch_size: "eight"', "config.pbtxt:1: max_batch_size: expected an integer, found 'eight'");
+  parseFails('max_batch_size: 2147483648', 'config.pbtxt:1: max_batch_size: 2147483648 is out of range for int32');
+  parseFails('instance_group { kind: KIND_TPU }', /^config\.pbtxt:1: instance_group\[0\]\.kind: unknown Kind 'KIND_TPU'/);
+  parseFails('instance_group [{ count: 1 }, { count: 1.5 }]', 'config.pbtxt:1: instance_group[1].count: expected an integer, found 1.5');
   parseFails('dynamic_batching { max_queue_delay_microseconds: -1 }',
-    'config.pbtxt: dynamic_batching: max_queue_delay_microseconds: expected a non-negative integer, found -1');
-  parseFails('dynamic_batching { preserve_ordering: 2 }', 'config.pbtxt: dynamic_batching: preserve_ordering: expected true or false, found 2');
-  parseFails('dynamic_batching { default_queue_policy { timeout_action: DROP } }',
-    "config.pbtxt: dynamic_batching: default_queue_policy: unknown timeout_action 'DROP'");
+    'config.pbtxt:1: dynamic_batching.max_queue_delay_microseconds: expected a non-negative integer, found -1');
+  parseFails('dynamic_batching { preserve_ordering: 2 }', 'config.pbtxt:1: dynamic_batching.preserve_ordering: expected true or false, found 2');
   parseFails('dynamic_batching { priority_queue_policy { key: 1 value { max_queue_size: -4 } } }',
-    'config.pbtxt: dynamic_batching: priority_queue_policy[1]: max_queue_size: expected a non-negative integer, found -4');
+    'config.pbtxt:1: dynamic_batching.priority_queue_policy[1].max_queue_size: expected a non-negative integer, found -4');
   parseFails('dynamic_batching { priority_queue_policy { key: "one" value {} } }',
-    "config.pbtxt: dynamic_batching: priority_queue_policy: key: expected an integer, found 'one'");
+    "config.pbtxt:1: dynamic_batching.priority_queue_policy key: expected an integer, found 'one'");
   parseFails('dynamic_batching { priority_queue_policy { key: 1 value: 5 } }',
-    'config.pbtxt: dynamic_batching: priority_queue_policy: value for level 1: expected a message { ... }, found 5');
-  parseFails('dynamic_batching { default_queue_policy: 5 }',
-    'config.pbtxt: dynamic_batching: default_queue_policy: expected a message { ... }, found 5');
+    'config.pbtxt:1: dynamic_batching.priority_queue_policy[1]: expected a message { ... }, found 5');
   parseFails('parameters { key: "a" val { string_value: "x" } }',
-    "config.pbtxt: parameters: unexpected field 'val' in map entry (only key and value are allowed)");
-  parseFails('parameters { value { string_value: "x" } }', 'config.pbtxt: parameters: map entry has no key');
-  parseFails('parameters: "x"', "config.pbtxt: parameters: expected a map entry { key: ... value: ... }, found 'x'");
-  parseFails('parameters { key: 3 value { string_value: "x" } }', 'config.pbtxt: parameters: key: expected a string, found 3');
-  parseFails('parameters { key: "k" value: "x" }',
-    "config.pbtxt: parameters: value for 'k': expected a message { string_value: ... }, found 'x'");
-  parseFails('parameters { key: "k" value { string_value: 1 } }', "config.pbtxt: parameters['k']: string_value: expected a string, found 1");
-  parseFails('model_transaction_policy { decoupled: "yes" }',
-    "config.pbtxt: model_transaction_policy: decoupled: expected true or false, found 'yes'");
-  parseFails('version_policy { latest { num_versions: 1 } all {} }',
-    'config.pbtxt: version_policy: set only one of latest, all, specific (found latest and all)');
-  parseFails('version_policy { }', 'config.pbtxt: version_policy: must set one of latest, all, specific');
-  parseFails('version_policy { specific { versions: [1, x] } }', "config.pbtxt: version_policy: specific: versions: expected an integer, found 'x'");
-  parseFails('version_policy { latest: 1 }', 'config.pbtxt: version_policy: latest: expected a message { ... }, found 1');
+    "config.pbtxt:1: parameters: unexpected field 'val' in map entry (only key and value are allowed)");
+  parseFails('parameters { value { string_value: "x" } }', 'config.pbtxt:1: parameters: map entry has no key');
+  parseFails('parameters: "x"', "config.pbtxt:1: parameters: expected a map entry { key: ... value: ... }, found 'x'");
+  parseFails('parameters { key: 3 value { string_value: "x" } }', 'config.pbtxt:1: parameters: key: expected a string, found 3');
+  parseFails('parameters { key: "k" value { string_value: 1 } }', "config.pbtxt:1: parameters['k'].string_value: expected a string, found 1");
+  parseFails('model_transaction_policy { decoupled: "yes" }', "config.pbtxt:1: model_transaction_policy.decoupled: expected true or false, found 'yes'");
+  parseFails('version_policy { latest { num_versions: 1 } all {} }', 'config.pbtxt:1: version_policy: set only one of latest, all, specific (found latest and all)');
+  parseFails('dynamic_batching {}\nsequence_batching {}', 'config.pbtxt:2: set only one of dynamic_batching, sequence_batching, ensemble_scheduling (found dynamic_batching and sequence_batching)');
+  parseFails('model_warmup { inputs { key: "I" value { zero_data: true random_data: true } } }',
+    "config.pbtxt:1: model_warmup[0].inputs['I']: set only one of zero_data, random_data, input_data_file (found zero_data and random_data)");
 });
 
 test('syntax errors carry the file name, line and column', () => {
@@ -353,14 +363,15 @@ test('JSON errors', () => {
   parseFails('{"max_batch_size": "9007199254740993"}',
     'config.json: max_batch_size: 9007199254740993 is too large (limit is 9007199254740991)', 'json');
   parseFails('{"dynamic_batching": {"priority_levels": "99999999999999999999"}}',
-    'config.json: dynamic_batching: priority_levels: 99999999999999999999 is too large (limit is 9007199254740991)', 'json');
-  parseFails('{"input": [{"name": "I", "dims": [[1]]}]}', "config.json: input 'I': dims: expected an integer, found [1]", 'json');
-  parseFails('{"parameters": ["a"]}', 'config.json: parameters: expected an object mapping keys to values, found ["a"]', 'json');
-  parseFails('{"parameters": {"a": "b"}}', "config.json: parameters: value for 'a': expected a message { string_value: ... }, found 'b'", 'json');
-  parseFails('{"input": [{"name": "I", "data_type": "FP32"}]}', "config.json: input 'I': unknown data_type 'FP32'", 'json');
+    'config.json: dynamic_batching.priority_levels: 99999999999999999999 is too large (limit is 9007199254740991)', 'json');
+  parseFails('{"input": [{"name": "I", "dims": [[1]]}]}', 'config.json: input[0].dims[0]: expected an integer, found [1]', 'json');
+  parseFails('{"input": {"name": "I"}}', 'config.json: input: expected a JSON array (a repeated field), found a message', 'json');
+  parseFails('{"parameters": ["a"]}', 'config.json: parameters: expected a JSON object mapping keys to values, found ["a"]', 'json');
+  parseFails('{"parameters": {"a": "b"}}', "config.json: parameters['a']: expected a message (a JSON object), found 'b'", 'json');
+  parseFails('{"input": [{"name": "I", "data_type": "FP32"}]}', /^config\.json: input\[0\]\.data_type: unknown DataType 'FP32'/, 'json');
   // Deep nesting is refused before anything recurses over it (it once failed with "Maximum call stack size exceeded").
   parseFails(`{"x": ${'['.repeat(10_000)}${']'.repeat(10_000)}}`, 'config.json: the config is nested more than 32 levels deep (at x[0][0][0]…)', 'json');
-  parseFails(`{"parameters": [${new Array(10_000).fill(1).join(',')}]}`, `config.json: parameters: expected an object mapping keys to values, found [${new Array(50).fill(1).join(',')}…`, 'json');
+  parseFails(`{"parameters": [${new Array(10_000).fill(1).join(',')}]}`, `config.json: parameters: expected a JSON object mapping keys to values, found [${new Array(50).fill(1).join(',')}…`, 'json');
 });
 
 function jsonError(text: string): string {
@@ -374,7 +385,7 @@ function jsonError(text: string): string {
 
 test('pbtxt integers past 2^53 are rejected rather than rounded', () => {
   parseFails('dynamic_batching { max_queue_delay_microseconds: 18446744073709551615 }',
-    'config.pbtxt: dynamic_batching: max_queue_delay_microseconds: 18446744073709551615 is too large (limit is 9007199254740991)');
+    'config.pbtxt:1: dynamic_batching.max_queue_delay_microseconds: 18446744073709551615 is too large (limit is 9007199254740991)');
 });
 
 // --- applyDefaults ---
@@ -389,9 +400,10 @@ test('applyDefaults fills Triton defaults on a minimal config', () => {
     max_batch_size: 0,
     input: [{ name: 'I', data_type: 'TYPE_FP32', format: 'FORMAT_NONE', dims: [4] }],
     output: [{ name: 'O', data_type: 'TYPE_FP32', dims: [4] }],
-    instance_group: [{ kind: 'KIND_CPU', count: 1 }],
+    optimization: { input_pinned_memory: { enable: true }, output_pinned_memory: { enable: true } },
+    instance_group: [{ name: 'mymodel', kind: 'KIND_CPU', count: 1 }],
   });
-  assert.deepEqual(Object.keys(cfg), ['name', 'version_policy', 'max_batch_size', 'input', 'output', 'instance_group']);
+  assert.deepEqual(Object.keys(cfg), ['name', 'version_policy', 'max_batch_size', 'input', 'output', 'optimization', 'instance_group']);
   assert.deepEqual(Object.keys(cfg.input[0]!), ['name', 'data_type', 'format', 'dims']);
   validateModelConfig(cfg);
 });
@@ -405,9 +417,9 @@ test('applyDefaults keeps what the user wrote and does not modify its argument',
   assert.equal(cfg.max_batch_size, 2);
   assert.deepEqual(cfg.version_policy, { all: {} });
   assert.deepEqual(cfg.instance_group, [
-    { count: 3, kind: 'KIND_CPU' },
-    { kind: 'KIND_GPU', count: 1 },
-    { kind: 'KIND_MODEL', count: 2 },
+    { name: 'other_0', count: 3, kind: 'KIND_CPU' },
+    { name: 'other_1', kind: 'KIND_GPU', count: 1 },
+    { name: 'other_2', kind: 'KIND_MODEL', count: 2 },
   ]);
   assert.deepEqual(parsed, snapshot);
   assert.notEqual(cfg.input, parsed.input);
@@ -416,12 +428,12 @@ test('applyDefaults keeps what the user wrote and does not modify its argument',
 test('applyDefaults: empty name and empty instance_group count as missing', () => {
   const cfg = applyDefaults({ name: '', max_batch_size: 0, input: [], output: [], instance_group: [] }, 'm');
   assert.equal(cfg.name, 'm');
-  assert.deepEqual(cfg.instance_group, [{ kind: 'KIND_CPU', count: 1 }]);
+  assert.deepEqual(cfg.instance_group, [{ name: 'm', kind: 'KIND_CPU', count: 1 }]);
 });
 
 test('applyDefaults keeps an explicit count of 0 so validation can reject it', () => {
   const cfg = applyDefaults(pbtxt(`${MINIMAL} instance_group { count: 0 }`), 'm');
-  assert.deepEqual(cfg.instance_group, [{ count: 0, kind: 'KIND_CPU' }]);
+  assert.deepEqual(cfg.instance_group, [{ name: 'm_0', count: 0, kind: 'KIND_CPU' }]);
   assert.throws(() => validateModelConfig(cfg), { message: "model 'm': instance_group[0]: count must be >= 1, found 0" });
 });
 
@@ -511,11 +523,11 @@ test('instance_group defaults: half the cores on CPU (at least one), one on GPU'
   assert.equal(defaultInstanceCount('KIND_CPU'), want);
   assert.equal(defaultInstanceCount('KIND_GPU'), 1);
   const cfg = applyDefaults({ name: 'm', input: [], output: [], max_batch_size: 0 } as never, 'm');
-  assert.deepEqual(cfg.instance_group, [{ kind: 'KIND_CPU', count: want }]);
+  assert.deepEqual(cfg.instance_group, [{ name: 'm', kind: 'KIND_CPU', count: want }]);
 });
 
 test('a default instance count stays within the server cap; a written count is kept as written', () => {
   const cfg = applyDefaults({ name: 'm', input: [], output: [], max_batch_size: 0, instance_group: [{ kind: 'KIND_CPU' }, { count: 9 }] } as never, 'm', 1);
   assert.deepEqual(cfg.instance_group?.map((g) => g.count), [1, 9]);
-  assert.deepEqual(applyDefaults({ name: 'm', input: [], output: [] } as never, 'm', 1).instance_group, [{ kind: 'KIND_CPU', count: 1 }]);
+  assert.deepEqual(applyDefaults({ name: 'm', input: [], output: [] } as never, 'm', 1).instance_group, [{ name: 'm', kind: 'KIND_CPU', count: 1 }]);
 });

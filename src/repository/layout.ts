@@ -7,6 +7,7 @@ import type { ModelConfig } from '../core/model-config.js';
 import { parseModelConfig } from './config.js';
 import { applyDefaults } from './config-defaults.js';
 import { containedRealPath, namedPath, type ModelPlace } from './contain.js';
+import type { BackendSpec } from './backend-spec.js';
 
 export interface ModelSource {
   name: string;
@@ -30,6 +31,22 @@ export async function listModels(repoDir: string): Promise<string[]> {
     if (e.isDirectory() || (e.isSymbolicLink() && (await stat(join(repoDir, e.name)).then((s) => s.isDirectory(), () => false)))) names.push(e.name);
   }
   return names.sort();
+}
+
+/** Model folder names across several repositories, sorted, each once. */
+export async function listRepositories(repoDirs: readonly string[]): Promise<string[]> {
+  const lists = await Promise.all(repoDirs.map((d) => listModels(d)));
+  return [...new Set(lists.flat())].sort();
+}
+
+/** The repository holding a model folder (the first one when none does, for its error message). */
+export async function repositoryOf(repoDirs: readonly string[], name: string): Promise<string> {
+  const holders: string[] = [];
+  for (const d of repoDirs) if ((await listModels(d).catch(() => [] as string[])).includes(name)) holders.push(d);
+  if (holders.length > 1) {
+    throw new Error(`model '${name}' is in more than one model repository: ${holders.map((d) => join(d, name)).join(' and ')}`);
+  }
+  return holders[0] ?? repoDirs[0]!;
 }
 
 /** Read one model's folder. Throws with the reason when its config cannot be parsed. */
@@ -75,8 +92,6 @@ export function selectVersions(config: ModelConfig, available: number[]): number
   return available.slice(-n);
 }
 
-const TS_FILES = ['model.ts', 'model.mts', 'model.js', 'model.mjs'];
-
 /**
  * Refuses a config whose file names would leave the model's folder, before anything is read or started:
  * default_model_filename (inside a version folder) and each output's label_filename (in the model folder).
@@ -94,23 +109,34 @@ export async function findModelFile(
   config: ModelConfig | undefined,
   versionDir: string,
   place: ModelPlace,
-): Promise<{ kind: 'onnx' | 'typescript'; file: string }> {
-  const backend = (config?.backend || config?.platform || '').toLowerCase();
+  backends: readonly BackendSpec[],
+): Promise<{ kind: string; file: string }> {
+  const name = (config?.backend || config?.platform || '').toLowerCase();
+  const chosen = name ? backends.filter((b) => b.names.includes(name)) : backends;
+  if (chosen.length === 0) {
+    throw new Error(`unsupported backend '${name}' (this server runs ${backends.map((b) => `'${b.complete.backend}'`).join(' and ')} models)`);
+  }
   const explicit = config?.default_model_filename;
-  const isTs = backend === 'typescript' || backend === 'javascript';
-  const isOnnx = backend === 'onnxruntime' || backend === 'onnxruntime_onnx' || backend === 'onnx';
-  if (backend && !isTs && !isOnnx) {
-    throw new Error(`unsupported backend '${backend}' (this server runs 'onnxruntime' and 'typescript' models)`);
-  }
-  const candidates: [('onnx' | 'typescript'), string, string][] = [];
+  const candidates: [string, string, string][] = [];
   if (explicit) {
-    const kind = isTs || /\.[cm]?[jt]s$/.test(explicit) ? 'typescript' : 'onnx';
-    candidates.push([kind, explicit, namedPath(place, 'default_model_filename', explicit, versionDir)]);
+    const owner = chosen.length === 1 ? chosen[0]! : chosen.find((b) => b.ownsFile(explicit)) ?? chosen[0]!;
+    candidates.push([owner.kind, explicit, namedPath(place, 'default_model_filename', explicit, versionDir)]);
   }
-  if (!isTs) candidates.push(['onnx', 'model.onnx', join(versionDir, 'model.onnx')]);
-  if (!isOnnx) for (const f of TS_FILES) candidates.push(['typescript', f, join(versionDir, f)]);
+  for (const b of chosen) for (const f of b.files) candidates.push([b.kind, f, join(versionDir, f)]);
   for (const [kind, f, p] of candidates) {
     if (await exists(p)) return { kind, file: await containedRealPath(place, f === explicit ? 'default_model_filename' : 'model file', p) };
   }
   throw new Error(`no model file in ${versionDir} (looked for ${candidates.map((c) => c[1]).join(', ')})`);
+}
+
+/** An output's class labels, one a line, from a file that must stay inside the model's folder. */
+export async function readLabels(place: ModelPlace, output: string, fileName: string): Promise<string[]> {
+  const field = `output '${output}' label_filename`;
+  const path = namedPath(place, field, fileName, place.modelDir);
+  const real = await containedRealPath(place, field, path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw new Error(`output '${output}': label file '${fileName}' not found in the model's folder`);
+    throw e;
+  });
+  const text = await readFile(real, 'utf8');
+  return text.split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1);
 }

@@ -9,6 +9,21 @@ export interface TextMessage {
   [field: string]: TextValue[];
 }
 
+/** Where a field was written: the line of its first name and of each value. */
+export interface FieldLines {
+  name: number;
+  values: number[];
+}
+
+/** Hidden on each TextMessage (not enumerable, so parsed messages still compare equal to plain objects). */
+const LINES: unique symbol = Symbol('lines');
+type Located = { [LINES]?: Record<string, FieldLines> };
+
+/** The lines a field was written on, so schema errors can name them. */
+export function linesOf(msg: TextMessage, field: string): FieldLines {
+  return (msg as unknown as Located)[LINES]?.[field] ?? { name: 0, values: [] };
+}
+
 export class TextProtoError extends Error {
   readonly fileName: string;
   readonly line: number;
@@ -243,12 +258,18 @@ function specialFloat(ident: string): number | undefined {
   return undefined;
 }
 
-function addValue(msg: TextMessage, field: string, value: TextValue | undefined): void {
+function addValue(msg: TextMessage, field: string, value: TextValue | undefined, line: number): void {
   // defineProperty so a field called "__proto__" is stored, not treated as the prototype.
   if (!Object.hasOwn(msg, field)) {
     Object.defineProperty(msg, field, { value: [], enumerable: true, writable: true, configurable: true });
   }
-  if (value !== undefined) msg[field]!.push(value);
+  const holder = msg as unknown as Located;
+  if (!holder[LINES]) Object.defineProperty(msg, LINES, { value: Object.create(null), enumerable: false });
+  const lines = (holder[LINES]![field] ??= { name: line, values: [] });
+  if (value !== undefined) {
+    msg[field]!.push(value);
+    lines.values.push(line);
+  }
 }
 
 class Parser {
@@ -304,11 +325,11 @@ class Parser {
     if (this.isPunct(t, ':')) {
       this.next();
       const v = this.peek();
-      if (this.isPunct(v, '{', '<')) addValue(msg, name, this.parseMessage(this.next(), name, depth + 1));
+      if (this.isPunct(v, '{', '<')) addValue(msg, name, this.parseMessage(this.next(), name, depth + 1), v.line);
       else if (this.isPunct(v, '[')) this.parseList(msg, name, true, depth);
-      else addValue(msg, name, this.parseScalar(name));
+      else addValue(msg, name, this.parseScalar(name), v.line);
     } else if (this.isPunct(t, '{', '<')) {
-      addValue(msg, name, this.parseMessage(this.next(), name, depth + 1));
+      addValue(msg, name, this.parseMessage(this.next(), name, depth + 1), t.line);
     } else if (this.isPunct(t, '[')) {
       this.parseList(msg, name, false, depth);
     } else {
@@ -317,8 +338,8 @@ class Parser {
   }
 
   private parseList(msg: TextMessage, name: string, scalarsAllowed: boolean, depth: number): void {
-    this.next();
-    addValue(msg, name, undefined); // so `dims: []` is recorded as present but empty
+    const open = this.next();
+    addValue(msg, name, undefined, open.line); // so `dims: []` is recorded as present but empty
     if (this.isPunct(this.peek(), ']')) {
       this.next();
       return;
@@ -326,9 +347,9 @@ class Parser {
     for (;;) {
       const t = this.peek();
       if (this.isPunct(t, '{', '<')) {
-        addValue(msg, name, this.parseMessage(this.next(), name, depth + 1));
+        addValue(msg, name, this.parseMessage(this.next(), name, depth + 1), t.line);
       } else if (scalarsAllowed) {
-        addValue(msg, name, this.parseScalar(name));
+        addValue(msg, name, this.parseScalar(name), t.line);
       } else {
         this.fail(t, `expected '{' in list for field '${name}' (a list of plain values needs '${name}: [...]'), found ${describe(t)}`);
       }

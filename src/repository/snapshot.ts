@@ -28,10 +28,17 @@ async function fingerprint(dir: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Model folder name → fingerprint of its contents. */
-export async function snapshotRepository(repoDir: string): Promise<Map<string, string>> {
-  const names = await listModels(repoDir);
+/**
+ * Model folder name → fingerprint of its contents, across repositories; a name in two gets both
+ * folders' prints, so the load that reports the clash is tried when either changes.
+ */
+export async function snapshotRepository(repoDirs: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const n of names) out.set(n, await fingerprint(join(repoDir, n)));
+  for (const repoDir of repoDirs) {
+    for (const n of await listModels(repoDir)) {
+      const print = await fingerprint(join(repoDir, n));
+      out.set(n, out.has(n) ? `${out.get(n)}+${print}` : print);
+    }
+  }
   return out;
 }
