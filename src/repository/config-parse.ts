@@ -180,19 +180,16 @@ class Reader {
       case 'bytes':
         if (typeof v === 'string') return v;
         this.fail(line, path, `expected a string, found ${show(v)}`);
-      // eslint-disable-next-line no-fallthrough
       case 'bool':
         if (typeof v === 'boolean') return v;
         // Text format accepts 0 and 1 for bools.
         if (!this.json && (v === 0 || v === 1)) return v === 1;
         this.fail(line, path, `expected true or false, found ${show(v)}`);
-      // eslint-disable-next-line no-fallthrough
       case 'float':
       case 'double':
         if (typeof v === 'number') return v;
         if (this.json && typeof v === 'string' && /^(NaN|-?Infinity|[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$/.test(v)) return Number(v);
         this.fail(line, path, `expected a number, found ${show(v)}`);
-      // eslint-disable-next-line no-fallthrough
       default:
         return this.integer(kind, v, path, line);
     }

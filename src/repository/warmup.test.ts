@@ -60,6 +60,8 @@ test('a non-batching model gets the dims as written; problems name the sample', 
       /^model_warmup sample 'w': input 'A' sets none of zero_data, random_data, input_data_file$/);
     await fails(2, '{ name: "w" batch_size: 1 inputs { key: "A" value { data_type: TYPE_FP32 dims: 1 input_data_file: "none.bin" } } }',
       /^model_warmup sample 'w': input 'A': file 'none.bin' not found in the model's warmup\/ folder$/);
+    await fails(2, '{ name: "w" batch_size: 1 inputs { key: "A" value { data_type: TYPE_FP32 dims: [ 100000, 100000 ] zero_data: true } } }',
+      /^model_warmup sample 'w': input 'A': dims \[100000,100000\] need 40000000000 bytes, above the limit of 268435456$/);
     await writeFile(join(modelDir, 'warmup', 'short.bin'), new Uint8Array(3));
     await fails(2, '{ name: "w" batch_size: 1 inputs { key: "A" value { data_type: TYPE_FP32 dims: 1 input_data_file: "short.bin" } } }',
       /^model_warmup sample 'w': input 'A': needs 4 bytes but 'short.bin' holds 3$/);

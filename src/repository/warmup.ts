@@ -37,6 +37,9 @@ export interface WarmupSample {
 /** The folder input_data_file names are read from, inside the model's folder. */
 export const WARMUP_FOLDER = 'warmup';
 
+/** A config may come from a load request: one warmup input may not ask the server for more memory than this. */
+export const MAX_WARMUP_INPUT_BYTES = 256 * 1024 * 1024;
+
 async function inputData(
   place: ModelPlace, sample: string, fail: (msg: string) => never, name: string, input: WarmupInput, byteSize: number, datatype: string,
 ): Promise<Uint8Array> {
@@ -87,8 +90,9 @@ export async function warmupSamples(cfg: ModelConfig, place: ModelPlace): Promis
       if (!datatype) fail(`input '${inputName}': unsupported data_type '${input.data_type ?? 'TYPE_INVALID'}'`);
       const dims = (input.dims ?? []).map(Number);
       if (dims.some((d) => d < 0)) fail(`input '${inputName}': dims [${dims.join(',')}] must all be known (no -1)`);
-      const count = dims.reduce((a, b) => a * b, 1);
-      const data = await inputData(place, name, fail, inputName, input, count * (datatype === 'BYTES' ? 4 : elementSize(datatype)), datatype);
+      const byteSize = dims.reduce((a, b) => a * b, 1) * (datatype === 'BYTES' ? 4 : elementSize(datatype));
+      if (byteSize > MAX_WARMUP_INPUT_BYTES) fail(`input '${inputName}': dims [${dims.join(',')}] need ${byteSize} bytes, above the limit of ${MAX_WARMUP_INPUT_BYTES}`);
+      const data = await inputData(place, name, fail, inputName, input, byteSize, datatype);
       tensors.push({ name: inputName, datatype, shape: cfg.max_batch_size > 0 ? [1, ...dims] : dims, data });
     }
     out.push({ name, runs: Math.max(1, Number(s.count ?? 0)), requests: Array.from({ length: batch }, () => tensors) });
