@@ -121,7 +121,8 @@ for (const proto of PROTOCOLS) {
       await symlink(join(root, 'outside.bin'), join(linked, 'warmup', 'link.bin'));
       await writeModel(repo, 'typo', warmConfig('typo').replace('{ kind: KIND_CPU count: 1 }', '{\n  kindd: KIND_CPU\n}'));
       return repo;
-    }, { modelControlMode: 'explicit', loadModels: ['warm'] });
+    }, { modelControlMode: 'explicit', loadModels: ['warm'], log: (line) => logged.push(line) });
+    const logged: string[] = [];
 
     test("/config is Triton's JSON form of the file: one-element lists, maps, warmup, optimization", async () => {
       const cfg = await s.c.getModelConfig('warm');
@@ -135,6 +136,13 @@ for (const proto of PROTOCOLS) {
       const r = await s.c.infer('warm', [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [9, 9, 9, 9] }]);
       // 3 runs of 2 zero requests, then 1 run of the file's [1, 2, 3, 4]; this is execution 5, request 8.
       assert.deepEqual([...r.output('OUTPUT0').typed()], [5, 8, 1, 4]);
+    });
+
+    test('optimization settings Duet does not apply are logged once, by name', () => {
+      const notes = logged.filter((l) => l.includes('optimization settings'));
+      assert.deepEqual(notes, [
+        "model 'warm': optimization settings Duet does not apply (accepted, ignored): optimization.execution_accelerators.gpu_execution_accelerator 'tensorrt'",
+      ]);
     });
 
     test('a failing warmup fails the load, naming the sample', async () => {
