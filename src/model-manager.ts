@@ -19,6 +19,7 @@ import type { ModelPlace } from './repository/contain.js';
 import { unhonouredOptimizations, warmupSamples, type WarmupSample } from './repository/warmup.js';
 import { BACKENDS, backendOfKind } from './backends/registry.js';
 import { ModelPoller } from './model-poller.js';
+import type { LogFn } from './core/log.js';
 
 export type ModelState = 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING';
 
@@ -92,7 +93,7 @@ export interface IndexEntry {
 export interface ModelManagerOptions {
   /** Start instances; tests may swap in their own. */
   startInstance?: (spec: LoadSpec) => Promise<ModelInstance>;
-  log?: (line: string) => void;
+  log?: LogFn;
   /** Default 'none': every model loads at start and the load/unload API is refused. */
   controlMode?: ModelControlMode;
   /** 'explicit' mode: the models to load at start ('*' for all); none when absent, as in Triton. */
@@ -134,7 +135,7 @@ export const DEFAULT_GRACE_MS = 30_000;
 export class ModelManager extends EventEmitter {
   private readonly models = new Map<string, ModelEntry>();
   private readonly startInstance: (spec: LoadSpec) => Promise<ModelInstance>;
-  private readonly log: (line: string) => void;
+  private readonly log: LogFn;
   readonly controlMode: ModelControlMode;
   readonly maxInstances: number;
   private readonly loadModels: string[];
@@ -265,7 +266,7 @@ export class ModelManager extends EventEmitter {
       fresh = new Map();
       if (previous.size > 0) {
         // As Triton: a reload that fails leaves the loaded model as it was.
-        this.log(`model '${name}' reload failed; version${previous.size > 1 ? 's' : ''} ${[...previous.keys()].join(', ')} keep${previous.size > 1 ? '' : 's'} serving: ${reason}`);
+        this.log(`model '${name}' reload failed; version${previous.size > 1 ? 's' : ''} ${[...previous.keys()].join(', ')} keep${previous.size > 1 ? '' : 's'} serving: ${reason}`, 'warn');
         throw invalidArg(`failed to load '${name}': ${reason}`);
       }
       entry.state = 'UNAVAILABLE';
@@ -273,7 +274,7 @@ export class ModelManager extends EventEmitter {
       entry.failed = failed;
       entry.versions = new Map();
       entry.absent = !(await this.inRepository(name));
-      this.log(`model '${name}' UNAVAILABLE: ${entry.reason}`);
+      this.log(`model '${name}' UNAVAILABLE: ${entry.reason}`, 'warn');
       // Triton answers a failed load as a bad request (400), not as an unavailable server.
       throw invalidArg(`failed to load '${name}': ${entry.reason}`);
     }

@@ -3,6 +3,7 @@
 
 import type { ModelManager } from './model-manager.js';
 import { snapshotRepository } from './repository/snapshot.js';
+import type { LogFn } from './core/log.js';
 
 export class ModelPoller {
   private seen = new Map<string, string>();
@@ -13,7 +14,7 @@ export class ModelPoller {
   constructor(
     private readonly models: ModelManager,
     private readonly intervalMs: number,
-    private readonly log: (line: string) => void,
+    private readonly log: LogFn,
   ) {}
 
   /** Loads every model folder, then polls until stop(). */
@@ -32,7 +33,7 @@ export class ModelPoller {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.poll().catch((e) => this.log(`repository poll failed: ${(e as Error).message}`));
+      this.running = this.poll().catch((e) => this.log(`repository poll failed: ${(e as Error).message}`, 'warn'));
       void this.running.then(() => this.schedule());
     }, this.intervalMs);
     this.timer.unref();

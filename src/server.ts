@@ -13,6 +13,8 @@ import { Tracing, type TracingOptions } from './metrics/tracing.js';
 import { checkTls, listenerTls, type TlsOptions } from './core/tls.js';
 import { AccessControl, type Restrictions } from './security/auth.js';
 import { OriginPolicy } from './security/cors.js';
+import type { LogFn } from './core/log.js';
+import { accessLog } from './api/access-log.js';
 
 export interface ServerOptions {
   /** One model repository, or several searched together (a model name may be in only one). */
@@ -64,7 +66,10 @@ export interface ServerOptions {
   grpcRestrictedProtocols?: Restrictions;
   /** Browser origins allowed to call REST (CORS), '*' for any; others are refused. */
   corsAllowOrigins?: string[];
-  log?: (line: string) => void;
+  /** Where the server's log lines go (a plain `(line) => ...` will do); none when absent. */
+  log?: LogFn;
+  /** One log line per finished call (needs `log`); off when absent. */
+  accessLog?: boolean;
   /** How long requests in flight get to finish at shutdown, and open streams at an unload (default 30 s). */
   shutdownGraceMs?: number;
   /** A streaming response whose reader takes no data for this long is cancelled (default 60 s; 0: never). */
@@ -123,10 +128,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const api = createApi(dataPlane, {
     access: { http: httpAccess, grpc: grpcAccess }, tracing,
     observe: (protocol, label, code, seconds) => metrics.observe(protocol, label, code, seconds),
+    accessLog: opts.accessLog && opts.log ? accessLog(opts.log) : undefined,
   });
   // Built whether or not gRPC listens: gRPC-Web on the REST port runs through its dispatch.
   const grpc = new GrpcServer(api, {
-    host: opts.host, port: opts.grpcPort ?? 8001, maxMessageBytes: opts.grpcMaxMessageBytes,
+    host: opts.host, port: opts.grpcPort ?? undefined, maxMessageBytes: opts.grpcMaxMessageBytes,
     windowBytes: opts.grpcWindowBytes, protoDir: PROTO_DIR,
     inferResponseCompressionLevel: opts.grpcInferResponseCompressionLevel, maxConcurrentStreams: opts.grpcMaxConcurrentStreams,
     keepaliveTimeMs: opts.grpcKeepaliveTimeMs, keepaliveTimeoutMs: opts.grpcKeepaliveTimeoutMs,
@@ -156,7 +162,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let metricsServer: MetricsServer | undefined;
   let metricsAddr: AddressInfo | undefined;
   if (opts.metricsPort !== null) {
-    metricsServer = new MetricsServer(metrics, { host: opts.host, port: opts.metricsPort ?? 8002, tls: opts.tls && listenerTls(opts.tls), access: httpAccess });
+    metricsServer = new MetricsServer(metrics, { host: opts.host, port: opts.metricsPort ?? undefined, tls: opts.tls && listenerTls(opts.tls), access: httpAccess });
     try {
       metricsAddr = await metricsServer.listen();
     } catch (e) {

@@ -25,8 +25,8 @@ export class Cli {
   readonly exited: Promise<Exit>;
   readonly child: ChildProcess;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: string[], env?: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     children.add(this.child);
     this.child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.stdout += s));
     this.child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.stderr += s));

@@ -108,7 +108,7 @@ describe('cli', { timeout: 120_000 }, () => {
   test('bad flags and unknown commands exit non-zero with a message', async () => {
     const bad = new Cli(['serve', '--model-repository', MODELS, '--http-port', 'eighty']);
     assert.deepEqual(await bad.exit(10_000), { code: 2, signal: null });
-    assert.match(bad.stderr, /--http-port must be a non-negative integer, got 'eighty'/);
+    assert.match(bad.stderr, /--http-port must be from 0 to 65535, got 'eighty'/);
 
     const unknown = new Cli(['frobnicate']);
     assert.deepEqual(await unknown.exit(10_000), { code: 2, signal: null });
@@ -125,9 +125,9 @@ describe('cli', { timeout: 120_000 }, () => {
       [['--model-control-mode', 'sometimes'], /--model-control-mode must be one of none, explicit, poll, got 'sometimes'/],
       [['--load-model', 'my_model'], /--load-model needs --model-control-mode explicit/],
       [['--model-control-mode', 'explicit', '--load-model', '*', '--load-model', 'my_model'], /'\*' .* must be the only --load-model/],
-      [['--model-control-mode', 'poll', '--repository-poll-secs', '0'], /--repository-poll-secs must be a number of seconds above 0/],
+      [['--model-control-mode', 'poll', '--repository-poll-secs', '0'], /--repository-poll-secs must be a positive number, got '0'/],
       [['--max-instances-per-model', '0'], /--max-instances-per-model must be at least 1/],
-      [['--grpc-infer-response-compression-level', 'max'], /--grpc-infer-response-compression-level must be none, low, medium or high, got 'max'/],
+      [['--grpc-infer-response-compression-level', 'max'], /--grpc-infer-response-compression-level must be one of none, low, medium, high, got 'max'/],
       [['--grpc-max-concurrent-streams', '0'], /--grpc-max-concurrent-streams must be from 1 to 4294967295, got '0'/],
     ];
     for (const [args, re] of cases) {

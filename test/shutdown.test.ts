@@ -97,8 +97,8 @@ describe('shutdown', { timeout: 120_000 }, () => {
     }
     const help = new Cli(['serve', '--help']);
     await help.exit(10_000);
-    assert.match(help.stdout, /--shutdown-grace-secs N .*default 30/);
-    assert.match(help.stdout, /--stream-idle-timeout S .*default 60/);
+    assert.match(help.stdout, /--shutdown-grace-secs SECS\s[^]*?default 30;/);
+    assert.match(help.stdout, /--stream-idle-timeout SECS\s[^]*?default 60;/);
   });
 
   test('SIGTERM while a 32 MB REST response is being written: the whole body arrives, exit 0', async () => {

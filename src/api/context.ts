@@ -34,6 +34,19 @@ export interface CallContext {
   identity?: Identity;
   /** The call's span, while tracing is on and the method is traced. */
   trace?: RequestTrace;
+  /** What the access log records of the finished call; read only when it is on. */
+  facts?(): CallFacts;
+}
+
+/** A finished call as the access log sees it: never a tensor or a header value. */
+export interface CallFacts {
+  /** REST: 'VERB /path'; gRPC: the method's path. */
+  method: string;
+  /** The model the call names, when it names one. */
+  model?: string;
+  /** REST: the exchange's bytes on the connection, headers included; gRPC: message frames. */
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** The parts of a call below the protocols that a data-plane request carries along. */

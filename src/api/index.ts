@@ -5,9 +5,9 @@ import type { DataPlane } from '../dataplane.js';
 import { Methods } from './methods.js';
 import { CallWrapper, type WrapperOptions } from './wrapper.js';
 
-export type { CallContext, Identity, WireProtocol } from './context.js';
+export type { CallContext, CallFacts, Identity, WireProtocol } from './context.js';
 export { Methods } from './methods.js';
-export { CallWrapper, type Observer, type WrapperOptions } from './wrapper.js';
+export { CallWrapper, type CallLog, type Observer, type WrapperOptions } from './wrapper.js';
 
 export interface Api {
   methods: Methods;

@@ -11,11 +11,16 @@ import type { CallContext, WireProtocol } from './context.js';
 /** Told of every finished call: its protocol, label, code (HTTP status or gRPC status name) and seconds. */
 export type Observer = (protocol: WireProtocol, label: string, code: string | number, seconds: number) => void;
 
+/** Told of every finished call with its context (the access log). */
+export type CallLog = (ctx: CallContext, code: string | number, seconds: number) => void;
+
 export interface WrapperOptions {
   /** Access checks per wire; gRPC-Web calls are gRPC calls (and use the gRPC one). */
   access?: { http?: AccessControl; grpc?: AccessControl };
   tracing?: Tracing;
   observe?: Observer;
+  /** Off when absent: then a finished call costs nothing more. */
+  accessLog?: CallLog;
 }
 
 /** Inference methods get a span (as Triton traces inference requests), whatever their wire. */
@@ -107,9 +112,16 @@ export class CallWrapper {
     }
   }
 
-  /** Metrics: every call once, when its answer is complete (or it was refused or cut). */
+  /** Metrics and the access log: every call once, when its answer is complete (or it was refused or cut). */
   finished(ctx: CallContext, code: string | number): void {
-    this.opts.observe?.(ctx.protocol, ctx.label, code, (performance.now() - ctx.start) / 1000);
+    const seconds = (performance.now() - ctx.start) / 1000;
+    this.opts.observe?.(ctx.protocol, ctx.label, code, seconds);
+    this.opts.accessLog?.(ctx, code, seconds);
+  }
+
+  /** True when finished calls are logged: adapters count what the access log reads only then. */
+  get logsAccess(): boolean {
+    return this.opts.accessLog !== undefined;
   }
 }
 

@@ -6,36 +6,27 @@ import { parseRestrictions, type Restrictions } from '../security/auth.js';
 import { parseAllowedOrigin } from '../security/cors.js';
 import type { ServerOptions } from '../server.js';
 
-export const ACCESS_FLAGS = {
-  'api-key': { type: 'string' },
-  'api-key-file': { type: 'string' },
-  'http-restricted-api': { type: 'string', multiple: true },
-  'grpc-restricted-protocol': { type: 'string', multiple: true },
-  'cors-allow-origin': { type: 'string', multiple: true },
-} as const;
-
-export const ACCESS_HELP = `  --api-key KEY            every call but health live/ready needs 'Authorization: Bearer KEY' (REST, gRPC
-                           metadata, metrics); prefer --api-key-file or env DUET_API_KEY (argv is visible in ps)
-  --api-key-file FILE      read the API key from FILE (surrounding whitespace trimmed)
-  --http-restricted-api C:H=V     Triton's: REST calls of categories C (comma-separated: health, metadata,
-                           inference, shared-memory, model-config, model-repository, statistics, trace,
-                           logging) need header H with value V, else 403 (repeatable)
-  --grpc-restricted-protocol C:H=V  the same for gRPC, with metadata 'triton-grpc-protocol-H' (repeatable)
-  --cors-allow-origin O    let browser pages from origin O (or * for any) call REST; other cross-origin
-                           requests are refused with 403 (repeatable; default: none)
-`;
-
-type AccessValues = { [K in keyof typeof ACCESS_FLAGS]?: (typeof ACCESS_FLAGS)[K] extends { multiple: true } ? string[] : string };
+/** The access flags' values, as the flag table (serve-flags.ts) gives them. */
+export interface AccessValues {
+  'api-key'?: string;
+  'api-key-file'?: string;
+  'http-restricted-api'?: string[];
+  'grpc-restricted-protocol'?: string[];
+  'cors-allow-origin'?: string[];
+}
 
 export type AccessOptions = Pick<ServerOptions, 'apiKey' | 'httpRestrictedApis' | 'grpcRestrictedProtocols' | 'corsAllowOrigins'>;
 
-/** Flags (and DUET_API_KEY) into server options; throws INVALID_ARGUMENT naming the flag. */
-export function accessOptions(values: AccessValues, env: NodeJS.ProcessEnv = process.env): AccessOptions {
+/**
+ * Flags into server options; throws INVALID_ARGUMENT naming the flag. `keyFrom` names where --api-key
+ * came from (e.g. DUET_API_KEY) for messages; never the key itself.
+ */
+export function accessOptions(values: AccessValues, keyFrom = '--api-key'): AccessOptions {
   if (values['api-key'] !== undefined && values['api-key-file'] !== undefined) {
-    throw invalidArg('give --api-key or --api-key-file, not both');
+    throw invalidArg(`give ${keyFrom === '--api-key' ? keyFrom : `--api-key (here from ${keyFrom})`} or --api-key-file, not both`);
   }
   let apiKey = values['api-key'];
-  let from = '--api-key';
+  let from = keyFrom;
   if (values['api-key-file'] !== undefined) {
     from = `--api-key-file ${values['api-key-file']}`;
     try {
@@ -43,9 +34,8 @@ export function accessOptions(values: AccessValues, env: NodeJS.ProcessEnv = pro
     } catch (e) {
       throw invalidArg(`--api-key-file: cannot read '${values['api-key-file']}': ${(e as Error).message}`);
     }
-  } else if (apiKey === undefined && env.DUET_API_KEY !== undefined) {
-    apiKey = env.DUET_API_KEY.trim();
-    from = 'DUET_API_KEY';
+  } else if (apiKey !== undefined) {
+    apiKey = apiKey.trim();
   }
   if (apiKey !== undefined && apiKey === '') throw invalidArg(`the API key from ${from} is empty`);
   const origins = values['cors-allow-origin'] ?? [];

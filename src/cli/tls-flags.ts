@@ -5,28 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { checkTls, TlsConfigError, type TlsOptions } from '../core/tls.js';
 
-export const TLS_FLAGS = {
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'tls-client-ca': { type: 'string' },
-  'grpc-use-ssl': { type: 'string' },
-  'grpc-use-ssl-mutual': { type: 'string' },
-  'grpc-server-cert': { type: 'string' },
-  'grpc-server-key': { type: 'string' },
-  'grpc-root-cert': { type: 'string' },
-} as const;
-
-export const TLS_HELP = `  --tls-cert FILE          PEM certificate (chain): HTTPS for REST and metrics, TLS for gRPC (needs --tls-key)
-  --tls-key FILE           PEM private key of --tls-cert
-  --tls-client-ca FILE     PEM CA: every listener requires a client certificate it signed (mutual TLS)
-  --grpc-use-ssl B         TLS for gRPC alone; these five are Triton's flags (default: on with --tls-cert)
-  --grpc-use-ssl-mutual B  gRPC mutual TLS; giving it turns gRPC TLS on, as in Triton (default: on with --tls-client-ca)
-  --grpc-server-cert FILE  gRPC's certificate (default: --tls-cert)
-  --grpc-server-key FILE   gRPC's private key (default: --tls-key)
-  --grpc-root-cert FILE    CA for gRPC client certificates, used with --grpc-use-ssl-mutual (default: --tls-client-ca)
-`;
-
-export type TlsFlagValues = { [K in keyof typeof TLS_FLAGS]?: string };
+/** The TLS flags' values, as the flag table (serve-flags.ts) gives them. */
+export type TlsFlagValues = {
+  [K in 'tls-cert' | 'tls-key' | 'tls-client-ca' | 'grpc-use-ssl' | 'grpc-use-ssl-mutual' | 'grpc-server-cert' | 'grpc-server-key' | 'grpc-root-cert']?: string;
+};
 
 export interface TlsFlags {
   /** REST and metrics. */

@@ -10,6 +10,9 @@ import client from 'prom-client';
 import type { ByteBudget } from '../core/budget.js';
 import type { ModelStats } from './statistics.js';
 import { nodeTlsOptions, type ListenerTls } from '../core/tls.js';
+import { DEFAULT_HOST } from '../core/listen.js';
+
+export const DEFAULT_METRICS_PORT = 8002;
 import type { AccessControl } from '../security/auth.js';
 
 export interface ModelSnapshot {
@@ -166,7 +169,7 @@ export class MetricsServer {
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.opts.port ?? 8002, this.opts.host ?? '0.0.0.0', () => resolve(this.server.address() as AddressInfo));
+      this.server.listen(this.opts.port ?? DEFAULT_METRICS_PORT, this.opts.host ?? DEFAULT_HOST, () => resolve(this.server.address() as AddressInfo));
     });
   }
 

@@ -63,6 +63,7 @@ export class GrpcWebCall extends CallBase {
     const text = this.mode === 'text' ? new Base64Groups() : undefined;
     this.armStall();
     body.on('data', (chunk: Buffer) => {
+      this.bytesIn += chunk.byteLength;
       if (this.done) return;
       this.armStall();
       try {
@@ -188,7 +189,9 @@ export class GrpcWebCall extends CallBase {
       this.headersSent = true;
       this.x.respond(this.head(), false);
     }
-    return this.x.write(this.encode(frame(0, this.def.responseSerialize(msg))));
+    const out = this.encode(frame(0, this.def.responseSerialize(msg)));
+    this.bytesOut += out.byteLength;
+    return this.x.write(out);
   }
 
   protected writeStatus(code: number, message: string): void {

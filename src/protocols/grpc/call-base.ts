@@ -46,6 +46,9 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
   /** Set by the server that runs the call. */
   observer?: CallObserver;
   ctx?: CallContext;
+  /** Body bytes read and message bytes written (frames, as sent on the wire), for the access log. */
+  bytesIn = 0;
+  bytesOut = 0;
   private ended = false;
   /** Set once the status went out (or the exchange died): nothing more is written. */
   done = false;

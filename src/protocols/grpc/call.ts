@@ -64,6 +64,7 @@ export class ServerCall extends CallBase {
     this.armStall();
     this.stream.on('data', (chunk: Buffer) => {
       // After the status, what a client still sends is read and dropped (its window must reopen).
+      this.bytesIn += chunk.byteLength;
       if (this.done) return;
       this.pending.push(chunk);
       this.pendingBytes += chunk.byteLength;
@@ -200,6 +201,7 @@ export class ServerCall extends CallBase {
       if (frame) {
         frame[0] = 0;
         frame.writeUInt32BE(frame.byteLength - HEADER_BYTES, 1);
+        this.bytesOut += frame.byteLength;
         return this.stream.write(frame);
       }
     }
@@ -211,6 +213,7 @@ export class ServerCall extends CallBase {
       flag = 1;
     }
     const n = payload.byteLength;
+    this.bytesOut += HEADER_BYTES + n;
     if (n < COALESCE_BYTES) {
       // One buffer for prefix and message: one DATA frame, one copy of a small message.
       const frame = Buffer.allocUnsafe(HEADER_BYTES + n);

@@ -21,6 +21,7 @@ import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
 import { GrpcWebGateway, isGrpcWeb, type GrpcWebOptions } from '../grpc-web/server.js';
 import { PlainPort } from '../grpc-web/plain-port.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
+import { DEFAULT_HOST } from '../../core/listen.js';
 import { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_SERVICE, PREDICTOR_SERVICE } from './definitions.js';
 
 export { GENERATOR_SERVICE, HEALTH_SERVICE, INFERENCE_SERVICE, PREDICTOR_SERVICE };
@@ -57,7 +58,11 @@ export const COMPRESSION_LEVELS: Record<string, number | undefined> = { none: un
 /** The methods whose responses --grpc-infer-response-compression-level compresses, as Triton. */
 const COMPRESSED_PATHS: ReadonlySet<string> = new Set(['/inference.GRPCInferenceService/ModelInfer', '/inference.GRPCInferenceService/ModelStreamInfer']);
 
+export const DEFAULT_GRPC_PORT = 8001;
 export const DEFAULT_MAX_MESSAGE = 2 ** 31 - 1;
+/** Ping an idle connection every 2 h and drop it when a ping goes unanswered for 20 s (gRPC's defaults). */
+export const DEFAULT_KEEPALIVE_TIME_MS = 2 * 60 * 60 * 1000;
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
 /** 8 MiB: a 600 KB image fits in the first window; the default 64 KiB window costs ~10 round trips. */
 export const DEFAULT_WINDOW = 8 * 1024 * 1024;
 
@@ -138,11 +143,11 @@ export class GrpcServer implements CallObserver {
   }
 
   async listen(): Promise<{ address: string; port: number }> {
-    const host = this.opts.host ?? '0.0.0.0';
+    const host = this.opts.host ?? DEFAULT_HOST;
     const listener = this.plain?.server ?? this.server;
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
-      listener.listen(this.opts.port ?? 8001, host, () => {
+      listener.listen(this.opts.port ?? DEFAULT_GRPC_PORT, host, () => {
         listener.off('error', reject);
         resolve();
       });
@@ -160,8 +165,8 @@ export class GrpcServer implements CallObserver {
       // session already closing
     }
     if (this.closing) session.close();
-    const every = this.opts.keepaliveTimeMs ?? 2 * 60 * 60 * 1000;
-    const grace = this.opts.keepaliveTimeoutMs ?? 20_000;
+    const every = this.opts.keepaliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS;
+    const grace = this.opts.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
     const timer = setInterval(() => {
       if (session.closed || session.destroyed) return;
       const dead = setTimeout(() => session.destroy(), grace);

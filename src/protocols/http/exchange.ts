@@ -2,11 +2,11 @@
 // holds, and its cancellation. Kept in one object with plain fields (no per-request closures), and the
 // AbortController is made only when something waits on it (most requests never have it read).
 
-import type { CallContext, Identity } from '../../api/context.js';
+import type { CallContext, CallFacts, Identity } from '../../api/context.js';
 import type { BudgetLease } from '../../core/budget.js';
 import { CancelWatchers, type CancelHook } from '../../core/cancel.js';
 import type { RequestTrace } from '../../metrics/tracing.js';
-import { matchModelPath, operationOf, routeLabel, type ModelPathMatch } from './routes.js';
+import { matchModelPath, modelInPath, operationOf, routeLabel, type ModelPathMatch } from './routes.js';
 
 /** Per connection: responses in progress, and how many bytes had arrived when the last one ended. */
 export interface Conn {
@@ -20,6 +20,10 @@ export class Exchange {
   /** Counted as cut at shutdown (once). */
   cut = false;
   lease?: BudgetLease;
+  /** Set only while the access log is on: the connection's bytes written when the exchange began, then in and out. */
+  writtenAt = 0;
+  bytesIn = 0;
+  bytesOut = 0;
   readonly ctx: HttpCallContext;
   /** The path's model route, matched once for the label and the router. */
   readonly model: ModelPathMatch;
@@ -75,4 +79,8 @@ class HttpCallContext implements CallContext {
   }
 
   readonly deadline = undefined;
+
+  facts(): CallFacts {
+    return { method: `${this.verb} ${this.path}`, model: modelInPath(this.path, this.x.model), bytesIn: this.x.bytesIn, bytesOut: this.x.bytesOut };
+  }
 }

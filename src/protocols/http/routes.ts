@@ -178,6 +178,17 @@ const MODEL_OPERATION: Record<string, string> = {
  * for GET/HEAD, so nothing else slips through their exemption. Triton's trace, logging and shared-memory
  * routes are named although Duet answers them 404, so their restrictions read the same on both protocols.
  */
+/** The model a REST path names (percent-decoding it), if any: for the access log. */
+export function modelInPath(path: string, m: ModelPathMatch = matchModelPath(path)): string | undefined {
+  const seg = m?.[1] ?? REPO_PATH.exec(path)?.[1];
+  if (seg === undefined) return undefined;
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return seg;
+  }
+}
+
 export function operationOf(method: string, path: string): string | undefined {
   const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   const get = method === 'GET' || method === 'HEAD';

@@ -15,6 +15,7 @@ import { Exchange, type Conn } from './exchange.js';
 import { ParsePool } from './parse-pool.js';
 import { route, type HttpReply } from './routes.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
+import { DEFAULT_HOST } from '../../core/listen.js';
 import { admit, headerOf, type Admission } from './admission.js';
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, finalFrameMs, idleTimeoutError, shutdownError, waitForDrain, type CloseReport } from '../lifecycle.js';
 
@@ -44,6 +45,7 @@ export interface HttpServerOptions {
 
 const EMPTY = Buffer.alloc(0);
 
+export const DEFAULT_HTTP_PORT = 8000;
 export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
 /** --request-timeout: as Triton's and most proxies' idle limits, a minute without bytes. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -102,7 +104,7 @@ export class HttpServer {
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.opts.port ?? 8000, this.opts.host ?? '0.0.0.0', () => {
+      this.server.listen(this.opts.port ?? DEFAULT_HTTP_PORT, this.opts.host ?? DEFAULT_HOST, () => {
         this.server.off('error', reject);
         resolve(this.server.address() as AddressInfo);
       });
@@ -167,10 +169,17 @@ export class HttpServer {
     const ctx = x.ctx;
     this.exchanges.add(x);
     x.conn.active++;
+    if (wrapper.logsAccess) x.writtenAt = socket.bytesWritten;
     // One listener per response: 'close' comes after 'finish' (the whole response handed to the kernel),
     // or alone when the client went away (then the call is not counted as answered, as before).
     res.on('close', () => {
-      if (res.writableFinished) wrapper.finished(ctx, res.statusCode);
+      if (res.writableFinished) {
+        if (wrapper.logsAccess) {
+          x.bytesIn = socket.bytesRead - x.conn.readAt;
+          x.bytesOut = socket.bytesWritten - x.writtenAt;
+        }
+        wrapper.finished(ctx, res.statusCode);
+      }
       // The body's bytes are held until the response is written or the request dies.
       x.lease?.release();
       this.exchanges.delete(x);
