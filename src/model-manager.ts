@@ -279,7 +279,7 @@ export class ModelManager extends EventEmitter {
       throw invalidArg(`failed to load '${name}': ${entry.reason}`);
     }
     const unhonoured = unhonouredOptimizations([...fresh.values()][0]!.config);
-    if (unhonoured.length) this.log(`model '${name}': optimization settings Duet does not apply (accepted, ignored): ${unhonoured.join(', ')}`);
+    if (unhonoured.length) this.log(`model '${name}': optimization settings Duet does not apply (accepted, ignored): ${unhonoured.join(', ')}`, 'warn');
     entry.versions = fresh;
     entry.failed = failed;
     entry.state = 'READY';

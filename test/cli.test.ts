@@ -6,7 +6,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { MODELS, scratchRepo } from './harness.js';
 import { Cli, killAll } from './cli-process.js';
 
@@ -17,6 +17,7 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** One request on a fresh connection (no keep-alive pool); rejects with the socket error. */
 function request(port: number, method: string, path: string, body?: unknown, agent: http.Agent | false = false): Promise<{ status: number; body: string }> {
@@ -166,6 +167,28 @@ describe('cli', { timeout: 120_000 }, () => {
     assert.match(cli.stdout, /limits: 300 MiB in flight \(--max-inflight-bytes\), REST bodies up to 64 MiB, gRPC messages up to 2048 MiB, stalled uploads dropped after 7 s, idle stream readers kept, at most 3 instances per model/);
     cli.child.kill('SIGTERM');
     assert.deepEqual(await cli.exit(20_000), { code: 0, signal: null });
+  });
+
+  test('--model-repository repeated (or DUET_MODEL_REPOSITORY as a path list) serves every repository; a model in two is UNAVAILABLE, naming both', async () => {
+    const one = await repoWith(['my_model']);
+    const two = await repoWith(['simple']);
+    for (const [args, env] of [[['--model-repository', one, '--model-repository', two], undefined], [[], { ...process.env, DUET_MODEL_REPOSITORY: `${one}${delimiter}${two}` }]] as const) {
+      const cli = new Cli(['serve', ...args, '--http-port', '0', '--grpc-port', '0', '--metrics-port', 'off', '--host', '127.0.0.1'], env);
+      const port = await cli.port();
+      assert.match(cli.stdout, /^\s+my_model\s+1\s+READY\s*$/m);
+      assert.match(cli.stdout, /^\s+simple\s+1\s+READY\s*$/m);
+      assert.match(cli.stdout, new RegExp(`loading models from ${escape(one)}, ${escape(two)}`));
+      assert.equal((await request(port, 'GET', '/v2/models/simple/ready')).status, 200);
+      cli.child.kill('SIGTERM');
+      assert.deepEqual(await cli.exit(20_000), { code: 0, signal: null });
+    }
+    const three = await repoWith(['simple']);
+    const dup = new Cli(['serve', '--model-repository', two, '--model-repository', three, '--http-port', '0', '--grpc-port', '0', '--metrics-port', 'off', '--host', '127.0.0.1']);
+    await dup.port();
+    assert.match(dup.stdout, /^\s+simple\s+-\s+UNAVAILABLE\s+.*more than one model repository/m);
+    assert.ok(dup.stdout.includes(join(two, 'simple')) && dup.stdout.includes(join(three, 'simple')), dup.output);
+    dup.child.kill('SIGTERM');
+    await dup.exit(20_000);
   });
 
   test('a model repository that does not exist is an error, not an empty server', async () => {

@@ -15,7 +15,7 @@ import { bool, choice, helpText, int, list, paths, port, positive, seconds, text
 const COMPRESSION = ['none', 'low', 'medium', 'high'] as const;
 
 export const SERVE_FLAGS = {
-  'model-repository': paths('DIR', 'Triton-layout model repository (required)'),
+  'model-repository': paths('DIR', 'Triton-layout model repository (required; repeatable: the models of all of them\nare served; a model name in two of them stays UNAVAILABLE, naming both)'),
   host: text('HOST', 'address every listener binds to', { dflt: DEFAULT_HOST }),
   'http-port': int('N', 'REST port (0 picks a free port)', DEFAULT_HTTP_PORT, { max: 65535 }),
   'grpc-port': port('gRPC port (0 picks a free port; off turns gRPC off)', DEFAULT_GRPC_PORT),

@@ -67,8 +67,6 @@ export async function serve(argv: string[]): Promise<void> {
   const { values: v, sources, configPath } = flags;
   const repos = v['model-repository'];
   if (repos.length === 0) usage(`--model-repository is required (or DUET_MODEL_REPOSITORY, or model-repository in the --config file)\n\n${serveHelp()}`);
-  // Several repositories need the server's support for them (issue 12 item 5); one works today.
-  if (repos.length > 1) usage(`--model-repository given ${repos.length} times; this build serves one repository`);
   checkModelControl(v);
   let tls;
   let access;
@@ -99,11 +97,11 @@ export async function serve(argv: string[]): Promise<void> {
   const maxStreams = v['grpc-max-concurrent-streams'];
   const requestTimeoutMs = v['request-timeout'] * 1000;
   const maxInstances = v['max-instances-per-model'];
-  const repo = resolvePath(repos[0]);
-  log(`loading models from ${repo}`);
+  const dirs = repos.map((r) => resolvePath(r));
+  log(`loading models from ${dirs.join(', ')}`);
   const endpoint = v['trace-otlp-endpoint'] ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   const server = await startServer({
-    modelRepository: repo,
+    modelRepository: dirs.length === 1 ? dirs[0] : dirs,
     host: v.host,
     httpPort: v['http-port'],
     maxBodyBytes,
