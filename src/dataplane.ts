@@ -5,6 +5,7 @@ import { InferenceError, unavailable } from './core/errors.js';
 import type { InferRequest, InferResponse } from './core/infer.js';
 import type { ModelConfig } from './core/model-config.js';
 import { nowMs } from './core/trace.js';
+import { mapStream } from './core/iter.js';
 import type { IndexEntry, ModelManager, ServedVersion } from './model-manager.js';
 import { configJson } from './repository/config-json.js';
 import { DEFAULT_GENERATE_MODEL, DEFAULT_PREDICTOR_MODEL, generateChunks, generateInferRequest, predictRequest, predictScore, type GenerateChunk, type GenerateRequest, type PredictRequest } from './dataplane/conventions.js';
@@ -177,33 +178,30 @@ export class DataPlane {
     const names = outputs?.map((o) => o.name);
     const signal = req.signal ?? new AbortController().signal;
     const trace = req.trace;
+    let first: number | undefined;
+    const wanted = names ?? sv.config.output.map((o) => o.name);
     const items = sv.scheduler.stream({ id: req.id, inputs, outputs: names, parameters: req.parameters }, signal, { ...queue, deadline: req.deadline, trace });
     return {
       decoupled: true,
-      responses: (async function* () {
-        let ok = false;
-        let first: number | undefined;
-        try {
-          for await (const item of items) {
-            if (trace && first === undefined) trace.record('queue', performance.timeOrigin + start, (first = nowMs()));
-            // A response may carry a subset of the outputs (or none): only those present are finished.
-            const present = (names ?? sv.config.output.map((o) => o.name)).filter((n) => item.outputs.some((t) => t.name === n));
-            yield {
-              modelName: sv.name,
-              modelVersion: sv.version,
-              id: req.id,
-              parameters: item.parameters,
-              outputs: finishOutputs(sv, item.outputs, present, classify),
-            };
-          }
-          ok = true;
-        } finally {
-          const ns = (performance.now() - start) * 1e6;
-          if (ok) sv.stats.recordSuccess(ns);
-          else sv.stats.recordFail(ns);
-          if (trace && first !== undefined) trace.record('compute', first, nowMs());
-        }
-      })(),
+      // A plain iterator, not a generator: every token passes here (see core/iter.ts).
+      responses: mapStream(() => items, (item): InferResponse => {
+        if (trace && first === undefined) trace.record('queue', performance.timeOrigin + start, (first = nowMs()));
+        // A response may carry a subset of the outputs (or none): only those present are finished.
+        const present = wanted.filter((n) => item.outputs.some((t) => t.name === n));
+        return {
+          modelName: sv.name,
+          modelVersion: sv.version,
+          id: req.id,
+          parameters: item.parameters,
+          outputs: finishOutputs(sv, item.outputs, present, classify),
+        };
+      }, (how, err) => {
+        const ns = (performance.now() - start) * 1e6;
+        if (how === 'done') sv.stats.recordSuccess(ns);
+        else sv.stats.recordFail(ns);
+        if (trace && first !== undefined) trace.record('compute', first, nowMs());
+        return err;
+      }),
     };
   }
 

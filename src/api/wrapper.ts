@@ -4,6 +4,7 @@
 
 import { asInferenceError, InferenceError, invalidArg } from '../core/errors.js';
 import { nowMs } from '../core/trace.js';
+import { mapStream } from '../core/iter.js';
 import type { AccessControl } from '../security/auth.js';
 import type { Tracing } from '../metrics/tracing.js';
 import type { CallContext, WireProtocol } from './context.js';
@@ -96,20 +97,16 @@ export class CallWrapper {
    * One call with a stream of answers: as unary, with `fn` giving the responses as they come. An error
    * before the first answer rejects the first read; later ones end the iteration with the error.
    */
-  async *stream<Q, R, W>(ctx: CallContext, decode: () => Q | Promise<Q>, fn: (ctx: CallContext, req: Q) => AsyncIterable<R>, encode: (res: R) => W, model?: string): AsyncIterable<W> {
-    this.startSpan(ctx, model);
-    const trace = ctx.trace;
-    let failed: InferenceError | undefined;
-    try {
-      let req = decodeNow(decode);
-      if (req instanceof Promise) req = await decoded(req);
-      for await (const r of fn(ctx, req)) yield encode(r);
-    } catch (e) {
-      failed = asInferenceError(e);
-      throw failed;
-    } finally {
-      trace?.end(failed);
-    }
+  stream<Q, R, W>(ctx: CallContext, decode: () => Q | Promise<Q>, fn: (ctx: CallContext, req: Q) => AsyncIterable<R>, encode: (res: R) => W, model?: string): AsyncIterable<W> {
+    return mapStream(() => {
+      this.startSpan(ctx, model);
+      const req = decodeNow(decode);
+      return req instanceof Promise ? decoded(req).then((q) => fn(ctx, q)) : fn(ctx, req);
+    }, encode, (how, err) => {
+      const failed = how === 'error' ? asInferenceError(err) : undefined;
+      ctx.trace?.end(failed);
+      return failed;
+    });
   }
 
   /** Metrics and the access log: every call once, when its answer is complete (or it was refused or cut). */

@@ -8,6 +8,7 @@ import { AsyncQueue } from '../core/async-queue.js';
 import type { ExecuteBatchResult, ExecuteRequest, LoadResult, LoadSpec, ModelInstance, StagedRequest, StreamItem } from './backend.js';
 import { STREAM_REFILL, STREAM_WINDOW, type FromWorker, type ToWorker, type WireRequest } from './protocol.js';
 import { packBatch, packTensors, unpackTensors } from './wire.js';
+import { DONE } from '../core/iter.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 /** More crashes than this within RESTART_WINDOW_MS and the instance stays down. */
@@ -25,7 +26,7 @@ export class WorkerInstance implements ModelInstance {
   private worker!: Worker;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
-  private readonly streams = new Map<number, AsyncQueue<StreamItem>>();
+  private readonly streams = new Map<number, WorkerStream>();
   private loadWaiter: { resolve: (r: LoadResult) => void; reject: (e: Error) => void } | undefined;
   private restarting: Promise<void> | undefined;
   private readonly crashes: number[] = [];
@@ -97,10 +98,10 @@ export class WorkerInstance implements ModelInstance {
         return;
       }
       case 'stream-item':
-        this.streams.get(m.seq)?.push({ outputs: unpackTensors({ slots: m.outputs, buffer: m.buffer }), parameters: m.parameters });
+        this.streams.get(m.seq)?.queue.push({ outputs: unpackTensors({ slots: m.outputs, buffer: m.buffer }), parameters: m.parameters });
         return;
       case 'stream-end':
-        this.streams.get(m.seq)?.end(m.error ? new InferenceError(m.error.code, m.error.message) : undefined);
+        this.streams.get(m.seq)?.finish(m.error ? new InferenceError(m.error.code, m.error.message) : undefined);
         return;
       case 'closed':
         this.onClosed?.();
@@ -115,8 +116,7 @@ export class WorkerInstance implements ModelInstance {
     this.loadWaiter = undefined;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
-    for (const q of this.streams.values()) q.end(err);
-    this.streams.clear();
+    for (const st of [...this.streams.values()]) st.finish(err);
     if (this.down || this.restarting) return;
     const now = Date.now();
     this.crashes.push(now);
@@ -174,40 +174,35 @@ export class WorkerInstance implements ModelInstance {
     return seq;
   }
 
-  async *stream(request: ExecuteRequest, signal: AbortSignal): AsyncIterable<StreamItem> {
-    if (this.restarting) await this.restarting;
-    if (this.down) throw this.down;
+  stream(request: ExecuteRequest, signal: AbortSignal): AsyncIterableIterator<StreamItem> {
+    return new WorkerStream(this, request, signal);
+  }
+
+  /** @internal WorkerStream's start: the stream's messages go to `st` from now on; its sequence number. */
+  openStream(st: WorkerStream, request: ExecuteRequest, credits: SharedArrayBuffer): number {
     const seq = ++this.seq;
-    const queue = new AsyncQueue<StreamItem>();
-    this.streams.set(seq, queue);
+    this.streams.set(seq, st);
     const packed = packTensors(request.inputs);
-    const credits = new Int32Array(new SharedArrayBuffer(4));
-    credits[0] = STREAM_WINDOW;
     this.send({
-      type: 'stream', seq, buffer: packed.buffer, credits: credits.buffer as SharedArrayBuffer,
+      type: 'stream', seq, buffer: packed.buffer, credits,
       request: { id: request.id, inputs: packed.slots, outputs: request.outputs, parameters: request.parameters },
     }, [packed.buffer]);
-    const cancel = () => {
-      if (this.streams.has(seq)) this.send({ type: 'cancel', seq });
-    };
-    signal.addEventListener('abort', cancel, { once: true });
-    try {
-      let taken = 0;
-      for await (const item of queue) {
-        yield item;
-        // The consumer came back for more: once it has taken a refill's worth, the worker may produce that
-        // many more (a shared counter: no message, and no wake-up unless the worker waits at 0).
-        if (++taken === STREAM_REFILL) {
-          taken = 0;
-          Atomics.add(credits, 0, STREAM_REFILL);
-          Atomics.notify(credits, 0);
-        }
-      }
-    } finally {
-      signal.removeEventListener('abort', cancel);
-      if (!queue.ended) cancel();
-      this.streams.delete(seq);
-    }
+    return seq;
+  }
+
+  /** @internal The worker stops the stream (its end still comes back). */
+  cancelStream(seq: number): void {
+    if (this.streams.has(seq)) this.send({ type: 'cancel', seq });
+  }
+
+  /** @internal The stream's consumer is gone (or it ended): the worker stops it unless it already ended. */
+  closeStream(seq: number, cancel: boolean): void {
+    if (this.streams.delete(seq) && cancel) this.send({ type: 'cancel', seq });
+  }
+
+  /** @internal */
+  get state(): { restarting?: Promise<void>; down?: InferenceError } {
+    return { restarting: this.restarting, down: this.down };
   }
 
   async close(): Promise<void> {
@@ -220,5 +215,84 @@ export class WorkerInstance implements ModelInstance {
     await closed;
     clearTimeout(timer);
     await this.worker.terminate();
+  }
+}
+
+/**
+ * One stream's responses from the worker, read straight off its queue: a plain iterator rather than an
+ * async generator (every token passes here). The request goes to the worker at the first read.
+ */
+class WorkerStream implements AsyncIterableIterator<StreamItem> {
+  readonly queue = new AsyncQueue<StreamItem>();
+  private seq = 0;
+  private reads = 0;
+  private taken = 0;
+  private credits: Int32Array | undefined;
+  /** Let go of: no more messages are routed here. */
+  private closed = false;
+  /** The consumer stopped reading. */
+  private returned = false;
+  /** Ended from outside: the worker stops the stream, and its end still comes through the queue. */
+  private readonly onAbort = () => {
+    if (!this.closed) this.inst.cancelStream(this.seq);
+  };
+
+  constructor(
+    private readonly inst: WorkerInstance,
+    private readonly request: ExecuteRequest,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<StreamItem>> {
+    if (this.reads++ === 0) return this.start();
+    if (this.returned) return Promise.resolve(DONE);
+    // The consumer came back for more: once it has taken a refill's worth, the worker may produce that
+    // many more (a shared counter: no message, and no wake-up unless the worker waits at 0).
+    if (++this.taken === STREAM_REFILL && this.credits) {
+      this.taken = 0;
+      Atomics.add(this.credits, 0, STREAM_REFILL);
+      Atomics.notify(this.credits, 0);
+    }
+    return this.queue.next();
+  }
+
+  return(): Promise<IteratorResult<StreamItem>> {
+    this.returned = true;
+    this.stop();
+    return Promise.resolve(DONE);
+  }
+
+  private start(): Promise<IteratorResult<StreamItem>> {
+    const { restarting, down } = this.inst.state;
+    if (restarting) return restarting.then(() => this.start());
+    if (down) {
+      this.closed = true;
+      return Promise.reject(down);
+    }
+    if (this.returned) return Promise.resolve(DONE);
+    const credits = new Int32Array(new SharedArrayBuffer(4));
+    credits[0] = STREAM_WINDOW;
+    this.credits = credits;
+    this.seq = this.inst.openStream(this, this.request, credits.buffer as SharedArrayBuffer);
+    this.signal.addEventListener('abort', this.onAbort, { once: true });
+    return this.queue.next();
+  }
+
+  /** The worker ended the stream (or crashed): what is queued is still read, then the end or err. */
+  finish(err?: InferenceError): void {
+    this.queue.end(err);
+    this.stop();
+  }
+
+  /** Done with the stream: the worker is told to stop it unless it already ended. */
+  private stop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.seq) this.inst.closeStream(this.seq, !this.queue.ended);
   }
 }

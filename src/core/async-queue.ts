@@ -1,15 +1,22 @@
-// A single-consumer queue with an async iterator: producers push, the consumer awaits.
+// A single-consumer queue that is its own async iterator: producers push, the consumer awaits.
+// Hand-written next() rather than an async generator: a stream's every token passes through here,
+// and a generator layer costs several promises and microtask turns per item.
 
-export class AsyncQueue<T> implements AsyncIterable<T> {
+import { DONE } from './iter.js';
+
+export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = [];
-  private waiter: (() => void) | undefined;
+  private waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void } | undefined;
   private done = false;
   private error: Error | undefined;
 
   push(item: T): void {
     if (this.done) return;
-    this.items.push(item);
-    this.wake();
+    const w = this.waiter;
+    if (w) {
+      this.waiter = undefined;
+      w.resolve({ done: false, value: item });
+    } else this.items.push(item);
   }
 
   /** No more items; with an error, the consumer's next read throws it. */
@@ -17,30 +24,30 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     if (this.done) return;
     this.done = true;
     this.error = error;
-    this.wake();
+    const w = this.waiter;
+    this.waiter = undefined;
+    if (!w) return;
+    if (error) w.reject(error);
+    else w.resolve(DONE);
   }
 
   get ended(): boolean {
     return this.done;
   }
 
-  private wake() {
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.();
+  /** One consumer: a read while another waits is not supported. */
+  next(): Promise<IteratorResult<T>> {
+    if (this.items.length) return Promise.resolve({ done: false, value: this.items.shift()! });
+    if (this.done) return this.error ? Promise.reject(this.error) : Promise.resolve(DONE);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      if (this.items.length) {
-        yield this.items.shift()!;
-        continue;
-      }
-      if (this.done) {
-        if (this.error) throw this.error;
-        return;
-      }
-      await new Promise<void>((r) => (this.waiter = r));
-    }
+  /** The consumer stopped reading (a `break` out of for-await); what producers push is still queued. */
+  return(): Promise<IteratorResult<T>> {
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 }

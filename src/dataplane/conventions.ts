@@ -1,6 +1,7 @@
 // Model conventions the data plane owns, so protocol adapters never name models or tensors:
 // which tensors carry generate's text, where a finish reason comes from, and the Predictor contract.
 
+import { mapStream } from '../core/iter.js';
 import { elementSize } from '../core/datatypes.js';
 import { InferenceError, invalidArg } from '../core/errors.js';
 import { decodeGenerateBody, type GenerateInputSpec } from '../core/generate.js';
@@ -85,12 +86,12 @@ export function generateInferRequest(sv: ServedVersion, inputs: GenerateInputSpe
   return { infer, textOutput };
 }
 
-export async function* generateChunks(responses: AsyncIterable<InferResponse>, textOutput: string): AsyncIterable<GenerateChunk> {
-  for await (const response of responses) {
+export function generateChunks(responses: AsyncIterable<InferResponse>, textOutput: string): AsyncIterable<GenerateChunk> {
+  return mapStream(() => responses, (response) => {
     const out = response.outputs.find((o) => o.name === textOutput);
     const reason = response.parameters?.[FINISH_REASON];
-    yield { response, text: out ? decodeStrings(out.data).join('') : '', finishReason: reason === undefined ? undefined : String(reason) };
-  }
+    return { response, text: out ? decodeStrings(out.data).join('') : '', finishReason: reason === undefined ? undefined : String(reason) };
+  });
 }
 
 /** The features as FP32 [1, N] (or [N] without batching) in the predictor model's first input. */

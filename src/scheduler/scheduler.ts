@@ -239,14 +239,18 @@ export class Scheduler {
    * priority level; the queue timeout (policy default or the `timeout` parameter, REJECT) bounds the
    * wait for the first response; `deadline` bounds the whole stream.
    */
-  async *stream(request: ExecuteRequest, signal: AbortSignal, o: SubmitOptions = {}): AsyncIterable<StreamItem> {
-    if (this.closing) throw new InferenceError('UNAVAILABLE', `${this.label} is unloading`);
-    if (signal.aborted) throw new InferenceError('CANCELLED', `request to ${this.label} was cancelled`);
-    const priority = this.levelOf(o.priority);
-    const policy = this.policyFor(priority);
-    if (policy.maxQueueSize > 0 && this.streams.waitingAt(priority) >= policy.maxQueueSize) throw queueFull(this.label, policy);
-    yield* this.streams.run(request, signal, priority, policy, o);
+  stream(request: ExecuteRequest, signal: AbortSignal, o: SubmitOptions = {}): AsyncIterable<StreamItem> {
+    // Checked at the first read, as the stream starts.
+    return this.streams.run(request, signal, o, () => {
+      if (this.closing) throw new InferenceError('UNAVAILABLE', `${this.label} is unloading`);
+      if (signal.aborted) throw new InferenceError('CANCELLED', `request to ${this.label} was cancelled`);
+      const priority = this.levelOf(o.priority);
+      const policy = this.policyFor(priority);
+      if (policy.maxQueueSize > 0 && this.streams.waitingAt(priority) >= policy.maxQueueSize) throw queueFull(this.label, policy);
+      return { priority, policy };
+    });
   }
+
 
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {

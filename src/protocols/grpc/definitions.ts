@@ -4,7 +4,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { duet, grpc as g, inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
 import { HEADER_BYTES } from './framing.js';
-import { readInferRequest, writeInferResponse } from './infer-wire.js';
+import { readInferRequest, writeInferResponse, writeStreamInferResponse } from './infer-wire.js';
 
 /** Triton's request parameter asking for final-response flags on a stream, and the flag itself. */
 export const EMPTY_FINAL = 'triton_enable_empty_final_response';
@@ -95,6 +95,7 @@ type Kind = 'unary' | 'server' | 'bidi';
 /** Hand-written codecs for the hot path (infer-wire.ts); protobufjs for every other method and shape. */
 const FAST: Record<string, Pick<MethodSpec, 'fastDecode' | 'fastEncode'>> = {
   '/inference.GRPCInferenceService/ModelInfer': { fastDecode: readInferRequest, fastEncode: writeInferResponse },
+  '/inference.GRPCInferenceService/ModelStreamInfer': { fastDecode: readInferRequest, fastEncode: writeStreamInferResponse },
 };
 
 function serviceDefinition(service: string, methods: Record<string, [AnyType, AnyType, Kind?]>): grpc.ServiceDefinition {

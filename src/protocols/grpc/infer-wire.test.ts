@@ -5,7 +5,7 @@ import { inference } from '../../generated/proto.js';
 import type { InferResponse } from '../../core/infer.js';
 import { decodeInferRequest, encodeInferResponse } from './codec.js';
 import { INFERENCE_SERVICE, type ServerMethodDefinition } from './definitions.js';
-import { readInferRequest, writeInferResponse } from './infer-wire.js';
+import { readInferRequest, writeInferResponse, writeStreamInferResponse } from './infer-wire.js';
 
 const I = inference;
 const def = INFERENCE_SERVICE.ModelInfer as ServerMethodDefinition;
@@ -108,5 +108,29 @@ test('ModelInfer responses encode to the bytes protobufjs writes', () => {
     const framed = writeInferResponse(msg, 5);
     if (i < 4) assert.deepEqual(framed?.subarray(5), want, `response ${i} framed`);
     else assert.equal(framed, undefined, `response ${i} is left to protobufjs`);
+  });
+});
+
+test('ModelStreamInfer responses encode to the bytes protobufjs writes', () => {
+  const stream = INFERENCE_SERVICE.ModelStreamInfer as ServerMethodDefinition;
+  const text = (s: string) => ({ modelName: 'tiny_gpt', modelVersion: '1', outputs: [{ name: 'text_output', datatype: 'BYTES' as const, shape: [1], data: Buffer.concat([Buffer.from([s.length, 0, 0, 0]), Buffer.from(s)]) }] });
+  const messages: inference.IModelStreamInferResponse[] = [
+    { infer_response: encodeInferResponse(text(' the')) },
+    { infer_response: encodeInferResponse({ ...text('x'), id: 'req-7' }) },
+    // An inner message of 128 bytes and more needs a two-byte length; 16384 and more, three.
+    { infer_response: encodeInferResponse(text('y'.repeat(200))) },
+    { infer_response: encodeInferResponse(text('z'.repeat(20000))) },
+    { infer_response: encodeInferResponse({ modelName: 'm', modelVersion: '', outputs: [] }) },
+    // Left to protobufjs: an error, parameters (the last token's finish_reason, the final flag).
+    { error_message: 'boom', infer_response: { model_name: 'm', model_version: '', id: '', parameters: { error_code: { string_param: 'INTERNAL' } } } },
+    { error_message: '', infer_response: encodeInferResponse(text('a')) },
+    { infer_response: encodeInferResponse({ ...text('.'), parameters: { finish_reason: 'stop' } }) },
+  ];
+  messages.forEach((m, i) => {
+    const want = Buffer.from(I.ModelStreamInferResponse.encode(m).finish());
+    assert.deepEqual(stream.responseSerialize(m), want, `message ${i}`);
+    const framed = writeStreamInferResponse(m, 5);
+    if (i < 5) assert.deepEqual(framed?.subarray(5), want, `message ${i} framed`);
+    else assert.equal(framed, undefined, `message ${i} is left to protobufjs`);
   });
 });

@@ -234,3 +234,21 @@ export function writeInferResponse(r: inference.IModelInferResponse, headroom: n
   }
   return b;
 }
+
+/** Room for ModelStreamInferResponse's tag and length ahead of its infer_response (a varint of up to 5 bytes). */
+const STREAM_ROOM = 6;
+
+/**
+ * A ModelStreamInferResponse holding just an infer_response of the common shape (every token of a
+ * decoupled model), as protobufjs would encode it, after `headroom` free bytes; else undefined.
+ */
+export function writeStreamInferResponse(v: inference.IModelStreamInferResponse, headroom: number): Buffer | undefined {
+  if (v.error_message != null || !v.infer_response) return undefined;
+  const b = writeInferResponse(v.infer_response, headroom + STREAM_ROOM);
+  if (!b) return undefined;
+  const n = b.byteLength - headroom - STREAM_ROOM;
+  const start = STREAM_ROOM - 1 - varintSize(n);
+  b[headroom + start] = 18;
+  putVarint(b, headroom + start + 1, n);
+  return b.subarray(start);
+}

@@ -61,9 +61,11 @@ function streamScope(call: StreamCall, control: StreamControl, onDraining?: () =
      * Writes that wait for the transport when its buffer is full, so a slow reader bounds the server's
      * memory; a reader that takes nothing for the idle timeout ends the call (CANCELLED).
      */
-    write: async (msg: unknown): Promise<void> => {
-      if (ac.signal.aborted || call.write(msg)) return;
-      if (await waitForDrain(call, ac.signal, control.idleTimeoutMs) === 'timeout') end(idleTimeoutError(control.idleTimeoutMs));
+    write: (msg: unknown): Promise<void> | undefined => {
+      if (ac.signal.aborted || call.write(msg)) return undefined;
+      return waitForDrain(call, ac.signal, control.idleTimeoutMs).then((r) => {
+        if (r === 'timeout') end(idleTimeoutError(control.idleTimeoutMs));
+      });
     },
   };
 }
@@ -113,7 +115,9 @@ export function modelStreamInfer({ methods: m, wrapper: w }: Api, control: Strea
           const ir = encodeInferResponse(r);
           // An ordinary model's one response is also its last.
           if (flagged) ir.parameters![FINAL_FLAG] = { bool_param: !decoupled };
-          await write({ infer_response: ir });
+          // Most writes are taken at once: no await then (one microtask turn per token fewer).
+          const w = write({ infer_response: ir });
+          if (w) await w;
         }
         if (decoupled && flagged) {
           await write({ infer_response: { model_name: msg!.model_name, model_version: version, id: msg!.id, parameters: { [FINAL_FLAG]: { bool_param: true } } } });
