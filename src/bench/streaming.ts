@@ -4,6 +4,8 @@
 // two tokens of any stream (a stall shows there) and the server main thread's CPU per token.
 // gRPC is driven by a bare node:http2 client (stream-client.ts) so the server's figures are not the
 // client's; the SDK's grpc-js client runs as a row of its own, to show what a grpc-js caller sees.
+// The floor: the same bare client against a bare node:http2 server answering Duet's first token
+// message at once (one round trip, no model, no thread): what any server on node:http2 adds to TTFT.
 
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,12 +17,14 @@ import { ModelTensor, type DecoupledModel } from '../backends/typescript/api.js'
 import { encodeBytes } from '../core/tensor.js';
 import { serverCpu, usPerRequest } from './procstat.js';
 import { summarize, type LatencySummary } from './stats.js';
-import type { ChildServer } from './target.js';
+import type { ChildServer, EchoServer } from './target.js';
+import { inference } from '../generated/proto.js';
 
 export const STREAM_MODEL = 'tiny_gpt';
 const PROMPT = 'This program is free software';
 
-export type StreamPath = 'in-process' | 'gRPC ModelStreamInfer' | 'gRPC ModelStreamInfer, grpc-js client' | 'REST SSE generate_stream';
+export type StreamPath = 'in-process' | 'node:http2 floor (one message)' | 'gRPC ModelStreamInfer' | 'gRPC ModelStreamInfer, grpc-js client' | 'REST SSE generate_stream';
+const FLOOR: StreamPath = 'node:http2 floor (one message)';
 
 export interface StreamRun {
   path: StreamPath;
@@ -106,6 +110,8 @@ export interface StreamingOptions {
   tokens: number;
   /** Generations per stream at one stream (64 streams run one each). */
   generations: number;
+  /** The echo server whose node:http2 floor answers with Duet's first token message (then a floor row at one stream). */
+  echo?: Pick<EchoServer, 'h2Url' | 'setCanned'>;
   log?: (line: string) => void;
 }
 
@@ -117,8 +123,10 @@ export async function runStreamingSuite(opts: StreamingOptions): Promise<Streami
   const bare = new BareStreamClient(opts.duet.grpcUrl);
   const local = await inProcess(opts.repo, opts.tokens);
   const body = { text_input: PROMPT, max_tokens: opts.tokens, temperature: 0 };
+  const floor = opts.echo ? await floorClient(opts.echo, bare, opts.tokens) : undefined;
   const paths: [StreamPath, Generation, number | undefined][] = [
     ['in-process', local.gen, undefined],
+    ...(floor ? [[FLOOR, floor.gen, undefined] as [StreamPath, Generation, undefined]] : []),
     ['gRPC ModelStreamInfer', () => bare.generate(STREAM_MODEL, PROMPT, { max_tokens: opts.tokens, temperature: 0 }), opts.duet.pid],
     ['gRPC ModelStreamInfer, grpc-js client', () => grpc.generateStream(STREAM_MODEL, body), opts.duet.pid],
     ['REST SSE generate_stream', () => http.generateStream(STREAM_MODEL, body), opts.duet.pid],
@@ -128,22 +136,39 @@ export async function runStreamingSuite(opts: StreamingOptions): Promise<Streami
     for (const [path, gen] of paths) await measure(path, gen, 4, 1, undefined);
     for (const streams of [1, 64]) {
       for (const [path, gen, pid] of paths) {
+        if (path === FLOOR && streams > 1) continue;
         log(`streaming: ${path}, ${streams} stream(s)`);
         runs.push(await measure(path, gen, streams, streams === 1 ? opts.generations : 1, pid));
       }
     }
   } finally {
-    await Promise.all([grpc.close(), bare.close(), http.close(), local.close()]);
+    await Promise.all([grpc.close(), bare.close(), http.close(), local.close(), floor?.client.close()]);
   }
   return { model: STREAM_MODEL, maxTokens: opts.tokens, runs };
 }
 
-/** The issue's streaming figures from a run: TTFT over in-process (ms), per-token overhead (µs), at one stream. */
-export function streamingOverheads(res: StreamingResults): { path: StreamPath; ttftOverMs: number; perTokenOverUs: number }[] {
+/** The floor's client, the echo answering with the first message of one generation Duet streamed. */
+async function floorClient(echo: NonNullable<StreamingOptions['echo']>, duet: BareStreamClient, tokens: number): Promise<{ gen: Generation; client: BareStreamClient }> {
+  let first: inference.ModelInferResponse | undefined;
+  for await (const m of duet.generate(STREAM_MODEL, PROMPT, { max_tokens: tokens, temperature: 0 })) first ??= m;
+  const msg = inference.ModelStreamInferResponse.encode({ infer_response: first }).finish();
+  await echo.setCanned({ grpc: Buffer.from(msg).toString('base64') });
+  const client = new BareStreamClient(echo.h2Url);
+  return { gen: () => client.generate(STREAM_MODEL, PROMPT, { max_tokens: tokens, temperature: 0 }), client };
+}
+
+/**
+ * The issue's streaming figures from a run, at one stream: TTFT over in-process (ms) and the node:http2
+ * floor's own round trip (NaN without a floor row); per-token overhead (µs).
+ */
+export function streamingOverheads(res: StreamingResults): { path: StreamPath; ttftOverMs: number; ttftFloorMs: number; perTokenOverUs: number }[] {
   const base = res.runs.find((r) => r.path === 'in-process' && r.streams === 1);
-  return res.runs.filter((r) => r.path !== 'in-process' && r.streams === 1).map((r) => ({
+  const floor = res.runs.find((r) => r.path === FLOOR);
+  return res.runs.filter((r) => r.path !== 'in-process' && r.path !== FLOOR && r.streams === 1).map((r) => ({
     path: r.path,
     ttftOverMs: base ? r.ttft.p50 - base.ttft.p50 : NaN,
+    // The floor is node:http2's: it bounds the gRPC rows (SSE runs on node:http).
+    ttftFloorMs: floor && r.path.startsWith('gRPC') ? floor.ttft.p50 : NaN,
     perTokenOverUs: base ? (r.tbt.mean - base.tbt.mean) * 1000 : NaN,
   }));
 }

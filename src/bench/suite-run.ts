@@ -131,7 +131,7 @@ export async function runSuites(opts: SuiteOptions): Promise<SuiteResults> {
     echo = await startEcho();
     for (const name of opts.suites) {
       if (name === 'streaming') {
-        streaming = await runStreamingSuite({ duet, repo: opts.modelRepository, tokens: opts.tokens, generations: opts.generations, log });
+        streaming = await runStreamingSuite({ duet, repo: opts.modelRepository, tokens: opts.tokens, generations: opts.generations, echo, log });
         continue;
       }
       const suite = PAYLOAD_SUITES[name];
