@@ -44,7 +44,7 @@ export class ServerCall extends CallBase {
   ) {
     super(headers, def, limits);
     if (limits.compressLevel !== undefined && limits.compressPaths?.has(def.path)) this.outEncoding = responseEncoding(headers['grpc-accept-encoding']);
-    stream.on('aborted', () => this.cancel());
+    // No 'aborted' listener: a stream cut off before its end also closes, and closed() cancels a call not done.
     stream.on('close', () => {
       trailersDue.disarm(this);
       this.closed();
