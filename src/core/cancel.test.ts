@@ -30,3 +30,20 @@ test('a watcher taken off is not run, whether it was the first or a later one', 
   w.cancel();
   assert.deepEqual(seen, ['b']);
 });
+
+test('the signal hears the same cancel as the watchers, with its reason, whether it was made before or after', () => {
+  const before = new CancelWatchers();
+  const signal = before.signal;
+  assert.equal(before.signal, signal); // made once
+  const seen: string[] = [];
+  signal.addEventListener('abort', () => seen.push(`signal ${String(signal.reason)}`));
+  before.onCancel(() => seen.push('watcher'));
+  before.cancel('gone');
+  before.cancel('again');
+  assert.deepEqual(seen, ['signal gone', 'watcher']);
+
+  const after = new CancelWatchers();
+  after.cancel('late');
+  assert.equal(after.signal.aborted, true);
+  assert.equal(after.signal.reason, 'late');
+});

@@ -11,11 +11,25 @@ export interface CancelHook {
   offCancel(fn: () => void): void;
 }
 
-/** The watchers of one call: the first in a field (the usual one), more in an array. */
+/**
+ * The watchers of one call: the first in a field (the usual one), more in an array. Also the call's one
+ * AbortSignal, made only when something reads `signal`, so both kinds of waiter hear the same cancel.
+ */
 export class CancelWatchers implements CancelHook {
   cancelled = false;
   private first?: () => void;
   private rest?: (() => void)[];
+  private ac?: AbortController;
+  private reason: unknown;
+
+  /** Aborts (with the reason given to cancel) when the call is cancelled. */
+  get signal(): AbortSignal {
+    if (!this.ac) {
+      this.ac = new AbortController();
+      if (this.cancelled) this.ac.abort(this.reason);
+    }
+    return this.ac.signal;
+  }
 
   onCancel(fn: () => void): void {
     if (!this.first) this.first = fn;
@@ -30,10 +44,12 @@ export class CancelWatchers implements CancelHook {
     }
   }
 
-  /** Marks the call cancelled and runs each watcher once. */
-  cancel(): void {
+  /** Marks the call cancelled, aborts the signal if one was made, and runs each watcher once. */
+  cancel(reason?: unknown): void {
     if (this.cancelled) return;
     this.cancelled = true;
+    this.reason = reason;
+    this.ac?.abort(reason);
     const first = this.first;
     const rest = this.rest;
     this.first = this.rest = undefined;

@@ -56,9 +56,7 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
   protected readonly encoding: string;
   private readonly deadline: number;
   private deadlineTimer?: NodeJS.Timeout;
-  /** Made when something first waits on the call (most calls never do): see `signal`. */
-  private ac?: AbortController;
-  /** What the queue watches instead of the signal (no AbortController per call). */
+  /** What the queue watches instead of the signal; it makes the signal too, when first read (most calls never do). */
   readonly watchers = new CancelWatchers();
   private _metadata?: Metadata;
   // Reading: bytes not yet framed, and the length of the frame whose header has arrived (-1: none yet).
@@ -92,11 +90,7 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
 
   /** Aborts when the call is cancelled (client gone, deadline passed). */
   get signal(): AbortSignal {
-    if (!this.ac) {
-      this.ac = new AbortController();
-      if (this.cancelled) this.ac.abort();
-    }
-    return this.ac.signal;
+    return this.watchers.signal;
   }
 
   get metadata(): Metadata {
@@ -133,7 +127,6 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
   cancel(): void {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.ac?.abort();
     this.watchers.cancel();
     this.reportEnd(1);
     this.emit('cancelled');

@@ -29,8 +29,6 @@ export class Exchange {
   readonly model: ModelPathMatch;
   /** What the queue watches (a plain hook; the AbortController is made only when `signal` is read). */
   readonly watchers = new CancelWatchers();
-  private ac?: AbortController;
-  private cancelled?: { reason: unknown };
 
   constructor(verb: string, path: string, header: (name: string) => string | undefined, readonly conn: Conn) {
     this.model = matchModelPath(path);
@@ -39,19 +37,12 @@ export class Exchange {
 
   /** Aborts when the client goes away or the server ends the exchange (with the reason given to cancel). */
   get signal(): AbortSignal {
-    if (!this.ac) {
-      this.ac = new AbortController();
-      if (this.cancelled) this.ac.abort(this.cancelled.reason);
-    }
-    return this.ac.signal;
+    return this.watchers.signal;
   }
 
   /** Ends the exchange's work with `reason` (its signal aborts with it); later calls do nothing. */
   cancel(reason?: unknown): void {
-    if (this.cancelled) return;
-    this.cancelled = { reason };
-    this.ac?.abort(reason);
-    this.watchers.cancel();
+    this.watchers.cancel(reason);
   }
 }
 
