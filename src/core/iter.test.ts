@@ -51,3 +51,29 @@ test('a consumer that stops reading ends it with return and closes the source', 
   assert.deepEqual(ends, ['return']);
   assert.deepEqual(log, ['source closed']);
 });
+
+test('a consumer that stops while the source is still being opened gets it closed unread', async () => {
+  const ends: EndHow[] = [];
+  const log: string[] = [];
+  let read = 0;
+  let opened!: (v: AsyncIterable<number>) => void;
+  const src: AsyncIterableIterator<number> = {
+    next: () => {
+      read++;
+      return Promise.resolve({ done: false, value: 1 });
+    },
+    return: () => {
+      log.push('source closed');
+      return Promise.resolve({ done: true, value: undefined });
+    },
+    [Symbol.asyncIterator]: () => src,
+  };
+  const it = mapStream(() => new Promise<AsyncIterable<number>>((r) => (opened = r)), (x) => x, (how) => void ends.push(how));
+  const first = it.next();
+  await it.return!();
+  opened(src);
+  assert.deepEqual(await first, { done: true, value: undefined });
+  assert.equal(read, 0);
+  assert.deepEqual(log, ['source closed']);
+  assert.deepEqual(ends, ['return']);
+});

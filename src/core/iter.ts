@@ -53,6 +53,11 @@ export function mapStream<T, U>(
       if (opened instanceof Promise) {
         return opened.then((o) => {
           src = o[Symbol.asyncIterator]();
+          // The consumer stopped reading while the source was being opened: it is closed unread.
+          if (state === 'ended') {
+            src.return?.()?.catch(() => {});
+            return DONE;
+          }
           return read();
         }, fail);
       }
