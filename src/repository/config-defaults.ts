@@ -9,6 +9,7 @@ const TOP_ORDER = fieldOrder('inference.ModelConfig');
 const INPUT_ORDER = fieldOrder('inference.ModelInput');
 const GROUP_ORDER = fieldOrder('inference.ModelInstanceGroup');
 const OPTIMIZATION_ORDER = fieldOrder('inference.ModelOptimizationPolicy');
+const BATCHING_ORDER = fieldOrder('inference.ModelDynamicBatching');
 
 function ordered<T extends object>(obj: T, first: readonly string[]): T {
   const out: Record<string, unknown> = {};
@@ -40,13 +41,20 @@ export function applyDefaults(cfg: ModelConfig, modelName: string, maxInstances 
   out.input = (out.input ?? []).map((input) =>
     ordered({ ...input, format: input.format ?? 'FORMAT_NONE', dims: input.dims ?? [] }, INPUT_ORDER));
   out.output = (out.output ?? []).map((output) => ({ ...output, dims: output.dims ?? [] }));
-  // Group names as Triton's NormalizeInstanceGroup gives them: the model's name for the group it adds,
-  // <model>_<index> for a written group without one.
+  // Groups as Triton's NormalizeInstanceGroup leaves them: the model's name for the group it adds,
+  // <model>_<index> for a written group without one; KIND_AUTO resolved to where Duet runs it (the CPU).
   if (!out.instance_group || out.instance_group.length === 0) {
     out.instance_group = [{ name: out.name, kind: 'KIND_CPU', count: count('KIND_CPU') }];
   } else {
-    out.instance_group = out.instance_group.map((g, i) => ordered(
-      { ...g, name: g.name || `${out.name}_${i}`, kind: g.kind ?? 'KIND_CPU', count: g.count ?? count(g.kind ?? 'KIND_CPU') }, GROUP_ORDER));
+    out.instance_group = out.instance_group.map((g, i) => ordered({
+      ...g, name: g.name || `${out.name}_${i}`, kind: !g.kind || g.kind === 'KIND_AUTO' ? 'KIND_CPU' : g.kind, count: g.count ?? count(g.kind ?? 'KIND_CPU'),
+    }, GROUP_ORDER));
+  }
+  // Triton's NormalizeModelConfig: dynamic batching with no preferred size prefers max_batch_size (for Duet's
+  // batcher the same as none: a full batch goes at once either way).
+  const db = out.dynamic_batching;
+  if (db && out.max_batch_size > 0 && !db.preferred_batch_size?.length) {
+    out.dynamic_batching = ordered({ ...db, preferred_batch_size: [out.max_batch_size] }, BATCHING_ORDER);
   }
   // Triton's NormalizeModelConfig turns pinned memory on unless the config says otherwise (Duet has no pinned
   // memory to use; the fields are shown as Triton shows them).

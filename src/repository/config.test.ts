@@ -425,6 +425,16 @@ test('applyDefaults keeps what the user wrote and does not modify its argument',
   assert.notEqual(cfg.input, parsed.input);
 });
 
+test('applyDefaults as Triton normalizes: KIND_AUTO runs on the CPU; dynamic batching prefers max_batch_size', () => {
+  const cfg = applyDefaults(pbtxt(`${MINIMAL} max_batch_size: 8 instance_group { kind: KIND_AUTO } dynamic_batching { max_queue_delay_microseconds: 5 }`), 'm');
+  assert.equal(cfg.instance_group![0]!.kind, 'KIND_CPU');
+  assert.deepEqual(cfg.dynamic_batching, { preferred_batch_size: [8], max_queue_delay_microseconds: 5 });
+  assert.deepEqual(Object.keys(cfg.dynamic_batching!), ['preferred_batch_size', 'max_queue_delay_microseconds']);
+  const written = applyDefaults(pbtxt(`${MINIMAL} max_batch_size: 8 dynamic_batching { preferred_batch_size: 4 }`), 'm');
+  assert.deepEqual(written.dynamic_batching, { preferred_batch_size: [4] });
+  validateModelConfig(cfg);
+});
+
 test('applyDefaults: empty name and empty instance_group count as missing', () => {
   const cfg = applyDefaults({ name: '', max_batch_size: 0, input: [], output: [], instance_group: [] }, 'm');
   assert.equal(cfg.name, 'm');
