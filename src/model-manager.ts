@@ -16,8 +16,9 @@ import {
   checkConfigPaths, findModelFile, listRepositories, readLabels, readModelSource, repositoryOf, selectVersions,
 } from './repository/layout.js';
 import type { ModelPlace } from './repository/contain.js';
-import { unhonouredOptimizations, warmupSamples, type WarmupSample } from './repository/warmup.js';
+import { unhonouredOptimizations, warmupSamples } from './repository/warmup.js';
 import { BACKENDS, backendOfKind } from './backends/registry.js';
+import { warmUp } from './backends/warmup.js';
 import { ModelPoller } from './model-poller.js';
 import type { LogFn } from './core/log.js';
 
@@ -104,28 +105,6 @@ export interface ModelManagerOptions {
   maxInstancesPerModel?: number;
   /** How long an unload (or reload) lets the model's open streams run before ending them. */
   unloadGraceMs?: number;
-}
-
-const isDecoupledConfig = (cfg: ModelConfig) => cfg.model_transaction_policy?.decoupled === true;
-
-/** Runs each warmup sample on one instance; a failed request fails the load, naming the sample. */
-async function warmUp(inst: ModelInstance, samples: WarmupSample[], decoupled: boolean): Promise<void> {
-  for (const s of samples) {
-    const requests = s.requests.map((inputs) => ({ inputs, parameters: {} }));
-    try {
-      for (let run = 0; run < s.runs; run++) {
-        if (decoupled) {
-          for (const r of requests) for await (const _ of inst.stream(r, new AbortController().signal));
-          continue;
-        }
-        const { results } = await inst.execute(requests);
-        const failed = results.find((r) => !Array.isArray(r));
-        if (failed) throw failed;
-      }
-    } catch (e) {
-      throw new Error(`model_warmup sample '${s.name}' failed on instance ${inst.name}: ${(e as Error).message}`);
-    }
-  }
 }
 
 /** The grace period open streams get when their model is unloaded, and (by default) at shutdown. */
@@ -334,7 +313,7 @@ export class ModelManager extends EventEmitter {
       }
       // As Triton: each instance runs the warmup samples before the version takes requests.
       const samples = await warmupSamples(completed, place);
-      await Promise.all(instances.map((inst) => warmUp(inst, samples, isDecoupledConfig(completed))));
+      await Promise.all(instances.map((inst) => warmUp(inst, samples, completed.model_transaction_policy?.decoupled === true)));
       const stats = new ModelStats();
       const scheduler = new Scheduler(`model '${name}' version ${version}`, instances, { ...schedulerOptions(completed), stats });
       return { name, version, config: completed, scheduler, labels, stats };
