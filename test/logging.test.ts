@@ -135,5 +135,11 @@ describe('logging', { timeout: 120_000 }, () => {
       assert.deepEqual(await bad.exit(10_000), { code: 2, signal: null }, `${args.join(' ')} ${JSON.stringify(env)}`);
       assert.match(bad.stderr, re);
     }
+    // A server that cannot start says why as a log line in the chosen format.
+    const missing = run(['--model-repository', join(dir, 'missing'), '--log-format', 'json'], {});
+    assert.deepEqual(await missing.exit(20_000), { code: 1, signal: null }, missing.output);
+    const last = jsonLines(missing).at(-1)!;
+    assert.equal(last.level, 'error');
+    assert.match(last.msg as string, /^cannot start: .*missing/);
   });
 });

@@ -100,6 +100,7 @@ export async function serve(argv: string[]): Promise<void> {
   const dirs = repos.map((r) => resolvePath(r));
   log(`loading models from ${dirs.join(', ')}`);
   const endpoint = v['trace-otlp-endpoint'] ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  // A server that cannot start (a missing repository, a port in use) says why in the log, in its format.
   const server = await startServer({
     modelRepository: dirs.length === 1 ? dirs[0] : dirs,
     host: v.host,
@@ -130,6 +131,9 @@ export async function serve(argv: string[]): Promise<void> {
     streamIdleTimeoutMs,
     log,
     accessLog: v['access-log'],
+  }).catch((e: Error) => {
+    logger.error(`cannot start: ${e.message}`);
+    process.exit(1);
   });
   // Handlers first: a SIGTERM that arrives while the startup lines are written must still shut down gracefully.
   let stopping = false;
