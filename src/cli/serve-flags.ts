@@ -38,6 +38,8 @@ export const SERVE_FLAGS = {
   `a quarter of memory, 256 MiB to 8 GiB; here ${defaultInflightBytes()}`),
   'request-timeout': positive('SECS', 'drop a request whose body stops arriving for SECS', DEFAULT_REQUEST_TIMEOUT_MS / 1000),
   'stream-idle-timeout': seconds('SECS', 'cancel a streaming response whose reader takes no data for SECS (0: never)', DEFAULT_STREAM_IDLE_TIMEOUT_MS),
+  'shutdown-drain-secs': seconds('SECS', 'on SIGTERM, readiness turns false SECS before the listeners close, so load\n'
+    + 'balancers polling /v2/health/ready stop sending first; requests keep being served meanwhile', 0),
   'shutdown-grace-secs': seconds('SECS', 'on SIGTERM, requests in flight get SECS to finish; so do open streams\nwhen their model is unloaded', DEFAULT_GRACE_MS),
 
   'strict-readiness': bool('server ready only when every model is', true, 'B'),
@@ -82,7 +84,7 @@ const SECTIONS: Record<string, readonly Name[]> = {
     'predictor-model', 'generate-model'],
   Listeners: ['host', 'http-port', 'grpc-port', 'metrics-port'],
   gRPC: ['grpc-max-message', 'grpc-window', 'grpc-keepalive-time-ms', 'grpc-keepalive-timeout-ms', 'grpc-infer-response-compression-level', 'grpc-max-concurrent-streams'],
-  Limits: ['http-max-body', 'max-inflight-bytes', 'request-timeout', 'stream-idle-timeout', 'shutdown-grace-secs'],
+  Limits: ['http-max-body', 'max-inflight-bytes', 'request-timeout', 'stream-idle-timeout', 'shutdown-drain-secs', 'shutdown-grace-secs'],
   'Access control': ['api-key', 'api-key-file', 'http-restricted-api', 'grpc-restricted-protocol', 'cors-allow-origin'],
   TLS: ['tls-cert', 'tls-key', 'tls-client-ca', 'grpc-use-ssl', 'grpc-use-ssl-mutual', 'grpc-server-cert', 'grpc-server-key', 'grpc-root-cert'],
   'Logging and tracing': ['log-level', 'log-format', 'access-log', 'trace-otlp-endpoint'],

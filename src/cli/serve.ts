@@ -90,6 +90,7 @@ export async function serve(argv: string[]): Promise<void> {
   const load = v['load-model'];
   log(`model control mode ${mode}${mode === 'poll' ? ` (every ${v['repository-poll-secs']} s)` : ''}${load.length ? `, loading ${load.join(', ')}` : ''}`);
   const graceMs = v['shutdown-grace-secs'];
+  const drainMs = v['shutdown-drain-secs'];
   const streamIdleTimeoutMs = v['stream-idle-timeout'];
   const maxBodyBytes = v['http-max-body'];
   const grpcMaxMessageBytes = v['grpc-max-message'];
@@ -140,13 +141,17 @@ export async function serve(argv: string[]): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: finishing requests in flight (grace period ${graceMs / 1000} s), then exiting`);
+    const drain = drainMs ? `not ready, serving ${drainMs / 1000} s more (--shutdown-drain-secs), then ` : '';
+    log(`${signal}: ${drain}finishing requests in flight (grace period ${graceMs / 1000} s), then exiting`);
     // Only a model stuck in its own code can outlast the grace period; it must not keep the process up for ever.
     setTimeout(() => {
-      logger.error(`still busy ${graceMs / 1000 + 5} s after ${signal}; exiting anyway`);
+      logger.error(`still busy ${(drainMs + graceMs) / 1000 + 5} s after ${signal}; exiting anyway`);
       process.exit(1);
-    }, graceMs + 5000).unref();
-    server.stop(graceMs).then(({ cut }) => {
+    }, drainMs + graceMs + 5000).unref();
+    // Readiness off now; the listeners stay open until the balancers' health checks have seen it.
+    server.dataPlane.beginShutdown();
+    const drained = new Promise((r) => setTimeout(r, drainMs));
+    drained.then(() => server.stop(graceMs)).then(({ cut }) => {
       if (cut.rest + cut.grpc === 0) process.exit(0);
       logger.warn(`shutdown cut ${cut.rest} REST and ${cut.grpc} gRPC requests or streams still running at the end of the ${graceMs / 1000} s grace period`);
       process.exit(1);
