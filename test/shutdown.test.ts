@@ -473,4 +473,23 @@ describe('shutdown', { timeout: 120_000 }, () => {
       client.close();
     }
   });
+
+  test('SIGTERM with --shutdown-drain-secs: readiness false (400) at once while new connections are still served, then exit 0', async () => {
+    const dir = await repo(false);
+    const cli = Cli.serve(dir, ['--shutdown-drain-secs', '3']);
+    const port = await cli.port();
+    // A fresh connection per request (agent: false): the listener itself must still accept.
+    const get = (path: string) => new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      }).on('error', reject);
+    });
+    assert.equal(await get('/v2/health/ready'), 200);
+    cli.child.kill('SIGTERM');
+    await cli.waitFor(/SIGTERM: not ready, serving 3 s more/, 5000);
+    assert.equal(await get('/v2/health/ready'), 400, 'not ready: 400, as Triton answers');
+    assert.equal(await get('/v2/models/big'), 200, 'metadata on a new connection during the drain');
+    assert.deepEqual(await cli.exit(15_000), { code: 0, signal: null }, cli.output);
+  });
 });

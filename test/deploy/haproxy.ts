@@ -19,7 +19,7 @@ export interface Backend {
  * REST is balanced per request (HTTP/1.1 keep-alive to the backends, each request dispatched on its own);
  * gRPC per HTTP/2 stream: the frontend speaks h2, the backends h2c (`proto h2`), and `balance roundrobin`
  * picks a server for every stream, so one client connection reaches every replica. Active checks ask each
- * replica's REST port for /v2/health/ready; a draining replica answers 503 and leaves both pools.
+ * replica's REST port for /v2/health/ready; a draining replica answers 400 and leaves both pools.
  * Connection failures and empty responses are retried on another server (inference is safe to replay).
  */
 export function haproxyConfig(o: { restPort: number; grpcPort: number; socket: string; backends: Backend[] }): string {
