@@ -10,9 +10,9 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GrpcClient } from '../src/client/grpc.js';
-import { HttpClient } from '../src/client/http.js';
-import type { InferenceClient } from '../src/client/types.js';
+import { GrpcClient } from '../packages/client/src/grpc.js';
+import { HttpClient } from '../packages/client/src/http.js';
+import type { InferenceClient } from '../packages/client/src/types.js';
 import { InferenceError } from '../src/core/errors.js';
 import { ROOT, startChild, stopper } from '../src/bench/target.js';
 

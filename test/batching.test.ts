@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { InferenceClient } from '../src/client/types.js';
+import type { InferenceClient } from '../packages/client/src/types.js';
 import type { RunningServer } from '../src/server.js';
 import { PROTOCOLS, scratchRepo, startTestServer, withoutBatching } from './harness.js';
 

@@ -9,7 +9,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/pr
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import type { InferenceClient, InferInput } from '../src/client/types.js';
+import type { InferenceClient, InferInput } from '../packages/client/src/types.js';
 import type { RunningServer } from '../src/server.js';
 import { baseUrl, EXPLICIT, MODELS, PROTOCOLS, scratchRepo, serveScratch, startTestServer } from './harness.js';
 

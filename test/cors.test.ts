@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { HttpClient, type HttpResponse } from '../src/client/http.js';
+import { HttpClient, type HttpResponse } from '../packages/client/src/http.js';
 import type { RunningServer } from '../src/server.js';
 import { EXPLICIT, scratchRepo, startTestServer } from './harness.js';
 

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataType } from '../src/core/datatypes.js';
-import type { InferenceClient, InferInput } from '../src/client/types.js';
+import type { InferenceClient, InferInput } from '../packages/client/src/types.js';
 import type { RunningServer } from '../src/server.js';
 import { PROTOCOLS, startTestServer } from './harness.js';
 

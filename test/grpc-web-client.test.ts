@@ -4,9 +4,9 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GrpcClient } from '../src/client/grpc.js';
-import { GrpcWebClient } from '../src/client/grpc-web.js';
-import type { InferenceClient } from '../src/client/types.js';
+import { GrpcClient } from '../packages/client/src/grpc.js';
+import { GrpcWebClient } from '../packages/client/src/grpc-web.js';
+import type { InferenceClient } from '../packages/client/src/types.js';
 import type { RunningServer } from '../src/server.js';
 import { baseUrl, collect, failure, scratchRepo, startTestServer } from './harness.js';
 import { writeTestModels } from './fixtures/streaming-models.js';

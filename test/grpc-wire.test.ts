@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import Long from 'long';
-import { GrpcClient } from '../src/client/grpc.js';
+import { GrpcClient } from '../packages/client/src/grpc.js';
 import { InferenceError } from '../src/core/errors.js';
 import { grpc as g, inference } from '../src/generated/proto.js';
 import { toNumber } from '../src/protocols/grpc/codec.js';

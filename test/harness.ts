@@ -6,10 +6,10 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HttpClient } from '../src/client/http.js';
-import { GrpcClient } from '../src/client/grpc.js';
-import { GrpcWebClient } from '../src/client/grpc-web.js';
-import type { InferenceClient } from '../src/client/types.js';
+import { HttpClient } from '../packages/client/src/http.js';
+import { GrpcClient } from '../packages/client/src/grpc.js';
+import { GrpcWebClient } from '../packages/client/src/grpc-web.js';
+import type { InferenceClient } from '../packages/client/src/types.js';
 import { InferenceError } from '../src/core/errors.js';
 import { startServer, type RunningServer, type ServerOptions } from '../src/server.js';
 

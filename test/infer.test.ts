@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InferenceClient } from '../src/client/types.js';
+import type { InferenceClient } from '../packages/client/src/types.js';
 import type { RunningServer } from '../src/server.js';
 import { MODELS, PROTOCOLS, startTestServer } from './harness.js';
 

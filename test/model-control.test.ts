@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { InferenceClient, InferInput } from '../src/client/types.js';
+import type { InferenceClient, InferInput } from '../packages/client/src/types.js';
 import { MODEL_CONTROL_DISABLED } from '../src/dataplane.js';
 import type { RunningServer } from '../src/server.js';
 import { baseUrl, MODELS, PROTOCOLS, scratchRepo, serveScratch, startTestServer, type TestServerOptions } from './harness.js';

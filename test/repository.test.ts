@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { InferenceClient, InferInput, RepositoryEntry } from '../src/client/types.js';
+import type { InferenceClient, InferInput, RepositoryEntry } from '../packages/client/src/types.js';
 import type { RunningServer } from '../src/server.js';
 import { EXPLICIT, MODELS, PROTOCOLS, scratchRepo, serveScratch, startTestServer } from './harness.js';
 

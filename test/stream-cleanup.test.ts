@@ -3,7 +3,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { InferenceClient } from '../src/client/types.js';
+import type { InferenceClient } from '../packages/client/src/types.js';
 import type { RunningServer } from '../src/server.js';
 import { EXPLICIT, PROTOCOLS, scratchRepo, startTestServer } from './harness.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InferenceClient } from '../src/client/types.js';
+import type { InferenceClient } from '../packages/client/src/types.js';
 import { InferenceError } from '../src/core/errors.js';
 import type { RunningServer } from '../src/server.js';
 import { EXPLICIT, PROTOCOLS, scratchRepo, speaksGrpc, startTestServer, type TestServerOptions } from './harness.js';

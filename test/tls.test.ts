@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { HttpClient } from '../src/client/http.js';
-import { GrpcClient } from '../src/client/grpc.js';
-import type { ClientTls, InferenceClient } from '../src/client/types.js';
+import { HttpClient } from '../packages/client/src/http.js';
+import { GrpcClient } from '../packages/client/src/grpc.js';
+import type { ClientTls, InferenceClient } from '../packages/client/src/types.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import type { TlsOptions } from '../src/core/tls.js';
 import { tlsFromFlags } from '../src/cli/tls-flags.js';
@@ -129,7 +129,7 @@ async function using<T>(c: InferenceClient, fn: (c: InferenceClient) => Promise<
 }
 
 /** GET /metrics over HTTPS with the given client TLS options. */
-function getMetrics(port: number, tls: ClientTls): Promise<{ status: number; body: string }> {
+function getMetrics(port: number, tls: Pick<https.RequestOptions, 'ca' | 'cert' | 'key'>): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.get({ host: '127.0.0.1', port, path: '/metrics', agent: false, ...tls }, (res) => {
       let body = '';

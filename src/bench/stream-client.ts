@@ -5,7 +5,7 @@
 
 import http2 from 'node:http2';
 import { INFERENCE_SERVICE } from '../protocols/grpc/definitions.js';
-import { inferRequest } from '../client/grpc-common.js';
+import { inferRequest } from '../../packages/client/src/grpc-common.js';
 import type { inference } from '../generated/proto.js';
 
 const METHOD = INFERENCE_SERVICE.ModelStreamInfer;

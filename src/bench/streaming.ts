@@ -10,9 +10,9 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { tsImport } from 'tsx/esm/api';
-import { GrpcClient } from '../client/grpc.js';
+import { GrpcClient } from '../../packages/client/src/grpc.js';
 import { BareStreamClient } from './stream-client.js';
-import { HttpClient } from '../client/http.js';
+import { HttpClient } from '../../packages/client/src/http.js';
 import { ModelTensor, type DecoupledModel } from '../backends/typescript/api.js';
 import { encodeBytes } from '../core/tensor.js';
 import { serverCpu, usPerRequest } from './procstat.js';

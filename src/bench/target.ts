@@ -7,7 +7,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { GrpcClient } from '../client/grpc.js';
+import { GrpcClient } from '../../packages/client/src/grpc.js';
 import { INFERENCE_SERVICE } from '../protocols/grpc/server.js';
 import { encodeHttp, grpcRequest, modelPath, type BenchInput, type InputSpec, type Protocol } from './payload.js';
 import type { CannedResponse } from './echo.js';

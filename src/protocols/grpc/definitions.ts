@@ -6,9 +6,7 @@ import { duet, grpc as g, inference, PredictRequest, PredictResponse } from '../
 import { HEADER_BYTES } from './framing.js';
 import { readInferRequest, writeInferResponse, writeStreamInferResponse } from './infer-wire.js';
 
-/** Triton's request parameter asking for final-response flags on a stream, and the flag itself. */
-export const EMPTY_FINAL = 'triton_enable_empty_final_response';
-export const FINAL_FLAG = 'triton_final_response';
+export { EMPTY_FINAL, FINAL_FLAG } from '../../../packages/client/src/grpc-methods.js';
 
 /** A protobuf message type as the generated static code exposes it. */
 export interface MessageType<T> {

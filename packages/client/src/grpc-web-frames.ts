@@ -1,7 +1,7 @@
 // gRPC-Web framing for the client (grpc/grpc doc/PROTOCOL-WEB.md): request frames out; response frames, the
 // 0x80 trailer frame and base64 text mode in, whatever the chunk boundaries. No Node APIs, so it runs in browsers.
 
-import { InferenceError } from '../core/errors.js';
+import { InferenceError } from './errors.js';
 
 /** The frame flag bits: 0x01 compressed, 0x80 trailers. */
 const COMPRESSED = 0x01;

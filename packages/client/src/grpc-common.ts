@@ -2,20 +2,20 @@
 // request's ModelStreamInfer responses: GrpcClient (grpc-js, HTTP/2) and GrpcWebClient (fetch) share it,
 // so both send the same messages and report the same errors.
 
-import { InferenceError, STATUS_TABLE, type ErrorCode } from '../core/errors.js';
-import type { ModelConfig } from '../core/model-config.js';
-import { isDataType } from '../core/datatypes.js';
-import { inference } from '../generated/proto.js';
-import { paramsFromProto, paramsToProto, toNumber } from '../protocols/grpc/codec.js';
-import { EMPTY_FINAL, FINAL_FLAG, type INFERENCE_SERVICE } from '../protocols/grpc/definitions.js';
+import { InferenceError, STATUS_TABLE, type ErrorCode } from './errors.js';
+import type { ModelConfig } from './model-config.js';
+import { isDataType } from './datatypes.js';
+import { inference } from './generated/proto.js';
+import { paramsFromProto, paramsToProto, toNumber } from './grpc-params.js';
+import { EMPTY_FINAL, FINAL_FLAG, type InferenceMethod } from './grpc-methods.js';
 import {
   inputToRaw, makeResult, normalizeOutputs, ResultTensor,
   type InferenceClient, type InferInput, type InferOptions, type InferResult,
   type ModelMetadataResult, type RepositoryEntry, type ServerMetadataResult, type GenerateOptions,
 } from './types.js';
-import { decodeGenerateBody, generateResponseJson } from '../core/generate.js';
+import { decodeGenerateBody, generateResponseJson } from './generate.js';
 
-export type InferenceMethod = keyof typeof INFERENCE_SERVICE & string;
+export type { InferenceMethod };
 
 const CODE_OF_GRPC = new Map<number, ErrorCode>();
 for (const [code, row] of Object.entries(STATUS_TABLE) as [ErrorCode, { grpc: number }][]) {

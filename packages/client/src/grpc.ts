@@ -1,11 +1,11 @@
 // GrpcClient: inference.GRPCInferenceService over @grpc/grpc-js (HTTP/2) with the static protobuf codecs.
 
 import * as grpc from '@grpc/grpc-js';
-import type { inference } from '../generated/proto.js';
-import { INFERENCE_SERVICE } from '../protocols/grpc/definitions.js';
+import type { inference } from './generated/proto.js';
+import { INFERENCE_METHODS, methodPath, type MessageType } from './grpc-methods.js';
 import type { InferInput, InferOptions, InferResult, ClientTls } from './types.js';
-import { AsyncQueue } from '../core/async-queue.js';
-import type { InferenceError } from '../core/errors.js';
+import { AsyncQueue } from './async-queue.js';
+import type { InferenceError } from './errors.js';
 import {
   errorOfStatus, GrpcServiceClient, streamRequest, streamResultOf, untilFinal,
   type InferenceMethod, type StreamResult,
@@ -29,8 +29,20 @@ export interface GrpcClientOptions {
 
 function channelCredentials(tls: ClientTls | undefined): grpc.ChannelCredentials {
   if (!tls) return grpc.credentials.createInsecure();
-  const buf = (pem: string | Buffer | undefined) => (pem === undefined ? null : typeof pem === 'string' ? Buffer.from(pem) : pem);
+  const buf = (pem: string | Uint8Array | undefined) => (pem === undefined ? null : Buffer.from(pem));
   return grpc.credentials.createSsl(buf(tls.ca), buf(tls.key), buf(tls.cert));
+}
+
+/** grpc-js's serializers over a method's generated message types. */
+function codecs(method: InferenceMethod) {
+  const { request, response }: { request: MessageType; response: MessageType } = INFERENCE_METHODS[method];
+  return {
+    serialize: (v: object) => {
+      const u = request.encode(v).finish();
+      return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+    },
+    deserialize: (b: Buffer) => response.decode(b),
+  };
 }
 
 export class GrpcClient extends GrpcServiceClient {
@@ -60,10 +72,10 @@ export class GrpcClient extends GrpcServiceClient {
   }
 
   call<Res>(method: InferenceMethod, request: object, signal?: AbortSignal): Promise<Res> {
-    const def = INFERENCE_SERVICE[method];
+    const def = codecs(method);
     const options: grpc.CallOptions = this.timeoutMs ? { deadline: Date.now() + this.timeoutMs } : {};
     return new Promise((resolve, reject) => {
-      const call = this.client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, request, this.metadata(), options,
+      const call = this.client.makeUnaryRequest(methodPath(method), def.serialize, def.deserialize, request, this.metadata(), options,
         (err, res) => (err ? reject(errorOf(err)) : resolve(res as Res)));
       if (signal?.aborted) call.cancel();
       else signal?.addEventListener('abort', () => call.cancel(), { once: true });
@@ -75,8 +87,8 @@ export class GrpcClient extends GrpcServiceClient {
    * as it comes. Each response item is final when the server says the request is done.
    */
   openStream(signal?: AbortSignal): InferStream {
-    const def = INFERENCE_SERVICE.ModelStreamInfer;
-    const call = this.client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, this.metadata(), {});
+    const def = codecs('ModelStreamInfer');
+    const call = this.client.makeBidiStreamRequest(methodPath('ModelStreamInfer'), def.serialize, def.deserialize, this.metadata(), {});
     if (signal?.aborted) call.cancel();
     else signal?.addEventListener('abort', () => call.cancel(), { once: true });
     const queue = new AsyncQueue<StreamResult>();

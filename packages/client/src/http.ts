@@ -2,11 +2,11 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { InferenceError, STATUS_TABLE, type ErrorCode } from '../core/errors.js';
-import type { ModelConfig } from '../core/model-config.js';
-import { isDataType } from '../core/datatypes.js';
-import { jsonToRaw, lostInt64Precision, parseJsonLossless, rawToJsonText } from '../core/json-tensor.js';
-import { jsonText } from '../core/generate.js';
+import { InferenceError, STATUS_TABLE, type ErrorCode } from './errors.js';
+import type { ModelConfig } from './model-config.js';
+import { isDataType } from './datatypes.js';
+import { jsonToRaw, lostInt64Precision, parseJsonLossless, rawToJsonText } from './json-tensor.js';
+import { jsonText } from './generate.js';
 import {
   inputToRaw, makeResult, normalizeOutputs, ResultTensor,
   type InferenceClient, type InferInput, type InferOptions, type InferResult,
@@ -65,7 +65,7 @@ export class HttpClient implements InferenceClient {
     this.host = u.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(u.port || (secure ? 443 : 80));
     const pool = { keepAlive: true, maxSockets: opts.maxSockets ?? 64 };
-    this.agent = secure ? new https.Agent({ ...pool, ...opts.tls }) : new http.Agent(pool);
+    this.agent = secure ? new https.Agent({ ...pool, ...pems(opts.tls) }) : new http.Agent(pool);
     this.send = secure ? https.request : http.request;
     this.fixedHeaders = { ...opts.headers, ...(opts.token !== undefined ? { authorization: `Bearer ${opts.token}` } : {}) };
   }
@@ -223,6 +223,12 @@ export class HttpClient implements InferenceClient {
   async close(): Promise<void> {
     this.agent.destroy();
   }
+}
+
+/** TLS settings as node:https takes them. */
+function pems(tls: ClientTls = {}) {
+  const b = (v: string | Uint8Array | undefined) => (v === undefined || typeof v === 'string' ? v : Buffer.from(v));
+  return { ca: b(tls.ca), cert: b(tls.cert), key: b(tls.key) };
 }
 
 function parseJsonExact(text: string): Record<string, unknown> {

@@ -1,9 +1,9 @@
 // GrpcWebClient: inference.GRPCInferenceService over gRPC-Web (grpc/grpc doc/PROTOCOL-WEB.md) on the global
 // fetch, as a browser speaks it: the REST port, HTTP/1.1, unary and server-streaming calls only.
 
-import { InferenceError } from '../core/errors.js';
-import type { inference } from '../generated/proto.js';
-import { INFERENCE_METHODS, INFERENCE_SERVICE } from '../protocols/grpc/definitions.js';
+import { InferenceError } from './errors.js';
+import type { inference } from './generated/proto.js';
+import { INFERENCE_METHODS, methodPath } from './grpc-methods.js';
 import type { InferInput, InferOptions, InferResult } from './types.js';
 import { errorOfStatus, GrpcServiceClient, streamRequest, streamResultOf, untilFinal, type InferenceMethod } from './grpc-common.js';
 import { Base64Reader, encodeBase64, encodeFrame, FrameReader, statusOf } from './grpc-web-frames.js';
@@ -58,12 +58,12 @@ export class GrpcWebClient extends GrpcServiceClient {
       message = m;
     }
     if (!message) throw new InferenceError('INTERNAL', `${method}: the server ended the call with status OK and no response`);
-    return INFERENCE_METHODS[method][1].decode(message) as Res;
+    return INFERENCE_METHODS[method].response.decode(message) as Res;
   }
 
   /** ModelStreamInfer carrying one request (gRPC-Web has no client streaming): its responses as they arrive. */
   async *streamInfer(model: string, inputs: InferInput[], options: InferOptions = {}): AsyncIterable<InferResult> {
-    const decode = INFERENCE_METHODS.ModelStreamInfer[1].decode;
+    const decode = INFERENCE_METHODS.ModelStreamInfer.response.decode;
     const messages = this.messages('ModelStreamInfer', streamRequest(model, inputs, options), options.signal);
     yield* untilFinal((async function* () {
       for await (const m of messages) yield streamResultOf(decode(m) as inference.ModelStreamInferResponse);
@@ -72,7 +72,7 @@ export class GrpcWebClient extends GrpcServiceClient {
 
   /** One call's response messages as their frames complete; ends at an OK status, throws any other. */
   private async *messages(method: InferenceMethod, request: object, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-    const frame = encodeFrame(INFERENCE_METHODS[method][0].encode(request).finish());
+    const frame = encodeFrame(INFERENCE_METHODS[method].request.encode(request).finish());
     const abort = new AbortController();
     let why: InferenceError | undefined;
     const stop = (e: InferenceError) => {
@@ -91,7 +91,7 @@ export class GrpcWebClient extends GrpcServiceClient {
     try {
       let res: Response;
       try {
-        res = await fetch(`${this.base}${INFERENCE_SERVICE[method].path}`, {
+        res = await fetch(`${this.base}${methodPath(method)}`, {
           method: 'POST', headers: this.fixedHeaders, body: this.text ? encodeBase64(frame) : frame, signal: abort.signal,
         });
       } catch (e) {

@@ -1,11 +1,11 @@
 // The one client interface both protocols implement, so code and tests are written once.
 
-import { bytesOf, isDataType, type DataType, type TypedArray } from '../core/datatypes.js';
-import { invalidArg } from '../core/errors.js';
-import { jsonToRaw } from '../core/json-tensor.js';
-import { TensorView } from '../core/tensor-view.js';
-import type { ModelConfig } from '../core/model-config.js';
-import { encodeBytes, type Parameters } from '../core/tensor.js';
+import { bytesOf, isDataType, type DataType, type TypedArray } from './datatypes.js';
+import { invalidArg } from './errors.js';
+import { jsonToRaw } from './json-tensor.js';
+import { TensorView } from './tensor-view.js';
+import type { ModelConfig } from './model-config.js';
+import { encodeBytes, utf8, type Parameters } from './tensor.js';
 
 export type InputData = TypedArray | readonly (string | Uint8Array)[] | readonly boolean[] | readonly number[] | readonly bigint[];
 
@@ -37,9 +37,9 @@ export interface InferOptions {
 
 /** TLS for a client: `ca` to trust (default: the system's CAs); `cert` and `key` for mutual TLS. PEM text or bytes. */
 export interface ClientTls {
-  ca?: string | Buffer;
-  cert?: string | Buffer;
-  key?: string | Buffer;
+  ca?: string | Uint8Array;
+  cert?: string | Uint8Array;
+  key?: string | Uint8Array;
 }
 
 /** An output of a result: typed(), bytes(), strings(), values(). */
@@ -116,7 +116,7 @@ export function inputToRaw(input: InferInput): Uint8Array {
   const d = input.data;
   if (ArrayBuffer.isView(d)) return bytesOf(d);
   if (input.datatype === 'BYTES') {
-    return encodeBytes((d as readonly (string | Uint8Array)[]).map((e) => (typeof e === 'string' ? Buffer.from(e, 'utf8') : e)));
+    return encodeBytes((d as readonly (string | Uint8Array)[]).map((e) => (typeof e === 'string' ? utf8(e) : e)));
   }
   return jsonToRaw(input.datatype, d as unknown[], `input '${input.name}'`);
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InferenceError } from '../core/errors.js';
+import { InferenceError } from './errors.js';
 import { Base64Reader, encodeBase64, encodeFrame, FrameReader, parseTrailers, statusOf, type Frame } from './grpc-web-frames.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -4,8 +4,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InferenceError } from '../core/errors.js';
-import { inference } from '../generated/proto.js';
+import { InferenceError } from './errors.js';
+import { inference } from './generated/proto.js';
 import { GrpcWebClient } from './grpc-web.js';
 import { encodeBase64, encodeFrame } from './grpc-web-frames.js';
 
