@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GrpcClient } from '../packages/client/src/grpc.js';
-import { HttpClient } from '../packages/client/src/http.js';
+import { HttpClient } from '../packages/client/src/node.js';
 import type { InferenceClient } from '../packages/client/src/types.js';
 import { InferenceError } from '../src/core/errors.js';
 import { ROOT, startChild, stopper } from '../src/bench/target.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { HttpClient } from '../packages/client/src/http.js';
+import { HttpClient } from '../packages/client/src/node.js';
 import { GrpcServiceClient } from '../packages/client/src/grpc-common.js';
 import type { InferenceClient, InferInput } from '../packages/client/src/types.js';
 import { GENERATOR_SERVICE, HEALTH_SERVICE, PREDICTOR_SERVICE } from '../src/protocols/grpc/definitions.js';
@@ -38,7 +38,7 @@ async function statistics(c: InferenceClient): Promise<void> {
     return;
   }
   const res = await (c as HttpClient).request('GET', '/v2/models/stats');
-  if (res.status !== 200) throw Object.assign(new Error(res.body.toString()), { code: res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'PERMISSION_DENIED' : String(res.status) });
+  if (res.status !== 200) throw Object.assign(new Error(res.text), { code: res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'PERMISSION_DENIED' : String(res.status) });
 }
 
 async function drain(it: AsyncIterable<unknown>): Promise<unknown[]> {
@@ -266,7 +266,7 @@ describe('http: the answer to a missing key', () => {
       const res = await c.request('GET', '/v2');
       assert.equal(res.status, 401);
       assert.match(String(res.headers['www-authenticate']), /^Bearer\b/);
-      assert.match((JSON.parse(res.body.toString()) as { error: string }).error, /Authorization: Bearer <key>/);
+      assert.match((JSON.parse(res.text) as { error: string }).error, /Authorization: Bearer <key>/);
     } finally {
       await c.close();
     }
@@ -290,7 +290,7 @@ describe('http: the answer to a missing key', () => {
       assert.equal((await m.request('GET', '/metrics', undefined, { authorization: 'Bearer nope' })).status, 401);
       const yes = await m.request('GET', '/metrics', undefined, { authorization: `Bearer ${KEY}` });
       assert.equal(yes.status, 200);
-      assert.match(yes.body.toString(), /nv_inference_request_success/);
+      assert.match(yes.text, /nv_inference_request_success/);
     } finally {
       await m.close();
     }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HttpClient } from '../packages/client/src/http.js';
+import { HttpClient } from '../packages/client/src/node.js';
 import type { InferenceClient } from '../packages/client/src/types.js';
 import { DATATYPES } from '../src/core/datatypes.js';
 import { InferenceError, STATUS_TABLE } from '../src/core/errors.js';
@@ -75,12 +75,12 @@ interface Answer { code: string; message: string }
 async function sameEverywhere(req: NeutralRequest): Promise<Answer> {
   const h = toRest(req);
   const r = await rest.request('POST', h.path, h.body, h.headers);
-  const restMessage = (JSON.parse(r.body.toString()) as { error?: string }).error ?? '';
+  const restMessage = (JSON.parse(r.text) as { error?: string }).error ?? '';
   const g = await grpcCall(session, INFER_PATH, frame(toProto(req)));
   const s = await grpcCall(session, STREAM_PATH, frame(toProto(req)));
   const streamed = inference.ModelStreamInferResponse.decode(s.messages[0]);
 
-  assert.ok(r.status >= 400 && r.status < 500, `REST answered ${r.status}: ${r.body.toString()}`);
+  assert.ok(r.status >= 400 && r.status < 500, `REST answered ${r.status}: ${r.text}`);
   const code = Object.entries(STATUS_TABLE).find(([, row]) => row.grpc === g.status)?.[0] ?? `gRPC ${g.status}`;
   assert.equal(STATUS_TABLE[code as keyof typeof STATUS_TABLE]?.http, r.status, `REST ${r.status} "${restMessage}" but gRPC ${code} "${g.message}"`);
   assert.equal(g.message, restMessage, 'REST and gRPC messages differ');
@@ -183,7 +183,7 @@ describe('REST JSON nested thousands of levels deep is a clean 400 naming what w
   const deep = (inner: string, depth: number) => '['.repeat(depth) + inner + ']'.repeat(depth);
   const post = async (path: string, text: string) => {
     const r = await rest.request('POST', path, Buffer.from(text), { 'content-type': 'application/json' });
-    return { status: r.status, error: (JSON.parse(r.body.toString()) as { error?: string }).error ?? '' };
+    return { status: r.status, error: (JSON.parse(r.text) as { error?: string }).error ?? '' };
   };
   const sample: Record<string, string> = { BOOL: 'true', BYTES: '"a"', FP16: '1.5', FP32: '1.5', FP64: '1.5' };
 

@@ -7,13 +7,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { HttpClient, type HttpResponse } from '../packages/client/src/http.js';
+import { HttpClient, type HttpResponse } from '../packages/client/src/node.js';
 import type { RunningServer } from '../src/server.js';
 import { EXPLICIT, scratchRepo, startTestServer } from './harness.js';
 
 const EVIL = 'https://evil.example';
 const APP = 'https://app.example';
-const errorOf = (r: HttpResponse) => (JSON.parse(r.body.toString()) as { error: string }).error;
+const errorOf = (r: HttpResponse) => (JSON.parse(r.text) as { error: string }).error;
 const corsHeaders = (r: HttpResponse) => Object.keys(r.headers).filter((h) => h.startsWith('access-control-'));
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -36,7 +36,7 @@ describe('without --cors-allow-origin', () => {
     await server.stop();
   });
 
-  const index = async () => JSON.parse((await c.request('POST', '/v2/repository/index')).body.toString()) as unknown[];
+  const index = async () => JSON.parse((await c.request('POST', '/v2/repository/index')).text) as unknown[];
 
   test('regression: a cross-site load or unload from a web page is 403 and changes nothing', async () => {
     const before = await index();
@@ -90,7 +90,7 @@ describe('without --cors-allow-origin', () => {
     assert.equal(idx.status, 200);
     const body = JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 128], data: Array(128).fill(1) }] });
     const inf = await c.request('POST', '/v2/models/my_model/infer', Buffer.from(body), form);
-    assert.equal(inf.status, 200, inf.body.toString());
+    assert.equal(inf.status, 200, inf.text);
     assert.deepEqual(corsHeaders(inf), []);
   });
 });
@@ -127,7 +127,7 @@ describe('with --cors-allow-origin and an API key', () => {
     const body = JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 512], data: Array(512).fill(0.5) }] });
     const ok = await c.request('POST', '/v2/models/identity_fp32/infer', Buffer.from(body),
       { origin: APP, authorization: `Bearer ${KEY}`, 'accept-encoding': 'gzip', 'content-type': 'application/json' });
-    assert.equal(ok.status, 200, ok.body.toString());
+    assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.headers['access-control-allow-origin'], APP);
     assert.equal(ok.headers['content-encoding'], 'gzip');
     assert.deepEqual(String(ok.headers.vary).split(/,\s*/).sort(), ['Accept-Encoding', 'Origin']);

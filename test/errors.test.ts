@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { gzipSync, deflateSync } from 'node:zlib';
-import { HttpClient, type HttpResponse } from '../packages/client/src/http.js';
+import { HttpClient, HttpResponse } from '../packages/client/src/node.js';
 import type { InferenceClient, InferInput } from '../packages/client/src/types.js';
 import { InferenceError, type ErrorCode } from '../src/core/errors.js';
 import { startServer, type RunningServer } from '../src/server.js';
@@ -223,7 +223,7 @@ describe('REST wire', () => {
 
   /** A non-2xx answer with {"error": "..."} whose message matches every pattern. */
   function assertError(res: HttpResponse, status: number, ...patterns: RegExp[]): string {
-    const text = res.body.toString('utf8');
+    const text = res.text;
     assert.equal(res.status, status, text);
     assert.match(String(res.headers['content-type']), /^application\/json/);
     const j = JSON.parse(text) as { error?: unknown };
@@ -234,8 +234,8 @@ describe('REST wire', () => {
 
   /** A my_model answer (JSON outputs) whose single output is `sum`. */
   function assertSum(res: HttpResponse, sum: number): void {
-    assert.equal(res.status, 200, res.body.toString('utf8'));
-    const j = JSON.parse(res.body.toString('utf8')) as { model_name: string; outputs: { name: string; data: number[] }[] };
+    assert.equal(res.status, 200, res.text);
+    const j = JSON.parse(res.text) as { model_name: string; outputs: { name: string; data: number[] }[] };
     assert.equal(j.model_name, 'my_model');
     assert.deepEqual(j.outputs.map((o) => [o.name, o.data]), [['OUTPUT0', [sum]]]);
   }
@@ -415,7 +415,7 @@ describe('REST wire', () => {
   test('deeply nested JSON data gets an error answer and the server goes on', async () => {
     const res = await infer('my_model', deeplyNested());
     assert.ok(res.status >= 400, `status ${res.status}`);
-    assert.equal(typeof (JSON.parse(res.body.toString('utf8')) as { error?: unknown }).error, 'string');
+    assert.equal(typeof (JSON.parse(res.text) as { error?: unknown }).error, 'string');
     assertSum(await infer('my_model', body(myModel())), 128);
   });
 
@@ -450,7 +450,7 @@ describe('REST wire', () => {
         const req = http.request({ host: '127.0.0.1', port: small.http.port, method: 'POST', path: '/v2/models/my_model/infer' }, (r) => {
           const parts: Buffer[] = [];
           r.on('data', (d: Buffer) => parts.push(d));
-          r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body: Buffer.concat(parts) }));
+          r.on('end', () => resolve(new HttpResponse(r.statusCode ?? 0, r.headers as Record<string, string>, Buffer.concat(parts))));
         });
         req.on('error', reject);
         const b = big();

@@ -6,7 +6,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HttpClient } from '../packages/client/src/http.js';
+import { HttpClient } from '../packages/client/src/node.js';
 import { GrpcClient } from '../packages/client/src/grpc.js';
 import { GrpcWebClient } from '../packages/client/src/grpc-web.js';
 import type { InferenceClient } from '../packages/client/src/types.js';

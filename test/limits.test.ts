@@ -10,7 +10,7 @@ import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { GrpcClient } from '../packages/client/src/grpc.js';
-import { HttpClient, type HttpResponse } from '../packages/client/src/http.js';
+import { HttpClient, HttpResponse } from '../packages/client/src/node.js';
 import { InferenceError } from '../src/core/errors.js';
 import { decodeInferRequest } from '../src/protocols/http/codec.js';
 import { startServer, type RunningServer, type ServerOptions } from '../src/server.js';
@@ -39,7 +39,7 @@ function fp32Body(n: number, value = '0.25'): Buffer {
 }
 
 function errorOf(res: HttpResponse, status: number): string {
-  const text = res.body.toString('utf8');
+  const text = res.text;
   assert.equal(res.status, status, text);
   return (JSON.parse(text) as { error: string }).error;
 }
@@ -202,7 +202,7 @@ describe('body limit and request timeout', () => {
       const req = http.request({ host: '127.0.0.1', port: s.server.http.port, method: 'POST', path: '/v2/models/identity_fp32/infer' }, (r) => {
         const parts: Buffer[] = [];
         r.on('data', (d: Buffer) => parts.push(d));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body: Buffer.concat(parts) }));
+        r.on('end', () => resolve(new HttpResponse(r.statusCode ?? 0, r.headers as Record<string, string>, Buffer.concat(parts))));
       });
       req.on('error', reject);
       let off = 0;
@@ -215,7 +215,7 @@ describe('body limit and request timeout', () => {
         }
       }, 150);
     });
-    assert.equal(res.status, 200, res.body.toString());
+    assert.equal(res.status, 200, res.text);
   });
 });
 

@@ -3,7 +3,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { InferenceError } from '../src/core/errors.js';
-import { errorOf } from '../packages/client/src/grpc.js';
+import { errorOf } from '../src/bench/grpc-js-client.js';
 import { grpc as g } from '../src/generated/proto.js';
 import { REFLECTION_V1_SERVICE, REFLECTION_V1ALPHA_SERVICE } from '../src/protocols/grpc/reflection/service.js';
 

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HttpClient } from '../packages/client/src/http.js';
+import { HttpClient } from '../packages/client/src/node.js';
 import { GrpcClient } from '../packages/client/src/grpc.js';
 import { GrpcServiceClient } from '../packages/client/src/grpc-common.js';
 import { GrpcWebClient } from '../packages/client/src/grpc-web.js';
@@ -213,7 +213,7 @@ async function modelStats(c: InferenceClient, name?: string, version?: string): 
     const path = name === undefined ? '/v2/models/stats'
       : `/v2/models/${encodeURIComponent(name)}${version ? `/versions/${encodeURIComponent(version)}` : ''}/stats`;
     const res = await c.request('GET', path);
-    const body = JSON.parse(res.body.toString('utf8')) as { model_stats?: Stat[]; error?: string };
+    const body = JSON.parse(res.text) as { model_stats?: Stat[]; error?: string };
     if (res.status !== 200) throw new InferenceError(CODE_OF_HTTP.get(res.status) ?? 'INTERNAL', body.error ?? `HTTP ${res.status}`);
     assert.ok(Array.isArray(body.model_stats), 'REST stats answer has a model_stats array');
     return body.model_stats;

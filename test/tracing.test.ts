@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { HttpClient } from '../packages/client/src/http.js';
+import { HttpClient } from '../packages/client/src/node.js';
 import { INFERENCE_SERVICE } from '../src/protocols/grpc/server.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { PROTOCOLS, scratchRepo } from './harness.js';

@@ -10,9 +10,9 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { tsImport } from 'tsx/esm/api';
-import { GrpcClient } from '../../packages/client/src/grpc.js';
+import { GrpcJsClient } from './grpc-js-client.js';
 import { BareStreamClient } from './stream-client.js';
-import { HttpClient } from '../../packages/client/src/http.js';
+import { HttpClient } from '../../packages/client/src/node.js';
 import { ModelTensor, type DecoupledModel } from '../backends/typescript/api.js';
 import { encodeBytes } from '../core/tensor.js';
 import { serverCpu, usPerRequest } from './procstat.js';
@@ -118,8 +118,8 @@ export interface StreamingOptions {
 /** Each path at 1 stream and at 64, in-process first; a short warm-up of each before. */
 export async function runStreamingSuite(opts: StreamingOptions): Promise<StreamingResults> {
   const log = opts.log ?? (() => {});
-  const http = new HttpClient(opts.duet.httpUrl, { maxSockets: 256 });
-  const grpc = new GrpcClient(opts.duet.grpcUrl);
+  const http = new HttpClient(opts.duet.httpUrl);
+  const grpc = new GrpcJsClient(opts.duet.grpcUrl);
   const bare = new BareStreamClient(opts.duet.grpcUrl);
   const local = await inProcess(opts.repo, opts.tokens);
   const body = { text_input: PROMPT, max_tokens: opts.tokens, temperature: 0 };

@@ -6,8 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import { GrpcClient } from '../../packages/client/src/grpc.js';
+import type { InferenceError } from '../../packages/client/src/errors.js';
 import { INFERENCE_SERVICE } from '../protocols/grpc/server.js';
 import { encodeHttp, grpcRequest, modelPath, type BenchInput, type InputSpec, type Protocol } from './payload.js';
 import type { CannedResponse } from './echo.js';
@@ -222,16 +222,14 @@ export function serverTime(before: StatsSnapshot | undefined, after: StatsSnapsh
  */
 export async function capture(protocol: Protocol, ep: Endpoints, model: string, version: string | undefined, inputs: BenchInput[]): Promise<CannedResponse> {
   if (protocol === 'grpc') {
-    const client = new GrpcClient(ep.grpcUrl);
+    const client = new GrpcClient(ep.grpcUrl, { timeoutMs: 120_000 });
     try {
-      const def = INFERENCE_SERVICE.ModelInfer;
-      const bytes = await new Promise<Buffer>((resolve, reject) => {
-        client.client.makeUnaryRequest(def.path, def.requestSerialize, (b: Buffer) => b, grpcRequest(model, version, inputs), new grpc.Metadata(), { deadline: Date.now() + 120_000 },
-          (err, res) => (err ? reject(new Error(`${grpc.status[err.code]}: ${err.details}`)) : resolve(res as Buffer)));
-      });
-      return { grpc: bytes.toString('base64') };
+      const bytes = await client.unary('ModelInfer', INFERENCE_SERVICE.ModelInfer.requestSerialize(grpcRequest(model, version, inputs)));
+      return { grpc: Buffer.from(bytes).toString('base64') };
+    } catch (e) {
+      throw new Error(`${(e as InferenceError).code}: ${(e as Error).message}`);
     } finally {
-      client.client.close();
+      await client.close();
     }
   }
   const r = encodeHttp(model, version, inputs, protocol === 'http-binary');

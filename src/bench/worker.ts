@@ -5,9 +5,9 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
-import * as grpc from '@grpc/grpc-js';
 import { GrpcClient, decodeInferResponse as decodeGrpcResponse } from '../../packages/client/src/grpc.js';
 import { decodeInferResponse as decodeHttpResponse } from '../../packages/client/src/http.js';
+import type { InferenceError } from '../../packages/client/src/errors.js';
 import { INFERENCE_SERVICE } from '../protocols/grpc/server.js';
 import type { inference } from '../generated/proto.js';
 import { encodeHttp, grpcRequest } from './payload.js';
@@ -63,7 +63,7 @@ function httpCaller(job: WorkerJob): Caller {
               return;
             }
             try {
-              decodeHttpResponse({ status, headers: res.headers, body });
+              decodeHttpResponse({ headers: res.headers, body });
               finish({ ok: true, reqBytes: r.bodyBytes, resBytes: body.byteLength });
             } catch (e) {
               finish({ ok: false, error: `bad response: ${(e as Error).message}`, reqBytes: r.bodyBytes, resBytes: body.byteLength });
@@ -81,38 +81,28 @@ function httpCaller(job: WorkerJob): Caller {
 }
 
 function grpcCaller(job: WorkerJob): Caller {
-  const client = new GrpcClient(job.grpcUrl!);
+  const client = new GrpcClient(job.grpcUrl!, { timeoutMs: job.timeoutMs });
   const def = INFERENCE_SERVICE.ModelInfer;
   const message = grpcRequest(job.model, job.version, job.inputs);
   const fixed = job.encode === 'once' ? def.requestSerialize(message) : undefined;
   return {
-    once: () => new Promise<Outcome>((resolve) => {
-      let reqBytes = 0;
-      let resBytes = 0;
-      const serialize = (v: unknown): Buffer => {
-        const b = fixed ?? def.requestSerialize(v);
-        reqBytes = b.byteLength;
-        return b;
-      };
-      const deserialize = (b: Buffer): unknown => {
-        resBytes = b.byteLength;
-        return def.responseDeserialize(b);
-      };
-      client.client.makeUnaryRequest(def.path, serialize, deserialize, fixed ?? message, new grpc.Metadata(), { deadline: Date.now() + job.timeoutMs },
-        (err, res) => {
-          if (err) {
-            resolve({ ok: false, error: `${grpc.status[err.code] ?? err.code}: ${(err.details || err.message).slice(0, 200)}`, reqBytes, resBytes });
-            return;
-          }
-          try {
-            decodeGrpcResponse(res as inference.ModelInferResponse);
-            resolve({ ok: true, reqBytes, resBytes });
-          } catch (e) {
-            resolve({ ok: false, error: `bad response: ${(e as Error).message}`, reqBytes, resBytes });
-          }
-        });
-    }),
-    close: () => client.client.close(),
+    once: async (): Promise<Outcome> => {
+      const req = fixed ?? def.requestSerialize(message);
+      let res: Uint8Array;
+      try {
+        res = await client.unary('ModelInfer', req);
+      } catch (e) {
+        const err = e as InferenceError;
+        return { ok: false, error: `${err.code ?? 'ERROR'}: ${String(err.message).slice(0, 200)}`, reqBytes: req.byteLength, resBytes: 0 };
+      }
+      try {
+        decodeGrpcResponse(def.responseDeserialize(Buffer.from(res.buffer, res.byteOffset, res.byteLength)) as inference.ModelInferResponse);
+        return { ok: true, reqBytes: req.byteLength, resBytes: res.byteLength };
+      } catch (e) {
+        return { ok: false, error: `bad response: ${(e as Error).message}`, reqBytes: req.byteLength, resBytes: res.byteLength };
+      }
+    },
+    close: () => void client.close(),
   };
 }
 

@@ -192,6 +192,26 @@ export function streamResultOf(m: inference.ModelStreamInferResponse): StreamRes
   return { id, final, result: marker ? undefined : result };
 }
 
+/** A ModelStreamInfer call that carries any number of requests (gRPC on HTTP/2 only; gRPC-Web has no client streaming). */
+export interface InferStream {
+  send(model: string, inputs: InferInput[], options?: InferOptions): void;
+  /** No more requests; the stream ends once every response has come. */
+  end(): void;
+  cancel(): void;
+  responses: AsyncIterable<StreamResult>;
+}
+
+/** One request on a stream of its own: its results, the stream cancelled once the reader stops. */
+export async function* streamOne(stream: InferStream, model: string, inputs: InferInput[], options: InferOptions): AsyncIterable<InferResult> {
+  stream.send(model, inputs, options);
+  stream.end();
+  try {
+    yield* untilFinal(stream.responses);
+  } finally {
+    stream.cancel();
+  }
+}
+
 /** One request's results from its stream items: ends at its final, throws its error. */
 export async function* untilFinal(items: AsyncIterable<StreamResult>): AsyncIterable<InferResult> {
   for await (const r of items) {

@@ -6,6 +6,7 @@ import type { inference } from './generated/proto.js';
 import { INFERENCE_METHODS, methodPath } from './grpc-methods.js';
 import type { InferInput, InferOptions, InferResult } from './types.js';
 import { errorOfStatus, GrpcServiceClient, streamRequest, streamResultOf, untilFinal, type InferenceMethod } from './grpc-common.js';
+import { networkMessage } from './http.js';
 import { Base64Reader, encodeBase64, encodeFrame, FrameReader, statusOf } from './grpc-web-frames.js';
 
 export interface GrpcWebClientOptions {
@@ -151,9 +152,4 @@ export class GrpcWebClient extends GrpcServiceClient {
 async function httpError(res: Response): Promise<InferenceError> {
   const body = (await res.text().catch(() => '')).slice(0, 200);
   return errorOfStatus(STATUS_OF_HTTP[res.status] ?? 2, `HTTP ${res.status} ${res.statusText}${body ? `: ${body}` : ''}`);
-}
-
-function networkMessage(e: unknown): string {
-  const err = e as Error & { cause?: { message?: string } };
-  return err.cause?.message ? `${err.message}: ${err.cause.message}` : String(err?.message ?? e);
 }

@@ -1,12 +1,12 @@
-// HttpClient: the KServe v2 REST protocol with Triton's binary tensor extension, over node:http keep-alive.
+// HttpClient: the KServe v2 REST protocol with Triton's binary tensor extension, on fetch (Node 20+ and browsers).
 
-import http from 'node:http';
-import https from 'node:https';
 import { InferenceError, STATUS_TABLE, type ErrorCode } from './errors.js';
 import type { ModelConfig } from './model-config.js';
 import { isDataType } from './datatypes.js';
 import { jsonToRaw, lostInt64Precision, parseJsonLossless, rawToJsonText } from './json-tensor.js';
 import { jsonText } from './generate.js';
+import { sseEvents } from './sse.js';
+import { fromUtf8, utf8 } from './tensor.js';
 import {
   inputToRaw, makeResult, normalizeOutputs, ResultTensor,
   type InferenceClient, type InferInput, type InferOptions, type InferResult,
@@ -28,30 +28,35 @@ for (const [code, row] of Object.entries(STATUS_TABLE) as [ErrorCode, { http: nu
 CODE_OF_STATUS.set(413, 'RESOURCE_EXHAUSTED');
 CODE_OF_STATUS.set(408, 'DEADLINE_EXCEEDED');
 
-export interface HttpResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
+/** One raw HTTP exchange's answer: header names in lower case, the whole body. */
+export class HttpResponse {
+  constructor(readonly status: number, readonly headers: Record<string, string>, readonly body: Uint8Array) {}
+
+  /** The body as UTF-8 text. */
+  get text(): string {
+    return fromUtf8(this.body);
+  }
 }
 
+/** Request headers as Node's http types them too (a list is sent comma-joined, undefined not at all). */
+export type HeaderValues = Record<string, string | number | readonly string[] | undefined>;
+
 export interface HttpClientOptions {
-  maxSockets?: number;
-  /** TLS client settings (CA, client certificate); makes a URL without a scheme HTTPS. */
+  /** TLS client settings (CA, client certificate): Node only (a browser has its own); makes a URL without a scheme HTTPS. */
   tls?: ClientTls;
   /** The server's API key, sent as `Authorization: Bearer <token>`. */
   token?: string;
   /** Sent with every request (e.g. a restricted API's header). */
   headers?: Record<string, string>;
+  /** The fetch to use (default: the global one). */
+  fetch?: typeof fetch;
 }
 
 export class HttpClient implements InferenceClient {
   readonly protocol = 'http' as const;
-  private readonly agent: http.Agent;
-  private readonly host: string;
-  private readonly port: number;
-  /** http.request or https.request, by the URL's scheme. */
-  private readonly send: typeof http.request;
-  private readonly fixedHeaders: http.OutgoingHttpHeaders;
+  private readonly base: string;
+  private readonly fetch: typeof fetch;
+  private readonly fixedHeaders: Record<string, string>;
 
   /**
    * `url` like "localhost:8000", "http://localhost:8000" or "https://localhost:8443". `tls` (CA, client
@@ -60,45 +65,41 @@ export class HttpClient implements InferenceClient {
   constructor(url: string, opts: HttpClientOptions = {}) {
     const u = new URL(url.includes('://') ? url : `${opts.tls ? 'https' : 'http'}://${url}`);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`HttpClient: URL scheme must be http or https, got '${u.protocol}'`);
-    const secure = u.protocol === 'https:';
-    if (opts.tls && !secure) throw new TypeError(`HttpClient: the tls option needs an https:// URL, got '${url}'`);
-    this.host = u.hostname.replace(/^\[|\]$/g, '');
-    this.port = Number(u.port || (secure ? 443 : 80));
-    const pool = { keepAlive: true, maxSockets: opts.maxSockets ?? 64 };
-    this.agent = secure ? new https.Agent({ ...pool, ...pems(opts.tls) }) : new http.Agent(pool);
-    this.send = secure ? https.request : http.request;
-    this.fixedHeaders = { ...opts.headers, ...(opts.token !== undefined ? { authorization: `Bearer ${opts.token}` } : {}) };
+    if (opts.tls && u.protocol !== 'https:') throw new TypeError(`HttpClient: the tls option needs an https:// URL, got '${url}'`);
+    if (opts.tls && !opts.fetch) throw new TypeError('HttpClient: the tls option needs Node (where duet-client handles it) or a fetch of your own');
+    this.base = u.origin;
+    this.fetch = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    // identity: Node's fetch would ask for gzip and the server would spend CPU compressing every answer
+    // (a browser decides this itself and drops the header).
+    this.fixedHeaders = { 'accept-encoding': 'identity', ...lower(opts.headers), ...(opts.token !== undefined ? { authorization: `Bearer ${opts.token}` } : {}) };
   }
 
   /** One raw HTTP exchange (exported for tests and tools). */
-  request(method: string, path: string, body?: Uint8Array | Uint8Array[], headers: http.OutgoingHttpHeaders = {}, signal?: AbortSignal): Promise<HttpResponse> {
-    const chunks = body === undefined ? [] : Array.isArray(body) ? body : [body];
-    const length = chunks.reduce((n, c) => n + c.byteLength, 0);
-    return new Promise((resolve, reject) => {
-      const req = this.send(
-        { host: this.host, port: this.port, method, path, agent: this.agent, signal, headers: { ...this.fixedHeaders, ...(body !== undefined ? { 'content-length': length } : {}), ...headers } },
-        (res) => {
-          const parts: Buffer[] = [];
-          res.on('data', (c: Buffer) => parts.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      for (const c of chunks) req.write(c);
-      req.end();
+  async request(method: string, path: string, body?: Uint8Array | Uint8Array[], headers: HeaderValues = {}, signal?: AbortSignal): Promise<HttpResponse> {
+    return responseOf(await this.send(method, path, body, headers, signal));
+  }
+
+  private send(method: string, path: string, body: Uint8Array | Uint8Array[] | undefined, headers: HeaderValues, signal?: AbortSignal): Promise<Response> {
+    const h: Record<string, string> = { ...this.fixedHeaders };
+    for (const [k, v] of Object.entries(headers)) if (v !== undefined) h[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+    // fetch works the length out itself.
+    delete h['content-length'];
+    const payload = body === undefined ? undefined : Array.isArray(body) ? concat(body) : (body as Uint8Array<ArrayBuffer>);
+    return this.fetch(`${this.base}${path}`, { method, headers: h, body: payload, signal }).catch((e: unknown) => {
+      // Our own abort stays an AbortError; a connection that failed is the server being unavailable, as in gRPC.
+      throw signal?.aborted ? e : new InferenceError('UNAVAILABLE', networkMessage(e));
     });
   }
 
   private async call(method: string, path: string, json?: unknown): Promise<HttpResponse> {
-    const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
+    const body = json === undefined ? undefined : utf8(JSON.stringify(json));
     const res = await this.request(method, path, body, body ? { 'content-type': 'application/json' } : {});
     if (res.status >= 400) throw errorOf(res);
     return res;
   }
 
   private async getJson<T>(path: string): Promise<T> {
-    return JSON.parse((await this.call('GET', path)).body.toString('utf8')) as T;
+    return JSON.parse((await this.call('GET', path)).text) as T;
   }
 
   private async flag(path: string): Promise<boolean> {
@@ -134,7 +135,7 @@ export class HttpClient implements InferenceClient {
 
   async getModelRepositoryIndex(options: { ready?: boolean } = {}): Promise<RepositoryEntry[]> {
     const res = await this.call('POST', '/v2/repository/index', options.ready === undefined ? undefined : { ready: options.ready });
-    return JSON.parse(res.body.toString('utf8')) as RepositoryEntry[];
+    return JSON.parse(res.text) as RepositoryEntry[];
   }
 
   async loadModel(model: string, options: { config?: ModelConfig | string } = {}): Promise<void> {
@@ -166,8 +167,8 @@ export class HttpClient implements InferenceClient {
     if (outputs) json += `,"outputs":${JSON.stringify(outputs)}`;
     if (Object.keys(parameters).length) json += `,"parameters":${paramsJson(parameters)}`;
     json += '}';
-    const head = Buffer.from(json);
-    const headers: http.OutgoingHttpHeaders = { 'content-type': binary ? 'application/octet-stream' : 'application/json' };
+    const head = utf8(json);
+    const headers: Record<string, string | number> = { 'content-type': binary ? 'application/octet-stream' : 'application/json' };
     if (binary) headers[HEADER_LENGTH] = head.byteLength;
     const res = await this.request('POST', `${modelPath(model, options.modelVersion)}/infer`, binary ? [head, ...raws] : head, headers, options.signal);
     if (res.status >= 400) throw errorOf(res);
@@ -175,60 +176,50 @@ export class HttpClient implements InferenceClient {
   }
 
   async generate(model: string, body: Record<string, unknown>, options: GenerateOptions = {}): Promise<Record<string, unknown>> {
-    const res = await this.request('POST', `${modelPath(model, options.modelVersion)}/generate`, Buffer.from(jsonText(body)), { 'content-type': 'application/json' }, options.signal);
+    const res = await this.request('POST', `${modelPath(model, options.modelVersion)}/generate`, utf8(jsonText(body)), { 'content-type': 'application/json' }, options.signal);
     if (res.status >= 400) throw errorOf(res);
-    return parseJsonExact(res.body.toString('utf8'));
+    return parseJsonExact(res.text);
   }
 
   async *generateStream(model: string, body: Record<string, unknown>, options: GenerateOptions = {}): AsyncIterable<Record<string, unknown>> {
-    const payload = Buffer.from(jsonText(body));
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = this.send({
-        host: this.host, port: this.port, method: 'POST', agent: this.agent, signal: options.signal,
-        path: `${modelPath(model, options.modelVersion)}/generate_stream`,
-        headers: { ...this.fixedHeaders, 'content-type': 'application/json', 'content-length': payload.byteLength, accept: 'text/event-stream' },
-      }, resolve);
-      req.on('error', reject);
-      req.end(payload);
-    });
-    if ((res.statusCode ?? 0) >= 400) {
-      const parts: Buffer[] = [];
-      for await (const c of res) parts.push(c as Buffer);
-      throw errorOf({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) });
-    }
-    let buf = '';
-    try {
-      for await (const chunk of res) {
-        buf += (chunk as Buffer).toString('utf8');
-        let end: number;
-        while ((end = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, end);
-          buf = buf.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(frame)?.[1];
-          const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          if (!data) continue;
-          const obj = parseJsonExact(data);
-          if (event === 'error') {
-            throw new InferenceError((obj.code as ErrorCode | undefined) ?? 'INTERNAL', String(obj.error));
-          }
-          yield obj;
-        }
-      }
-    } finally {
-      // A stream read to its end leaves the keep-alive socket for the next request; one abandoned midway is closed.
-      if (!res.complete) res.destroy();
+    const res = await this.send('POST', `${modelPath(model, options.modelVersion)}/generate_stream`, utf8(jsonText(body)),
+      { 'content-type': 'application/json', accept: 'text/event-stream' }, options.signal);
+    if (res.status >= 400) throw errorOf(await responseOf(res));
+    for await (const { event, data } of sseEvents(res.body!)) {
+      const obj = parseJsonExact(data);
+      if (event === 'error') throw new InferenceError((obj.code as ErrorCode | undefined) ?? 'INTERNAL', String(obj.error));
+      yield obj;
     }
   }
 
-  async close(): Promise<void> {
-    this.agent.destroy();
-  }
+  /** Nothing to release: fetch owns its connections. */
+  async close(): Promise<void> {}
 }
 
-/** TLS settings as node:https takes them. */
-function pems(tls: ClientTls = {}) {
-  const b = (v: string | Uint8Array | undefined) => (v === undefined || typeof v === 'string' ? v : Buffer.from(v));
-  return { ca: b(tls.ca), cert: b(tls.cert), key: b(tls.key) };
+/** A failed fetch's message with its cause (fetch's own message is a bare 'fetch failed'). */
+export function networkMessage(e: unknown): string {
+  const err = e as Error & { cause?: { message?: string } };
+  return err.cause?.message ? `${err.message}: ${err.cause.message}` : String(err?.message ?? e);
+}
+
+async function responseOf(res: Response): Promise<HttpResponse> {
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => (headers[k] = v));
+  return new HttpResponse(res.status, headers, new Uint8Array(await res.arrayBuffer()));
+}
+
+function lower(h: Record<string, string> = {}): Record<string, string> {
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
 }
 
 function parseJsonExact(text: string): Record<string, unknown> {
@@ -241,7 +232,7 @@ function modelPath(model: string, version?: string): string {
 }
 
 function errorOf(res: HttpResponse): InferenceError {
-  let message = res.body.toString('utf8');
+  let message = res.text;
   try {
     const j = JSON.parse(message) as { error?: string };
     if (typeof j.error === 'string') message = j.error;
@@ -253,10 +244,11 @@ function errorOf(res: HttpResponse): InferenceError {
 
 interface JsonOutput { name: string; datatype: string; shape: number[]; data?: unknown[]; parameters?: Record<string, unknown> }
 
-export function decodeInferResponse(res: HttpResponse): InferResult {
+/** An infer response's body (binary extension or JSON) as a result; `headers` as fetch or node:http give them. */
+export function decodeInferResponse(res: { headers: Record<string, string | string[] | undefined>; body: Uint8Array }): InferResult {
   const hl = res.headers[HEADER_LENGTH];
   const headerLength = hl === undefined ? res.body.byteLength : Number(hl);
-  const text = res.body.subarray(0, headerLength).toString('utf8');
+  const text = fromUtf8(res.body.subarray(0, headerLength));
   let obj = JSON.parse(text) as { model_name: string; model_version: string; id?: string; parameters?: Record<string, never>; outputs?: JsonOutput[] };
   if (lostInt64Precision(obj.outputs)) obj = parseJsonLossless(text) as typeof obj;
   let off = headerLength;
