@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InferenceClient } from '../src/client/types.js';
+import type { InferenceClient } from '../packages/client/src/types.js';
 import { configJson } from '../src/repository/config-json.js';
 import type { RunningServer } from '../src/server.js';
 import { EXPLICIT, MODELS, PROTOCOLS, startTestServer, type Protocol, type TestServerOptions } from './harness.js';

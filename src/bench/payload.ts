@@ -1,6 +1,6 @@
 // What `duet bench` sends: input tensors (random values of the input's datatype, integer pixels,
 // text, or a file) and the request each protocol puts on the wire for them, encoded the way the
-// SDK (src/client) encodes it, so the measured client time is what an SDK user pays.
+// SDK (packages/client) encodes it, so the measured client time is what an SDK user pays.
 
 import { readFileSync } from 'node:fs';
 import { bytesOf, elementSize, isDataType, type DataType } from '../core/datatypes.js';
