@@ -26,6 +26,8 @@ stubs('src/generated', 'default', ['proto/grpc_service.proto', 'proto/model_conf
 // The model config schema as a reflection descriptor: config files are read and printed by walking it.
 run(bin('pbjs'), ['-t', 'json', '--keep-case', '-o', 'src/generated/model_config.json', 'proto/model_config.proto']);
 run(bin('tsc'), ['-p', 'tsconfig.json']);
+// Declarations for the model authoring API only (duet-server/backend), what model code type-checks against.
+run(bin('tsc'), ['-p', 'tsconfig.backend.json']);
 for (const dir of ['src/generated', `${client}/src/generated`]) {
   mkdirSync(`dist/${dir}`, { recursive: true });
   copyFileSync(`${dir}/proto.js`, `dist/${dir}/proto.js`);

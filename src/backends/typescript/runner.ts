@@ -6,9 +6,11 @@ import { InferenceError, STATUS_TABLE } from '../../core/errors.js';
 import { checkTensorSize } from '../../core/tensor.js';
 import type { ExecuteRequest, ExecuteResult, LoadResult, LoadSpec, StreamItem } from '../backend.js';
 import type { Runner } from '../runner.js';
+import { resolveApiSpecifier } from './resolve-hook.js';
 import { ModelError, ModelTensor, toTensor, type DecoupledModel, type Model, type ModelRequest, type ModelResponse } from './api.js';
 
 type AnyModel = Partial<Model> & Partial<DecoupledModel>;
+
 type ModelClass = new () => AnyModel;
 
 function findClass(mod: Record<string, unknown>): ModelClass | undefined {
@@ -33,6 +35,7 @@ export class TypeScriptRunner implements Runner {
   async load(spec: LoadSpec): Promise<LoadResult> {
     this.modelName = spec.modelName;
     let mod: Record<string, unknown>;
+    resolveApiSpecifier();
     try {
       mod = /\.[cm]?ts$/.test(spec.modelFile)
         ? await tsImport(spec.modelFile, import.meta.url)
