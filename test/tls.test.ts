@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { HttpClient } from '../packages/client/src/node.js';
-import { GrpcClient } from '../packages/client/src/grpc.js';
+import { GrpcClient, GrpcWebClient, HttpClient } from '../packages/client/src/node.js';
 import type { ClientTls, InferenceClient } from '../packages/client/src/types.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import type { TlsOptions } from '../src/core/tls.js';
@@ -97,10 +96,11 @@ const start = (tls: TlsOptions, grpcTls?: TlsOptions | null) =>
   startServer({ modelRepository: repo.dir, host: '127.0.0.1', httpPort: 0, grpcPort: 0, metricsPort: 0, tls, grpcTls });
 
 /** An SDK client of the given protocol; `tls` absent means plaintext. */
-function client(proto: 'http' | 'grpc', s: RunningServer, tls?: ClientTls, host = '127.0.0.1'): InferenceClient {
-  return proto === 'http'
-    ? new HttpClient(`${tls ? 'https' : 'http'}://${host}:${s.http.port}`, { tls })
-    : new GrpcClient(`${host}:${s.grpc!.port}`, { tls, timeoutMs: 10_000 });
+function client(proto: 'http' | 'grpc' | 'grpc-web', s: RunningServer, tls?: ClientTls, host = '127.0.0.1'): InferenceClient {
+  const rest = `${tls ? 'https' : 'http'}://${host}:${s.http.port}`;
+  if (proto === 'http') return new HttpClient(rest, { tls });
+  if (proto === 'grpc-web') return new GrpcWebClient(rest, { tls, timeoutMs: 10_000 });
+  return new GrpcClient(`${host}:${s.grpc!.port}`, { tls, timeoutMs: 10_000 });
 }
 
 const int32 = (name: string, v: number[]) => ({ name, datatype: 'INT32' as const, shape: [1, 16], data: Int32Array.from(v) });
@@ -138,7 +138,7 @@ function getMetrics(port: number, tls: Pick<https.RequestOptions, 'ca' | 'cert' 
   });
 }
 
-for (const proto of ['http', 'grpc'] as const) {
+for (const proto of ['http', 'grpc', 'grpc-web'] as const) {
   describe(`TLS over ${proto}`, () => {
     let server: RunningServer;
     before(async () => {

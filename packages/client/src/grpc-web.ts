@@ -4,7 +4,7 @@
 import { InferenceError } from './errors.js';
 import type { inference } from './generated/proto.js';
 import { INFERENCE_METHODS, methodPath } from './grpc-methods.js';
-import type { InferInput, InferOptions, InferResult } from './types.js';
+import type { ClientTls, InferInput, InferOptions, InferResult } from './types.js';
 import { errorOfStatus, GrpcServiceClient, streamRequest, streamResultOf, untilFinal, type InferenceMethod } from './grpc-common.js';
 import { networkMessage } from './http.js';
 import { Base64Reader, encodeBase64, encodeFrame, FrameReader, statusOf } from './grpc-web-frames.js';
@@ -20,6 +20,10 @@ export interface GrpcWebClientOptions {
   headers?: Record<string, string>;
   /** The largest response message accepted (default 2^31-1, as GrpcClient). */
   maxMessageBytes?: number;
+  /** TLS client settings (CA, client certificate): Node only (a browser has its own), with an https:// URL. */
+  tls?: ClientTls;
+  /** The fetch to use (default: the global one). */
+  fetch?: typeof fetch;
 }
 
 // The spec's mapping for an HTTP error that carries no grpc-status (grpc/grpc doc/http-grpc-status-mapping.md).
@@ -32,10 +36,13 @@ export class GrpcWebClient extends GrpcServiceClient {
   private readonly timeoutMs: number | undefined;
   private readonly maxMessageBytes: number;
   private readonly fixedHeaders: Record<string, string>;
+  private readonly fetch: typeof fetch;
 
   /** `url` like "http://localhost:8000" (the REST port) or "localhost:8000"; https URLs use TLS as fetch does. */
   constructor(url: string, opts: GrpcWebClientOptions = {}) {
     super();
+    if (opts.tls && !opts.fetch) throw new TypeError('GrpcWebClient: the tls option needs Node (where duet-client handles it) or a fetch of your own');
+    this.fetch = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.base = (/^https?:\/\//.test(url) ? url : `http://${url}`).replace(/\/+$/, '');
     this.text = opts.mode === 'text';
     this.timeoutMs = opts.timeoutMs;
@@ -92,7 +99,7 @@ export class GrpcWebClient extends GrpcServiceClient {
     try {
       let res: Response;
       try {
-        res = await fetch(`${this.base}${methodPath(method)}`, {
+        res = await this.fetch(`${this.base}${methodPath(method)}`, {
           method: 'POST', headers: this.fixedHeaders, body: this.text ? encodeBase64(frame) : frame, signal: abort.signal,
         });
       } catch (e) {
