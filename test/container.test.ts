@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { HttpClient } from '../src/client/index.js';
+import { HttpClient } from '../packages/client/src/node.js';
 import { envName } from '../src/cli/flags.js';
 import { SERVE_FLAGS } from '../src/cli/serve-flags.js';
 import { Cli, killAll } from './cli-process.js';

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GrpcClient, HttpClient } from '../src/client/index.js';
-import type { InferenceClient } from '../src/client/types.js';
+import { GrpcClient, HttpClient } from '../packages/client/src/node.js';
+import type { InferenceClient } from '../packages/client/src/types.js';
 import { Cli, killAll } from './cli-process.js';
 import { freePort, HAProxy, haproxyConfig, type Backend } from './deploy/haproxy.js';
 
