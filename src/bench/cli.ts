@@ -16,6 +16,8 @@ import { parseGeneratorChoice, parseSuites, type SuiteName } from './suites.js';
 import { runSuites, type SuiteResults } from './suite-run.js';
 import { suiteMarkdown, suitesTerminalReport } from './suite-report.js';
 import { writeGenerated } from './blocks.js';
+import { netCommand, NET_FLAGS_HELP, NET_HELP, NET_OPTIONS } from './net-cli.js';
+import { isNetSuite } from './net-setup.js';
 
 export const BENCH_HELP = `duet bench — closed-loop load over gRPC, REST JSON and REST binary, as perf_analyzer measures
 
@@ -31,14 +33,14 @@ Suites (--suite, comma-separated, or all; default scenarios):
               first token, per-token time, 64 concurrent streams (longest gap between tokens)
   scenarios   the brief's scenarios (features, embedding, image, image-int, audio, text) over every
               protocol at each --concurrency, next to echo floors and the in-process call
-transport and image use wrk (REST) and h2load (gRPC) where installed, else the bench's own worker-thread
+${NET_HELP}transport and image use wrk (REST) and h2load (gRPC) where installed, else the bench's own worker-thread
 client; each row names its generator, the client's CPU (flagged client-bound over 0.8 of a core), the
 server's main-thread and whole-process CPU per request (/proc) and its main event-loop utilization.
 Without --url, scenarios start their own server (ports 0); the other suites always do.
 
 Options for transport, image and streaming:
   --rounds N               interleaved rounds of floor and Duet per row (default 2)
-  --suite-duration S       measured seconds per run (default 3)
+  --suite-duration S       measured seconds per run (default 3; 1 for connections, hol, fanout, link)
   --suite-warmup S         warm-up seconds per target and row (default 0.5)
   --load-generator G       auto (native where installed), native (fail without wrk/h2load), duet-client (default auto)
   --compare DIR            another built Duet checkout (its dist/ and models/) measured in the same rounds as
@@ -46,6 +48,7 @@ Options for transport, image and streaming:
   --tokens N               streaming: tokens per generation (default 32)
   --generations N          streaming: generations per stream at one stream (default 20)
 
+${NET_FLAGS_HELP}
 Options for scenarios:
   --model NAME             the model to load (one scenario); its inputs come from the server's metadata
   --model-version V        a version of it (default: the server's choice)
@@ -123,6 +126,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
         tokens: { type: 'string' },
         compare: { type: 'string', multiple: true },
         generations: { type: 'string' },
+        ...NET_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -142,9 +146,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
   } catch (e) {
     fail((e as Error).message);
   }
-  const others = suites.filter((s): s is Exclude<SuiteName, 'scenarios'> => s !== 'scenarios');
-  if (others.length && values.url) fail(`--url goes with the scenarios suite; ${others.join(', ')} start their own server`);
-  if (others.length && values['from-results']) fail('--from-results re-renders scenario results; give it without --suite');
+  const net = suites.filter(isNetSuite);
+  const others = suites.filter((s): s is 'transport' | 'image' | 'streaming' => s !== 'scenarios' && !isNetSuite(s));
+  if ((others.length || net.length) && values.url) fail(`--url goes with the scenarios suite; ${[...others, ...net].join(', ')} start their own server`);
+  if ((others.length || net.length) && values['from-results']) fail('--from-results re-renders scenario results; give it without --suite');
   if (values.compare && !others.some((s) => s === 'transport' || s === 'image')) fail('--compare goes with the transport and image suites');
   if (values.model && !suites.includes('scenarios')) fail('--model measures your model in the scenarios suite; add scenarios to --suite');
   const intArg = (name: string, v: string | undefined, dflt: number) => {
@@ -179,6 +184,19 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const out = resolve(values.out ?? 'bench-results');
   const log = values.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
   const written: string[] = [];
+  if (net.length) {
+    written.push(...await netCommand(net, values, {
+      seconds: positive('suite-duration', values['suite-duration'], 1),
+      warmupS: positive('suite-warmup', values['suite-warmup'], 0.5, true),
+      rounds: intArg('rounds', values.rounds, 2),
+      modelRepository: resolve(values['model-repository'] ?? BUNDLED_MODELS),
+      out, log, argv, fail,
+    }));
+    if (!others.length && !suites.includes('scenarios')) {
+      process.stdout.write(`\nwrote ${written.map((f) => relative(process.cwd(), f) || f).join(', ')}\n`);
+      return;
+    }
+  }
   if (others.length) {
     const res: SuiteResults = await runSuites({
       suites: others,

@@ -19,6 +19,8 @@ export interface WorkerJob {
   loops: number;
   encode: 'each' | 'once';
   timeoutMs: number;
+  /** REST: false opens a new connection per request (Connection: close); default keep-alive. */
+  keepAlive?: boolean;
 }
 
 export type WorkerRequest =
@@ -59,6 +61,8 @@ export interface LoadSpec {
   /** 'each' encodes every request as a client would (default); 'once' resends the same bytes. */
   encode?: 'each' | 'once';
   timeoutS?: number;
+  /** REST: false opens a new connection per request (Connection: close); default keep-alive. */
+  keepAlive?: boolean;
 }
 
 export interface LoadResult {
@@ -139,7 +143,7 @@ export class WorkerPool {
         inputs: spec.inputs,
         // concurrency/n loops each, the remainder spread over the first threads.
         loops: Math.floor(spec.concurrency / n) + (i < spec.concurrency % n ? 1 : 0),
-        encode: spec.encode ?? 'each', timeoutMs,
+        encode: spec.encode ?? 'each', timeoutMs, keepAlive: spec.keepAlive,
       },
     }));
     if (spec.warmupS > 0) {

@@ -16,14 +16,14 @@ import { machineInfo, type MachineInfo } from './run.js';
 import { runStreamingSuite, type StreamingResults } from './streaming.js';
 import {
   PAYLOAD_SUITES, clientBound, roundOrder, summarize, type FloorKind, type LoadGeneratorChoice, type PayloadSuite,
-  type RowSpec, type RowSummary, type SuiteName, type SuiteRun,
+  type RowSpec, type RowSummary, type SuiteRun,
 } from './suites.js';
 import { ROOT, capture, modelInfo, readStats, serverTime, startDuet, startEcho, type ChildServer, type EchoServer } from './target.js';
 import type { CannedResponse } from './echo.js';
 import { eluBetween, scrapeElu, type EluSample } from './elu.js';
 
 export interface SuiteOptions {
-  suites: Exclude<SuiteName, 'scenarios'>[];
+  suites: ('transport' | 'image' | 'streaming')[];
   /** Measured seconds of each run. */
   seconds: number;
   /** Unmeasured seconds each target gets once per row before the rounds. */
@@ -57,7 +57,7 @@ export interface SuiteResults {
   streaming?: StreamingResults;
 }
 
-const MODELS: Record<Exclude<SuiteName, 'scenarios'>, string> = { transport: 'my_model', image: 'resnet_mini', streaming: 'tiny_gpt' };
+const MODELS: Record<SuiteOptions['suites'][number], string> = { transport: 'my_model', image: 'resnet_mini', streaming: 'tiny_gpt' };
 
 /** Which generator a protocol gets under a choice; throws when `native` is asked for and missing. */
 export function pickGenerator(protocol: Protocol, choice: LoadGeneratorChoice, have: (tool: string) => boolean = haveTool): SuiteRun['generator'] {

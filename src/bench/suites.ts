@@ -4,7 +4,8 @@
 
 import type { Protocol } from './payload.js';
 
-export const SUITES = ['transport', 'image', 'streaming', 'scenarios'] as const;
+// connections, hol, fanout and link: net-run.ts.
+export const SUITES = ['transport', 'image', 'streaming', 'scenarios', 'connections', 'hol', 'fanout', 'link'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 /** `--suite a,b` (or `all`); absent: the brief scenarios, as `duet bench` always ran. */

@@ -31,7 +31,8 @@ function httpCaller(job: WorkerJob): Caller {
   const u = new URL(job.httpUrl!.includes('://') ? job.httpUrl! : `http://${job.httpUrl}`);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const port = Number(u.port || 80);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: job.loops });
+  // Without keep-alive node:http sends Connection: close and each request opens its own connection.
+  const agent = new http.Agent({ keepAlive: job.keepAlive !== false, maxSockets: job.loops });
   const binary = job.protocol === 'http-binary';
   const fixed = job.encode === 'once' ? encodeHttp(job.model, job.version, job.inputs, binary) : undefined;
   return {
