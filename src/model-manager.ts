@@ -16,6 +16,7 @@ import {
   checkConfigPaths, findModelFile, listRepositories, readLabels, readModelSource, repositoryOf, selectVersions,
 } from './repository/layout.js';
 import type { ModelPlace } from './repository/contain.js';
+import { openRepositories, rootDir, type RepositoryRoot } from './repository/single-model.js';
 import { unhonouredOptimizations, warmupSamples } from './repository/warmup.js';
 import { BACKENDS, backendOfKind } from './backends/registry.js';
 import { warmUp } from './backends/warmup.js';
@@ -105,6 +106,8 @@ export interface ModelManagerOptions {
   maxInstancesPerModel?: number;
   /** How long an unload (or reload) lets the model's open streams run before ending them. */
   unloadGraceMs?: number;
+  /** A repository folder that holds one model (a model folder, a bare model file) serves it under this name. */
+  modelName?: string;
 }
 
 /** The grace period open streams get when their model is unloaded, and (by default) at shutdown. */
@@ -121,9 +124,10 @@ export class ModelManager extends EventEmitter {
   private readonly pollSecs: number;
   private poller: ModelPoller | undefined;
   private readonly graceMs: number;
+  private readonly modelName: string | undefined;
 
-  /** The model repositories, searched together; a model name may be in only one. */
-  readonly repoDirs: readonly string[];
+  /** The model repositories, searched together; a model name may be in only one. start() finds which hold one model. */
+  repoDirs: readonly RepositoryRoot[];
 
   constructor(repo: string | readonly string[], opts: ModelManagerOptions = {}) {
     super();
@@ -137,10 +141,12 @@ export class ModelManager extends EventEmitter {
     this.pollSecs = opts.pollSecs ?? DEFAULT_POLL_SECS;
     this.maxInstances = opts.maxInstancesPerModel ?? DEFAULT_MAX_INSTANCES;
     this.graceMs = opts.unloadGraceMs ?? DEFAULT_GRACE_MS;
+    this.modelName = opts.modelName;
   }
 
   /** The start-up loads of the control mode; in 'poll' mode, also starts watching the repository. */
   async start(): Promise<void> {
+    this.repoDirs = await openRepositories(this.repoDirs.map(rootDir), this.modelName, BACKENDS, (line) => this.log(line));
     const all = await listRepositories(this.repoDirs); // a missing repository fails here, in every mode
     if (this.controlMode === 'poll') {
       this.poller = new ModelPoller(this, this.pollSecs * 1000, this.log);
@@ -222,7 +228,7 @@ export class ModelManager extends EventEmitter {
       if (configOverride !== undefined) {
         source.config = applyDefaults(parseModelConfig(configOverride, 'json', `${name} (load request config)`), name, this.maxInstances);
       }
-      const place: ModelPlace = { model: name, repoDir, modelDir: source.dir };
+      const place: ModelPlace = { model: name, repoDir: rootDir(repoDir), modelDir: source.dir };
       checkConfigPaths(source.config, place);
       const base = source.config ?? this.defaultConfig(name);
       this.checkInstanceCount(name, base);
@@ -231,7 +237,7 @@ export class ModelManager extends EventEmitter {
       if (chosen.length === 0) throw new Error(`version_policy selects none of the versions on disk (${source.versions.join(', ')})`);
       const results = await Promise.all(chosen.map(async (v) => {
         try {
-          return await this.loadVersion(place, String(v), source.config);
+          return await this.loadVersion(place, String(v), source.config, source.flat ? source.file : undefined);
         } catch (e) {
           failed.set(String(v), (e as Error).message);
           return undefined;
@@ -282,10 +288,11 @@ export class ModelManager extends EventEmitter {
     }
   }
 
-  private async loadVersion(place: ModelPlace, version: string, config: ModelConfig | undefined): Promise<ServedVersion> {
+  /** `flatFile` set: a single model without version folders, whose folder is the version's and holds this file. */
+  private async loadVersion(place: ModelPlace, version: string, config: ModelConfig | undefined, flatFile?: string): Promise<ServedVersion> {
     const { model: name, modelDir } = place;
-    const versionDir = join(modelDir, version);
-    const { kind, file } = await findModelFile(config, versionDir, place, BACKENDS);
+    const versionDir = flatFile === undefined ? join(modelDir, version) : modelDir;
+    const { kind, file } = await findModelFile(config, versionDir, place, BACKENDS, flatFile);
     const base: ModelConfig = config ?? this.defaultConfig(name);
     const groups = base.instance_group ?? [{ kind: 'KIND_CPU', count: 1 }];
     const specs: LoadSpec[] = [];

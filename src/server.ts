@@ -19,6 +19,8 @@ import { accessLog } from './api/access-log.js';
 export interface ServerOptions {
   /** One model repository, or several searched together (a model name may be in only one). */
   modelRepository: string | string[];
+  /** A repository folder holding one model (a model folder or a bare model file, as KServe mounts it) serves it under this name. */
+  modelName?: string;
   host?: string;
   httpPort?: number;
   maxBodyBytes?: number;
@@ -114,7 +116,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const graceMs = opts.shutdownGraceMs ?? DEFAULT_GRACE_MS;
   const models = new ModelManager(opts.modelRepository, {
     log, controlMode: opts.modelControlMode, loadModels: opts.loadModels,
-    pollSecs: opts.repositoryPollSecs, maxInstancesPerModel: opts.maxInstancesPerModel, unloadGraceMs: graceMs,
+    pollSecs: opts.repositoryPollSecs, maxInstancesPerModel: opts.maxInstancesPerModel, unloadGraceMs: graceMs, modelName: opts.modelName,
   });
   const dataPlane = new DataPlane(models, {
     extensions: EXTENSIONS, strictReadiness: opts.strictReadiness, predictorModel: opts.predictorModel, generateModel: opts.generateModel,

@@ -16,6 +16,9 @@ const COMPRESSION = ['none', 'low', 'medium', 'high'] as const;
 
 export const SERVE_FLAGS = {
   'model-repository': paths('DIR', 'Triton-layout model repository (required; repeatable: the models of all of them\nare served; a model name in two of them stays UNAVAILABLE, naming both)'),
+  'model-name': text('NAME', 'when a --model-repository folder is itself one model (a config.pbtxt or version\n'
+    + 'folders at its top, or a bare model file such as model.onnx, as KServe mounts\n'
+    + '/mnt/models), serve it under NAME; a repository of model folders ignores it'),
   host: text('HOST', 'address every listener binds to', { dflt: DEFAULT_HOST }),
   'http-port': int('N', 'REST port (0 picks a free port)', DEFAULT_HTTP_PORT, { max: 65535 }),
   'grpc-port': port('gRPC port (0 picks a free port; off turns gRPC off)', DEFAULT_GRPC_PORT),
@@ -80,7 +83,7 @@ export type ServeValues = FlagValues<typeof SERVE_FLAGS>;
 
 type Name = keyof typeof SERVE_FLAGS;
 const SECTIONS: Record<string, readonly Name[]> = {
-  'Repository and models': ['model-repository', 'model-control-mode', 'load-model', 'repository-poll-secs', 'max-instances-per-model', 'strict-readiness',
+  'Repository and models': ['model-repository', 'model-name', 'model-control-mode', 'load-model', 'repository-poll-secs', 'max-instances-per-model', 'strict-readiness',
     'predictor-model', 'generate-model'],
   Listeners: ['host', 'http-port', 'grpc-port', 'metrics-port'],
   gRPC: ['grpc-max-message', 'grpc-window', 'grpc-keepalive-time-ms', 'grpc-keepalive-timeout-ms', 'grpc-infer-response-compression-level', 'grpc-max-concurrent-streams'],

@@ -21,6 +21,9 @@ function usage(message: string): never {
   process.exit(2);
 }
 
+/** After SIGTERM, drain and grace, how long the CLI still waits before it exits anyway (pod termination budgets count it). */
+export const FORCED_EXIT_MARGIN_MS = 5000;
+
 const fromWhere = (s: Source | undefined, flag: string) => (s === undefined || s === 'the command line' ? `--${flag}` : s.replace(/^environment variable /, ''));
 
 /** Triton's rules: --load-model needs explicit mode, and '*' must come alone. */
@@ -104,6 +107,7 @@ export async function serve(argv: string[]): Promise<void> {
   // A server that cannot start (a missing repository, a port in use) says why in the log, in its format.
   const server = await startServer({
     modelRepository: dirs.length === 1 ? dirs[0] : dirs,
+    modelName: v['model-name'],
     host: v.host,
     httpPort: v['http-port'],
     maxBodyBytes,
@@ -145,9 +149,9 @@ export async function serve(argv: string[]): Promise<void> {
     log(`${signal}: ${drain}finishing requests in flight (grace period ${graceMs / 1000} s), then exiting`);
     // Only a model stuck in its own code can outlast the grace period; it must not keep the process up for ever.
     setTimeout(() => {
-      logger.error(`still busy ${(drainMs + graceMs) / 1000 + 5} s after ${signal}; exiting anyway`);
+      logger.error(`still busy ${(drainMs + graceMs + FORCED_EXIT_MARGIN_MS) / 1000} s after ${signal}; exiting anyway`);
       process.exit(1);
-    }, drainMs + graceMs + 5000).unref();
+    }, drainMs + graceMs + FORCED_EXIT_MARGIN_MS).unref();
     // Readiness off now; the listeners stay open until the balancers' health checks have seen it.
     server.dataPlane.beginShutdown();
     const drained = new Promise((r) => setTimeout(r, drainMs));

@@ -8,6 +8,7 @@ import { parseModelConfig } from './config.js';
 import { applyDefaults } from './config-defaults.js';
 import { containedRealPath, namedPath, type ModelPlace } from './contain.js';
 import type { BackendSpec } from './backend-spec.js';
+import type { RepositoryRoot } from './single-model.js';
 
 export interface ModelSource {
   name: string;
@@ -17,12 +18,18 @@ export interface ModelSource {
   configFile?: string;
   /** Numeric version folders present on disk, ascending. */
   versions: number[];
+  /** A single model without version folders: version 1 is `dir` itself. */
+  flat?: boolean;
+  /** flat: its model file, found by the repository scan. */
+  file?: string;
 }
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
-/** Model folder names in the repository, sorted; hidden entries are skipped. */
-export async function listModels(repoDir: string): Promise<string[]> {
+/** Model folder names in the repository, sorted; hidden entries are skipped. A single-model root holds its one name. */
+export async function listModels(repo: RepositoryRoot): Promise<string[]> {
+  if (typeof repo !== 'string') return [repo.name];
+  const repoDir = repo;
   const entries = await readdir(repoDir, { withFileTypes: true });
   const names: string[] = [];
   for (const e of entries) {
@@ -34,24 +41,27 @@ export async function listModels(repoDir: string): Promise<string[]> {
 }
 
 /** Model folder names across several repositories, sorted, each once. */
-export async function listRepositories(repoDirs: readonly string[]): Promise<string[]> {
+export async function listRepositories(repoDirs: readonly RepositoryRoot[]): Promise<string[]> {
   const lists = await Promise.all(repoDirs.map((d) => listModels(d)));
   return [...new Set(lists.flat())].sort();
 }
 
 /** The repository holding a model folder (the first one when none does, for its error message). */
-export async function repositoryOf(repoDirs: readonly string[], name: string): Promise<string> {
-  const holders: string[] = [];
+export async function repositoryOf(repoDirs: readonly RepositoryRoot[], name: string): Promise<RepositoryRoot> {
+  const holders: RepositoryRoot[] = [];
   for (const d of repoDirs) if ((await listModels(d).catch(() => [] as string[])).includes(name)) holders.push(d);
   if (holders.length > 1) {
-    throw new Error(`model '${name}' is in more than one model repository: ${holders.map((d) => join(d, name)).join(' and ')}`);
+    throw new Error(`model '${name}' is in more than one model repository: ${holders.map((d) => (typeof d === 'string' ? join(d, name) : d.dir)).join(' and ')}`);
   }
   return holders[0] ?? repoDirs[0]!;
 }
 
 /** Read one model's folder. Throws with the reason when its config cannot be parsed. */
-export async function readModelSource(repoDir: string, name: string, maxInstances?: number): Promise<ModelSource> {
-  const dir = join(repoDir, name);
+export async function readModelSource(repo: RepositoryRoot, name: string, maxInstances?: number): Promise<ModelSource> {
+  const single = typeof repo === 'string' ? undefined : repo;
+  if (single && single.name !== name) throw new Error(`no model folder '${name}' in the model repository`);
+  const repoDir = single ? single.dir : repo as string;
+  const dir = single ? single.dir : join(repoDir, name);
   const entries = await readdir(dir, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
     // Messages reach clients: they name the model, never the server's paths.
     throw new Error(e.code === 'ENOENT' ? `no model folder '${name}' in the model repository` : `model folder '${name}' cannot be read (${e.code})`);
@@ -71,12 +81,15 @@ export async function readModelSource(repoDir: string, name: string, maxInstance
       break;
     }
   }
+  // A single model takes --model-name's name, whatever its config says (KServe names it after the InferenceService).
+  if (config && single) config.name = name;
   if (config) {
     if (config.name && config.name !== name) {
       throw new Error(`${name}/${configFile?.endsWith('json') ? 'config.json' : 'config.pbtxt'}: name '${config.name}' does not match the folder name '${name}'`);
     }
     config = applyDefaults(config, name, maxInstances);
   }
+  if (single?.flat) return { name, dir, config, configFile, versions: [1], flat: true, file: single.file };
   return { name, dir, config, configFile, versions };
 }
 
@@ -110,6 +123,8 @@ export async function findModelFile(
   versionDir: string,
   place: ModelPlace,
   backends: readonly BackendSpec[],
+  /** A file the repository scan found (a single model's bare file), looked for after the config's and the defaults. */
+  found?: string,
 ): Promise<{ kind: string; file: string }> {
   const name = (config?.backend || config?.platform || '').toLowerCase();
   const chosen = name ? backends.filter((b) => b.names.includes(name)) : backends;
@@ -123,6 +138,8 @@ export async function findModelFile(
     candidates.push([owner.kind, explicit, namedPath(place, 'default_model_filename', explicit, versionDir)]);
   }
   for (const b of chosen) for (const f of b.files) candidates.push([b.kind, f, join(versionDir, f)]);
+  const owner = found === undefined ? undefined : chosen.find((b) => b.ownsFile(found));
+  if (found !== undefined && owner) candidates.push([owner.kind, found, join(versionDir, found)]);
   for (const [kind, f, p] of candidates) {
     if (await exists(p)) return { kind, file: await containedRealPath(place, f === explicit ? 'default_model_filename' : 'model file', p) };
   }

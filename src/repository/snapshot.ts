@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listModels } from './layout.js';
+import { rootDir, type RepositoryRoot } from './single-model.js';
 
 // Bounds on one folder's walk, so a deep or huge tree (or a symlink loop) cannot stall a poll.
 const MAX_DEPTH = 6;
@@ -32,11 +33,11 @@ async function fingerprint(dir: string): Promise<string> {
  * Model folder name → fingerprint of its contents, across repositories; a name in two gets both
  * folders' prints, so the load that reports the clash is tried when either changes.
  */
-export async function snapshotRepository(repoDirs: readonly string[]): Promise<Map<string, string>> {
+export async function snapshotRepository(repoDirs: readonly RepositoryRoot[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const repoDir of repoDirs) {
-    for (const n of await listModels(repoDir)) {
-      const print = await fingerprint(join(repoDir, n));
+  for (const repo of repoDirs) {
+    for (const n of await listModels(repo)) {
+      const print = await fingerprint(typeof repo === 'string' ? join(repo, n) : rootDir(repo));
       out.set(n, out.has(n) ? `${out.get(n)}+${print}` : print);
     }
   }
