@@ -13,56 +13,17 @@ import { HttpClient } from '../packages/client/src/node.js';
 import { envName } from '../src/cli/flags.js';
 import { SERVE_FLAGS } from '../src/cli/serve-flags.js';
 import { Cli, killAll } from './cli-process.js';
+import { projectDockerfile } from './deploy/dockerfile.js';
 import { freePort } from './deploy/haproxy.js';
 import { MODELS, ROOT } from './harness.js';
 
-interface Instruction {
-  op: string;
-  args: string;
-}
-
-/** The Dockerfile's stages: FROM's image (ARG defaults substituted) and the instructions after it. */
-function parseDockerfile(text: string): { from: string; name?: string; body: Instruction[] }[] {
-  const args: Record<string, string> = {};
-  const stages: { from: string; name?: string; body: Instruction[] }[] = [];
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  for (const line of lines) {
-    const [, op, rest] = line.match(/^(\w+)\s+(.*)$/)!;
-    const sub = rest.replace(/\$\{(\w+)\}/g, (_, n: string) => args[n] ?? '');
-    if (op.toUpperCase() === 'ARG' && stages.length === 0) {
-      const [k, v] = sub.split('=');
-      args[k] = v ?? '';
-    } else if (op.toUpperCase() === 'FROM') {
-      const [from, , name] = sub.split(/\s+/);
-      stages.push({ from, name, body: [] });
-    } else {
-      stages.at(-1)!.body.push({ op: op.toUpperCase(), args: rest });
-    }
-  }
-  return stages;
-}
-
-/** ENV's K=V pairs (unquoted values, as this Dockerfile writes them). */
-function envOf(stage: { body: Instruction[] }): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const i of stage.body.filter((x) => x.op === 'ENV')) {
-    for (const pair of i.args.split(/\s+/)) {
-      const [k, v] = pair.split('=');
-      env[k] = v;
-    }
-  }
-  return env;
-}
-
-const dockerfile = parseDockerfile(await readFile(join(ROOT, 'Dockerfile'), 'utf8'));
-const runtime = dockerfile.at(-1)!;
+const { stages: dockerfile, runtime, env: imageEnv } = projectDockerfile();
 const one = (op: string) => {
   const found = runtime.body.filter((i) => i.op === op);
   assert.equal(found.length, 1, `the runtime stage should have one ${op}`);
   return found[0].args;
 };
 const entrypoint = JSON.parse(one('ENTRYPOINT')) as string[];
-const imageEnv = envOf(runtime);
 
 const run = (argv: string[], env: NodeJS.ProcessEnv) => new Promise<{ code: number | null; out: string }>((res) => {
   const c = spawn(argv[0] === 'node' ? process.execPath : argv[0], argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
