@@ -25,10 +25,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/proto ./proto
 # KServe mounts the model repository at /mnt/models; listen on every interface inside the container.
-# NODE_PATH: TypeScript models in /mnt/models (outside /app) that import a package, as tiny_gpt imports
-# onnxruntime-node, find Duet's own node_modules.
-ENV NODE_PATH=/app/node_modules \
-    DUET_MODEL_REPOSITORY=/mnt/models \
+# TypeScript models there (outside /app) that import a package find Duet's own node_modules by themselves.
+ENV DUET_MODEL_REPOSITORY=/mnt/models \
     DUET_HOST=0.0.0.0 \
     DUET_HTTP_PORT=8080 \
     DUET_GRPC_PORT=8081 \

@@ -88,7 +88,6 @@ describe('Dockerfile', () => {
     // The image's variables, with the repository, host and ports swapped through the same variables
     // (and /app, the image's WORKDIR, is this checkout).
     Object.assign(env, imageEnv, {
-      NODE_PATH: imageEnv.NODE_PATH.replace(/^\/app\//, ROOT),
       DUET_MODEL_REPOSITORY: repo,
       DUET_HOST: '127.0.0.1',
       DUET_HTTP_PORT: String(await freePort()),

@@ -16,7 +16,7 @@ import { Cli, killAll } from './cli-process.js';
 import { projectDockerfile } from './deploy/dockerfile.js';
 import { freePort } from './deploy/haproxy.js';
 import { effectiveFlags, kubectlVersion, render, type K8sObject } from './deploy/manifests.js';
-import { MODELS, ROOT } from './harness.js';
+import { MODELS } from './harness.js';
 
 /** KServe's defaults: the storage initializer's mount and the predictor's HTTP port (constants.go). */
 const KSERVE_MODEL_DIR = '/mnt/models';
@@ -113,7 +113,7 @@ for (const [i, layout] of [[0, 'a bare model file'], [1, 'a model folder']] as c
       });
       const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DUET_')));
       Object.assign(env, image.env, Object.fromEntries(c.env.map((e: K8sObject) => [e.name, e.value])), {
-        NODE_PATH: image.env.NODE_PATH.replace(/^\/app\//, ROOT), DUET_HOST: '127.0.0.1', DUET_MODEL_REPOSITORY: mnt,
+        DUET_HOST: '127.0.0.1', DUET_MODEL_REPOSITORY: mnt,
       });
       const cli = new Cli(['serve', ...args], env);
       const base = `http://127.0.0.1:${ports['http-port']}`;

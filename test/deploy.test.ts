@@ -176,7 +176,6 @@ test('dev overlay: its ConfigMap model repository, as the pod mounts it, serves 
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DUET_')));
     const podEnv = { ...image.env, ...containerEnv(c) };
     Object.assign(env, podEnv, {
-      NODE_PATH: podEnv.NODE_PATH.replace(/^\/app\//, ROOT),
       DUET_CONFIG: join(root, podEnv.DUET_CONFIG),
       DUET_MODEL_REPOSITORY: join(root, podEnv.DUET_MODEL_REPOSITORY),
       DUET_HOST: '127.0.0.1',
