@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HttpClient } from '../packages/client/src/node.js';
 import { FORCED_EXIT_MARGIN_MS } from '../src/cli/serve.js';
+import { Metrics } from '../src/metrics/prometheus.js';
 import { Cli, killAll } from './cli-process.js';
 import { projectDockerfile } from './deploy/dockerfile.js';
 import { freePort } from './deploy/haproxy.js';
@@ -204,4 +205,13 @@ test('dev overlay: its ConfigMap model repository, as the pod mounts it, serves 
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+test('the README\'s queue-time autoscaling rule names metrics Duet exports, as counters', async () => {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const rule = readme.slice(readme.indexOf('# prometheus-adapter rules'));
+  const names = [...new Set(rule.slice(0, rule.indexOf('```')).match(/\bnv_inference_\w+/g))];
+  assert.deepEqual(names.sort(), ['nv_inference_queue_duration_us', 'nv_inference_request_success']);
+  const metrics = new Metrics(() => []);
+  for (const n of names) assert.equal((await metrics.registry.getSingleMetric(n)?.get())?.type, 'counter', n);
 });
