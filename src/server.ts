@@ -7,6 +7,7 @@ import { DEFAULT_GRACE_MS, ModelManager, type ModelControlMode } from './model-m
 import { ByteBudget, defaultInflightBytes } from './core/budget.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, HttpServer } from './protocols/http/server.js';
 import { GrpcServer, type GrpcServerOptions } from './protocols/grpc/server.js';
+import type { RestRoute } from './protocols/http/route-table.js';
 import { fileURLToPath } from 'node:url';
 import { Metrics, MetricsServer } from './metrics/prometheus.js';
 import { Tracing, type TracingOptions } from './metrics/tracing.js';
@@ -87,6 +88,8 @@ export interface RunningServer {
   dataPlane: DataPlane;
   models: ModelManager;
   http: AddressInfo;
+  /** Every REST route the HTTP port answers (what it dispatches with and /v2/openapi.json documents). */
+  restRoutes: readonly RestRoute[];
   grpc?: { address: string; port: number };
   metrics?: AddressInfo;
   /** The in-flight byte budget shared by every request. */
@@ -178,6 +181,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dataPlane,
     models,
     http: httpAddr,
+    restRoutes: http.routes.routes,
     grpc: grpcAddr,
     metrics: metricsAddr,
     budget,

@@ -26,8 +26,14 @@ const CATEGORY_OF: Record<string, Category> = {
   LogSettings: 'logging',
 };
 
-/** Calls open without the API key: what Kubernetes probes and load balancers ask. */
-const KEY_EXEMPT = new Set(['ServerLive', 'ServerReady', 'Health']);
+/**
+ * Calls open without the API key: what Kubernetes probes and load balancers ask, and PublicFile, the
+ * REST routes of static documents a browser opens by link (the OpenAPI document), which hold no state.
+ */
+const KEY_EXEMPT = new Set(['ServerLive', 'ServerReady', 'Health', 'PublicFile']);
+
+/** True when a call needs no API key (for the OpenAPI document's security requirements). */
+export const keyExempt = (method: string): boolean => KEY_EXEMPT.has(operationName(method));
 
 /** '/inference.GRPCInferenceService/ModelInfer' -> 'ModelInfer'; every grpc.health.v1.Health method -> 'Health'. */
 export function operationName(method: string): string {
@@ -88,6 +94,11 @@ export class AccessControl {
   /** The restricted groups' header names (a browser's preflight must be allowed to send them). */
   get headerNames(): string[] {
     return [...new Set(this.restricted.map(([, r]) => r.header))];
+  }
+
+  /** Each restricted category's header name (for the OpenAPI document; the values stay here). */
+  get restrictedHeaders(): Partial<Record<Category, string>> {
+    return Object.fromEntries(this.restricted.map(([c, r]) => [c, r.header]));
   }
 
   get requiresKey(): boolean {

@@ -6,7 +6,8 @@ import type { CallContext, CallFacts, Identity } from '../../api/context.js';
 import type { BudgetLease } from '../../core/budget.js';
 import { CancelWatchers, type CancelHook } from '../../core/cancel.js';
 import type { RequestTrace } from '../../metrics/tracing.js';
-import { matchModelPath, modelInPath, operationOf, routeLabel, type ModelPathMatch } from './routes.js';
+import { modelOf, routeFor, type RestRoute, type RouteHit, type RouteTable } from './route-table.js';
+import { unroutedLabel, unservedOperation } from './routes.js';
 
 /** Per connection: responses in progress, and how many bytes had arrived when the last one ended. */
 export interface Conn {
@@ -25,14 +26,17 @@ export class Exchange {
   bytesIn = 0;
   bytesOut = 0;
   readonly ctx: HttpCallContext;
-  /** The path's model route, matched once for the label and the router. */
-  readonly model: ModelPathMatch;
+  /** Where the path leads in the route table, matched once for the label, the auth step and the router. */
+  readonly hit: RouteHit | undefined;
+  /** The route that answers this method there; undefined: 404. */
+  readonly route: RestRoute | undefined;
   /** What the queue watches (a plain hook; the AbortController is made only when `signal` is read). */
   readonly watchers = new CancelWatchers();
 
-  constructor(verb: string, path: string, header: (name: string) => string | undefined, readonly conn: Conn) {
-    this.model = matchModelPath(path);
-    this.ctx = new HttpCallContext(this, verb, path, routeLabel(verb, path, this.model), header);
+  constructor(routes: RouteTable, verb: string, path: string, header: (name: string) => string | undefined, readonly conn: Conn) {
+    this.hit = routes.match(path);
+    this.route = routeFor(this.hit, verb);
+    this.ctx = new HttpCallContext(this, verb, path, this.route?.label ?? this.hit?.node.label ?? unroutedLabel(verb), header);
   }
 
   /** Aborts when the client goes away or the server ends the exchange (with the reason given to cancel). */
@@ -56,9 +60,10 @@ class HttpCallContext implements CallContext {
   constructor(private readonly x: Exchange, private readonly verb: string, private readonly path: string, readonly label: string,
     readonly header: (name: string) => string | undefined) {}
 
-  // Only the auth step and spans read it.
+  // Only the auth step and spans read it. A known path with the wrong method names no operation, so it
+  // gets no exemption (a POST to a health route still needs the key).
   get method(): string {
-    return (this.op ??= operationOf(this.verb, this.path) ?? `${this.verb} ${this.path}`);
+    return (this.op ??= (this.x.hit ? this.x.route?.operation : unservedOperation(this.path)) ?? `${this.verb} ${this.path}`);
   }
 
   get signal(): AbortSignal {
@@ -72,6 +77,6 @@ class HttpCallContext implements CallContext {
   readonly deadline = undefined;
 
   facts(): CallFacts {
-    return { method: `${this.verb} ${this.path}`, model: modelInPath(this.path, this.x.model), bytesIn: this.x.bytesIn, bytesOut: this.x.bytesOut };
+    return { method: `${this.verb} ${this.path}`, model: modelOf(this.x.hit), bytesIn: this.x.bytesIn, bytesOut: this.x.bytesOut };
   }
 }

@@ -13,7 +13,9 @@ import type { Api } from '../../api/index.js';
 import { discardRest, HttpError, readBody } from './body.js';
 import { Exchange, type Conn } from './exchange.js';
 import { ParsePool } from './parse-pool.js';
-import { route, type HttpReply } from './routes.js';
+import { kserveRoutes, noRoute, type HttpReply } from './routes.js';
+import { RouteTable } from './route-table.js';
+import { openApiRoutes } from './openapi/routes.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
 import { DEFAULT_HOST } from '../../core/listen.js';
 import { admit, headerOf, type Admission } from './admission.js';
@@ -63,6 +65,8 @@ function pickEncoding(accept: string | undefined): 'gzip' | 'deflate' | undefine
 
 export class HttpServer {
   readonly server: http.Server | https.Server;
+  /** Every REST route this server answers: it dispatches with this table and documents it (openapi/). */
+  readonly routes = new RouteTable();
   private readonly maxBody: number;
   private readonly compressMin: number;
   private readonly parsers = new ParsePool();
@@ -80,6 +84,9 @@ export class HttpServer {
     this.maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
     this.compressMin = opts.compressMinBytes ?? 1024;
     this.idleMs = opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+    const access = opts.admission?.access;
+    this.routes.add(...kserveRoutes());
+    this.routes.add(...openApiRoutes(this.routes, { requiresKey: access?.requiresKey, restricted: access?.restrictedHeaders }));
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     this.server = opts.tls
       ? https.createServer({ ...nodeTlsOptions(opts.tls), keepAliveTimeout: 65_000 }, handler)
@@ -165,7 +172,7 @@ export class HttpServer {
     const verb = req.method ?? 'GET';
     const wrapper = this.api.wrapper;
     const socket = req.socket;
-    const x = new Exchange(verb, path, headerOf(req), this.conns.get(socket) ?? this.track(socket));
+    const x = new Exchange(this.routes, verb, path, headerOf(req), this.conns.get(socket) ?? this.track(socket));
     const ctx = x.ctx;
     this.exchanges.add(x);
     x.conn.active++;
@@ -201,11 +208,12 @@ export class HttpServer {
           idleMs: this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
         });
       }
-      const reply = await route(this.api, ctx, verb, path, {
+      if (!x.route) throw noRoute(verb, path);
+      const reply = await x.route.handle(this.api, ctx, x.hit!.params, {
         body: body ?? EMPTY,
         headers: req.headers,
         parsers: this.parsers,
-      }, x.model);
+      });
       await this.send(req, res, reply, x);
     } catch (e) {
       if (res.headersSent) {
