@@ -15,7 +15,9 @@ import { undocumented } from '../src/protocols/http/openapi/document.js';
 type Json = Record<string, any>;
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
 /** Tags of routes other parts of the server add; their entries may wait until those routes are served. */
-const CONDITIONAL_TAGS: Record<string, RegExp> = { openai: /^\S+ \/v1\//, console: /^GET \/(\{file\})?$/ };
+const CONDITIONAL_TAGS: Record<string, RegExp> = { openai: /^\S+ \/v1\//, console: /^GET \/(console\/.*)?$/ };
+/** Paths other parts of the server answer: each must be a table route whenever it answers at all. */
+const PROBES = ['/', '/console/settings', '/v1/models', '/index.html', '/favicon.ico'];
 
 const ones = Array.from({ length: 128 }, () => 1);
 /** One real request per operation (a versioned route uses its unversioned entry). */
@@ -33,9 +35,12 @@ const SAMPLES: Record<string, { model?: string; body?: unknown }> = {
 const sampleOf = (op: Json, method: string, path: string) =>
   SAMPLES[String(op.operationId).replace(/^modelVersion/, 'model')] ?? SAMPLES[`${method} ${path}`] ?? {};
 
-function urlOf(path: string, model = 'my_model'): string {
-  return path.replace('{model_name}', encodeURIComponent(model)).replace('{model}', model).replace('{model_version}', '1').replace('{file}', 'index.html');
+function urlOf(path: string, model = 'my_model', file = ''): string {
+  return path.replace('{model_name}', encodeURIComponent(model)).replace('{model}', model).replace('{model_version}', '1').replace('{file}', file);
 }
+
+/** The schema of an operation's error bodies (KServe's or OpenAI's), from its documented default answer. */
+const errorSchema = (op: Json): Json => op.responses.default.content['application/json'].schema;
 
 /** Every operation in the document as [path, METHOD, operation], repository load/unload last (they change state). */
 function operations(doc: Json): [string, string, Json][] {
@@ -106,9 +111,12 @@ describe('OpenAPI document', () => {
 
   test('every documented operation answers, matching its documented answer; no other method is routed', async () => {
     const base = baseUrl(server);
+    // A console asset's name (content-hashed) as the page names it, when the console is served.
+    const page = doc.paths['/'] ? await (await fetch(`${base}/`)).text() : '';
+    const asset = /\/console\/assets\/([^"'?#]+)/.exec(page)?.[1] ?? '';
     for (const [path, method, op] of operations(doc)) {
       const sample = sampleOf(op, method, path);
-      const url = base + urlOf(path, sample.model);
+      const url = base + urlOf(path, sample.model, asset);
       const r = await fetch(url, {
         method,
         ...(sample.body !== undefined ? { body: JSON.stringify(sample.body), headers: { 'content-type': 'application/json' } } : {}),
@@ -131,13 +139,15 @@ describe('OpenAPI document', () => {
       if (type === 'text/event-stream') {
         const frames = text.split('\n\n').filter((f) => f.startsWith('data: ') && f !== 'data: [DONE]');
         assert.ok(frames.length > 0, `${what}: no events`);
-        if (op.tags[0] === 'generate') for (const f of frames) check({ $ref: '#/components/schemas/GenerateResponse' }, JSON.parse(f.slice(6)), what);
+        const each = op.tags[0] === 'generate' ? { $ref: '#/components/schemas/GenerateResponse' }
+          : { oneOf: [{ $ref: '#/components/schemas/CompletionChunk' }, { $ref: '#/components/schemas/ChatCompletionChunk' }] };
+        for (const f of frames) check(each, JSON.parse(f.slice(6)), what);
       }
       // The same path with any other method is not routed.
       for (const other of METHODS.filter((m) => m !== method && !doc.paths[path][m.toLowerCase()])) {
         const o = await fetch(url, { method: other });
         assert.equal(o.status, 404, `${other} ${path}`);
-        check({ $ref: '#/components/schemas/Error' }, await o.json(), `${other} ${path}`);
+        check(errorSchema(op), await o.json(), `${other} ${path}`);
       }
     }
   });
@@ -161,6 +171,13 @@ describe('OpenAPI document', () => {
     assert.ok(ok.headers['Inference-Header-Content-Length'] && headerLength > 0);
     const bytes = Buffer.from(await bin.arrayBuffer());
     check({ $ref: '#/components/schemas/InferenceResponse' }, JSON.parse(bytes.subarray(0, headerLength).toString()), 'binary header');
+    // What other parts of the server answer is in the table (so in the document) whenever it answers.
+    const served = new Set(server.restRoutes.map((r) => r.path));
+    for (const p of PROBES) {
+      const r = await fetch(base + p);
+      await r.arrayBuffer();
+      if (r.status !== 404) assert.ok(served.has(p), `${p} answers ${r.status} but is not a route in the table`);
+    }
     // Near misses of documented paths are not routed.
     for (const p of ['/v2/models', '/v2/health', '/v2/models/my_model/nothing', '/v2/repository/models/my_model', '/v2/openapi', '/v3']) {
       assert.equal((await fetch(base + p)).status, 404, p);

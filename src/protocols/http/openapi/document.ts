@@ -104,13 +104,11 @@ export function openApiDocument(routes: readonly RestRoute[], opts: DocumentOpti
   const pkg = packageInfo();
   const paths: Record<string, Json> = {};
   const tags = new Set<string>();
-  let openai = false;
   for (const r of routes) {
     // A route without an entry is still listed (the document never hides a route), with its id as summary.
     const doc = operationDoc(r.method, r.path) ?? { summary: r.id, ok: { '200': { description: 'OK' } }, errors: 'kserve' as const };
     (paths[r.path] ??= {})[r.method.toLowerCase()] = operation(r, doc, opts);
     tags.add(r.tag);
-    if (doc.errors === 'openai') openai = true;
   }
   const securitySchemes: Json = {
     apiKey: { type: 'http', scheme: 'bearer', description: 'The server\'s API key (--api-key), as Authorization: Bearer <key>.' },
@@ -131,7 +129,8 @@ export function openApiDocument(routes: readonly RestRoute[], opts: DocumentOpti
     tags: [...tags].map((name) => ({ name, description: TAGS[name] ?? name })),
     paths,
     components: {
-      schemas: { ...SCHEMAS.kserve, ...(openai ? SCHEMAS.openai : {}) },
+      // The OpenAI and console schemas only when their routes are served.
+      schemas: { ...SCHEMAS.kserve, ...(tags.has('openai') ? SCHEMAS.openai : {}), ...(tags.has('console') ? SCHEMAS.console : {}) },
       securitySchemes,
     },
   };

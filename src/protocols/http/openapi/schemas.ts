@@ -139,11 +139,28 @@ const OPENAI: Record<string, Schema> = {
     choices: arrayOf(obj({ index: int, message: obj({ role: { const: 'assistant' }, content: { type: ['string', 'null'] } }, ['role']), finish_reason: finish }, ['index', 'message'])),
     usage: ref('OpenAIUsage'),
   }, ['id', 'object', 'model', 'choices']),
+  CompletionChunk: obj({
+    id: str, object: { const: 'text_completion' }, created: int, model: str,
+    choices: arrayOf(obj({ index: int, text: str, finish_reason: finish }, ['index', 'text'])),
+    usage: { oneOf: [ref('OpenAIUsage'), { type: 'null' }] },
+  }, ['id', 'object', 'model', 'choices']),
+  ChatCompletionChunk: obj({
+    id: str, object: { const: 'chat.completion.chunk' }, created: int, model: str,
+    choices: arrayOf(obj({ index: int, delta: obj({ role: { const: 'assistant' }, content: { type: ['string', 'null'] } }), finish_reason: finish }, ['index', 'delta'])),
+    usage: { oneOf: [ref('OpenAIUsage'), { type: 'null' }] },
+  }, ['id', 'object', 'model', 'choices']),
   OpenAIStreamEvents: {
     type: 'string',
-    description: "Server-sent events: 'data: <chunk JSON>' per chunk (object text_completion or chat.completion.chunk; the first chat chunk's delta " +
-      "carries the role; exactly one chunk carries a finish_reason; with stream_options.include_usage a last chunk with choices [] and usage), then 'data: [DONE]'.",
+    description: "Server-sent events: 'data: <CompletionChunk or ChatCompletionChunk JSON>' per chunk (the first chat chunk's delta " +
+      "carries the role; exactly one chunk carries a finish_reason; with stream_options.include_usage a last chunk with choices [] and usage), then 'data: [DONE]'. An error after the stream began is one 'data: <OpenAIError JSON>' event.",
   },
 };
 
-export const SCHEMAS = { kserve: KSERVE, openai: OPENAI };
+const CONSOLE: Record<string, Schema> = {
+  ConsoleSettings: obj({
+    model_control_mode: { type: 'string', description: "Triton's model control mode; load and unload work only in 'explicit'." },
+    generate_model: { type: 'string', description: 'The model the chat panel starts on.' },
+  }, ['model_control_mode']),
+};
+
+export const SCHEMAS = { kserve: KSERVE, openai: OPENAI, console: CONSOLE };
