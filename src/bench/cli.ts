@@ -76,6 +76,7 @@ Options for scenarios:
   --charts-dir DIR         where the Markdown report's charts go (default docs/bench)
   --quiet                  no progress output
   --from-results FILE      run nothing: re-render the table, report.html and --markdown from a results.json
+                           (or, with network suites, their tables, charts and blocks from a suites-net.json)
   -h, --help               show this help
 `;
 
@@ -149,7 +150,9 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const net = suites.filter(isNetSuite);
   const others = suites.filter((s): s is 'transport' | 'image' | 'streaming' => s !== 'scenarios' && !isNetSuite(s));
   if ((others.length || net.length) && values.url) fail(`--url goes with the scenarios suite; ${[...others, ...net].join(', ')} start their own server`);
-  if ((others.length || net.length) && values['from-results']) fail('--from-results re-renders scenario results; give it without --suite');
+  if ((others.length || (net.length && suites.includes('scenarios'))) && values['from-results']) {
+    fail('--from-results re-renders scenario results (give it without --suite) or a suites-net.json (with --suite connections,hol,fanout,link only)');
+  }
   if (values.compare && !others.some((s) => s === 'transport' || s === 'image')) fail('--compare goes with the transport and image suites');
   if (values.model && !suites.includes('scenarios')) fail('--model measures your model in the scenarios suite; add scenarios to --suite');
   const intArg = (name: string, v: string | undefined, dflt: number) => {

@@ -30,7 +30,10 @@ test('the shaper caps the rate: a burst drains at the rate, order is kept, idle 
   let last = 0;
   for (let i = 0; i < 1000; i++) last = r.schedule(0, 10_000);
   assert.ok(Math.abs(last - (10_000_000 - 16 * 1024) / 10_000) < 1e-6, `10 MB at 10 MB/s after a 16 KiB burst: ${last} ms`);
-  assert.equal(transferMs({ latencyMs: 10, rateBps: 8e6 }, 1000, 3000), 24);
+  // Both latencies, and each direction's bytes beyond the first burst at the rate.
+  assert.equal(transferMs({ latencyMs: 10, rateBps: 8e6, burstBytes: 1000 }, 1000, 3000), 22);
+  assert.equal(transferMs({ latencyMs: 10, rateBps: 8e6 }, 1000, 3000), 20);
+  assert.equal(transferMs({ latencyMs: 0, rateBps: Infinity }, 1e6, 1e6), 0);
   assert.throws(() => new LinkShaper({ latencyMs: -1, rateBps: 1 }), /latency must be >= 0 ms/);
   assert.throws(() => new LinkShaper({ latencyMs: 0, rateBps: 0 }), /rate must be > 0/);
 });

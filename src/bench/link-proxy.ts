@@ -219,9 +219,11 @@ export function startLinkProxy(target: string, link: LinkSpec): Promise<LinkProx
 
 /**
  * The time a request and its response spend on the link itself: both one-way latencies and each
- * direction's bytes at the link's rate, ms. What a faster protocol cannot save on that link.
+ * direction's bytes beyond the first burst at the link's rate, ms (what the shaper above imposes).
+ * What a faster protocol cannot save on that link.
  */
-export function transferMs(link: Pick<LinkSpec, 'latencyMs' | 'rateBps'>, upBytes: number, downBytes: number): number {
+export function transferMs(link: Pick<LinkSpec, 'latencyMs' | 'rateBps' | 'burstBytes'>, upBytes: number, downBytes: number): number {
   const perByte = Number.isFinite(link.rateBps) ? 8000 / link.rateBps : 0;
-  return 2 * link.latencyMs + (upBytes + downBytes) * perByte;
+  const burst = link.burstBytes ?? 16 * 1024;
+  return 2 * link.latencyMs + (Math.max(0, upBytes - burst) + Math.max(0, downBytes - burst)) * perByte;
 }

@@ -1,13 +1,13 @@
 // `duet bench --suite connections,hol,fanout,link`: their flags, the run, the terminal tables,
 // suites-net.json, and (with --markdown) their generated blocks and charts in BENCHMARKS.md.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { writeGenerated } from './blocks.js';
 import { DEFAULT_LINKS, parseLink, type LinkSpec } from './link-proxy.js';
 import { netCharts, netClaimsMarkdown, netMarkdown, netTerminalReport } from './net-report.js';
 import { runNet } from './net-run.js';
-import { NET_SUITES, type NetSuiteName } from './net-setup.js';
+import { NET_SUITES, type NetResults, type NetSuiteName } from './net-setup.js';
 
 export const NET_HELP = `  connections REST with a new connection per request, REST keep-alive and gRPC on one connection:
               p50/p99, req/s and server CPU per request at c=1 and c=16 (features, image)
@@ -67,7 +67,9 @@ export async function netCommand(suites: NetSuiteName[], values: Record<string, 
   if (!links.length) c.fail('--links needs one or more links, e.g. 10ms/100mbit');
   const sizes = (str('fanout-sizes') ?? '100,1000,5000').split(',').map((s) => s.trim());
   const fanoutSizes = sizes.map((s) => positiveInt('fanout-sizes', s, 0, c.fail));
-  const res = await runNet({
+  const from = str('from-results');
+  // --from-results: the tables, charts and blocks again from a suites-net.json, nothing measured.
+  const res: NetResults = from ? JSON.parse(readFileSync(from, 'utf8')) as NetResults : await runNet({
     suites: NET_SUITES.filter((s) => suites.includes(s)),
     seconds: c.seconds, warmupS: c.warmupS, rounds: c.rounds, modelRepository: c.modelRepository,
     fanoutSizes, fanoutRate: positiveInt('fanout-rate', str('fanout-rate'), 500, c.fail),
@@ -75,10 +77,13 @@ export async function netCommand(suites: NetSuiteName[], values: Record<string, 
     slowMs: positiveInt('slow-ms', str('slow-ms'), 20, c.fail), links, log: c.log, command: c.argv,
   });
   process.stdout.write(netTerminalReport(res));
-  mkdirSync(c.out, { recursive: true });
-  const file = join(c.out, 'suites-net.json');
-  writeFileSync(file, JSON.stringify(res, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
-  const written = [file];
+  const written: string[] = [];
+  if (!from) {
+    mkdirSync(c.out, { recursive: true });
+    const file = join(c.out, 'suites-net.json');
+    writeFileSync(file, JSON.stringify(res, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+    written.push(file);
+  }
   const md = str('markdown');
   if (md) {
     const mdFile = resolve(md);
