@@ -78,6 +78,11 @@ export interface ModelInstance {
   readonly loadResult: LoadResult;
   /** One result per request, in order; a failed request does not fail the others. */
   execute(requests: ExecuteRequest[]): Promise<ExecuteBatchResult>;
+  /**
+   * True when execute() may be called again before the last one settled: the executions queue and run
+   * in order. The scheduler then gives a busy moment's full batches at once (absent: one at a time).
+   */
+  readonly pipelined?: boolean;
   /** Optional: hand over one request while the instance is busy (see StagedRequest); undefined when it cannot take one now. */
   stage?(request: ExecuteRequest): StagedRequest | undefined;
   /** Decoupled models: the responses of one request as they are produced; ends at the final flag. */

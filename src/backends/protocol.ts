@@ -21,12 +21,16 @@ export interface WireRequest {
   parameters: Parameters;
 }
 
+/** With `stage`, the request is staged: it runs only if the worker claims that id (id -> -id) before the main thread revokes it (id -> 0). */
+/** `given`: buffers the request handed over, which slots point into (see wire.ts). */
+export interface ExecuteMessage { type: 'execute'; seq: number; requests: WireRequest[]; buffer: ArrayBuffer; given?: ArrayBuffer[]; stage?: number }
+
 export type ToWorker =
   /** `stage`: one Int32 shared with the main thread, holding the staged request's id (see StagedRequest). */
   | { type: 'load'; spec: LoadSpec; stage: SharedArrayBuffer }
-  /** With `stage`, the request is staged: it runs only if the worker claims that id (id -> -id) before the main thread revokes it (id -> 0). */
-  /** `given`: buffers the request handed over, which slots point into (see wire.ts). */
-  | { type: 'execute'; seq: number; requests: WireRequest[]; buffer: ArrayBuffer; given?: ArrayBuffer[]; stage?: number }
+  | ExecuteMessage
+  /** Executions posted in one tick travel together (one wake of the worker); they run in order. */
+  | { type: 'executions'; list: ExecuteMessage[] }
   /**
    * `credits`: one Int32 shared with the main thread, the responses the worker may still send; it starts
    * at STREAM_WINDOW, the consumer adds to it (and notifies) as it takes them, the worker waits at 0.

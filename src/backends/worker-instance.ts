@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { InferenceError } from '../core/errors.js';
 import { AsyncQueue } from '../core/async-queue.js';
 import type { ExecuteBatchResult, ExecuteRequest, LoadResult, LoadSpec, ModelInstance, StagedRequest, StreamItem } from './backend.js';
-import { STREAM_REFILL, STREAM_WINDOW, type FromWorker, type ToWorker, type WireRequest } from './protocol.js';
+import { STREAM_REFILL, STREAM_WINDOW, type ExecuteMessage, type FromWorker, type ToWorker, type WireRequest } from './protocol.js';
 import { packBatch, packTensors, unpackTensors } from './wire.js';
 import { DONE } from '../core/iter.js';
 
@@ -22,6 +22,8 @@ interface Pending {
 
 export class WorkerInstance implements ModelInstance {
   readonly name: string;
+  /** The worker queues executions and runs them in order. */
+  readonly pipelined = true;
   loadResult: LoadResult = {};
   private worker!: Worker;
   private seq = 0;
@@ -40,6 +42,9 @@ export class WorkerInstance implements ModelInstance {
    */
   private readonly stageWord = new Int32Array(new SharedArrayBuffer(4));
   private stageId = 0;
+  /** Executions of this tick not yet posted (see flush), with the buffers they transfer. */
+  private outbox: ExecuteMessage[] = [];
+  private outboxTransfer: ArrayBuffer[] = [];
 
   private constructor(private readonly spec: LoadSpec) {
     this.name = spec.instanceName;
@@ -73,8 +78,27 @@ export class WorkerInstance implements ModelInstance {
   }
 
   private send(msg: ToWorker, transfer: ArrayBuffer[] = []) {
+    if (this.outbox.length) this.flush();
     this.worker.postMessage(msg, transfer);
   }
+
+  /**
+   * Executions go at the end of the tick they were made in, together when there are several: each
+   * postMessage wakes the worker thread, which on a busy machine costs the main thread its core.
+   */
+  private queueExecution(msg: ExecuteMessage, transfer: ArrayBuffer[]): void {
+    if (this.outbox.push(msg) === 1) queueMicrotask(this.flush);
+    for (const b of transfer) this.outboxTransfer.push(b);
+  }
+
+  private readonly flush = () => {
+    const list = this.outbox;
+    if (!list.length) return;
+    const transfer = this.outboxTransfer;
+    this.outbox = [];
+    this.outboxTransfer = [];
+    this.worker.postMessage(list.length === 1 ? list[0] : { type: 'executions', list } satisfies ToWorker, transfer);
+  };
 
   private onMessage(m: FromWorker) {
     switch (m.type) {
@@ -112,6 +136,9 @@ export class WorkerInstance implements ModelInstance {
   private onCrash(w: Worker, why: string) {
     if (w !== this.worker) return; // 'error' then 'exit' of the same worker, or an old one
     const err = new InferenceError('INTERNAL', `model instance '${this.name}' ${why}`);
+    // Executions not yet posted belong to requests failed just below.
+    this.outbox = [];
+    this.outboxTransfer = [];
     this.loadWaiter?.reject(err);
     this.loadWaiter = undefined;
     for (const p of this.pending.values()) p.reject(err);
@@ -170,7 +197,7 @@ export class WorkerInstance implements ModelInstance {
     const seq = ++this.seq;
     this.pending.set(seq, { resolve, reject });
     const { buffer, given } = packed;
-    this.send({ type: 'execute', seq, requests: wire, buffer, given, stage }, given ? [buffer, ...given] : [buffer]);
+    this.queueExecution({ type: 'execute', seq, requests: wire, buffer, given, stage }, given ? [buffer, ...given] : [buffer]);
     return seq;
   }
 

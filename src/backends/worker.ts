@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { asInferenceError, InferenceError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ExecuteRequest } from './backend.js';
-import { type FromWorker, type ToWorker, type WireResult } from './protocol.js';
+import { type ExecuteMessage, type FromWorker, type ToWorker, type WireResult } from './protocol.js';
 import { backendOfKind } from './registry.js';
 import type { Runner } from './runner.js';
 import { packTensors, unpackTensors } from './wire.js';
@@ -71,7 +71,7 @@ async function makeRunner(kind: string): Promise<Runner> {
   return backend.runner();
 }
 
-type ExecuteMsg = Extract<ToWorker, { type: 'execute' }>;
+type ExecuteMsg = ExecuteMessage;
 /** Executions run one at a time, in order; a staged one waits here while another runs. */
 const executions: ExecuteMsg[] = [];
 let executing = false;
@@ -155,6 +155,10 @@ port.on('message', async (msg: ToWorker) => {
       return;
     case 'execute':
       executions.push(msg);
+      if (!executing) void executeAll();
+      return;
+    case 'executions':
+      executions.push(...msg.list);
       if (!executing) void executeAll();
       return;
     case 'stream':

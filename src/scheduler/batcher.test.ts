@@ -33,7 +33,7 @@ test('a batch short of the target waits for the delay; a preferred size goes at 
 test('the largest preferred size the queue fills exactly is taken, not more', () => {
   const policy = { maxBatchSize: 8, preferred: [2, 4], maxDelayMs: 1000 };
   const q = [req(1), req(1), req(1), req(1), req(1), req(1), req(1)];
-  assert.deepEqual(pickBatch(q, policy, 0), { take: [0, 1, 2, 3], ready: true });
-  assert.deepEqual(pickBatch([req(3), req(3)], policy, 0), { take: [0, 1], ready: false });
-  assert.deepEqual(pickBatch([req(3), req(3)], policy, 2000), { take: [0, 1], ready: true });
+  assert.deepEqual(pickBatch(q, policy, 0), { take: [0, 1, 2, 3], ready: true, rows: 4 });
+  assert.deepEqual(pickBatch([req(3), req(3)], policy, 0), { take: [0, 1], ready: false, rows: 6 });
+  assert.deepEqual(pickBatch([req(3), req(3)], policy, 2000), { take: [0, 1], ready: true, rows: 6 });
 });

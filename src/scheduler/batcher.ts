@@ -30,6 +30,14 @@ export interface BatchView<T> {
   key(item: T): string;
 }
 
+/** The policy's preferred sizes that fit, largest first: worked out once per policy, not per dispatch. */
+const PREFERRED = new WeakMap<BatchPolicy, number[]>();
+function preferredOf(policy: BatchPolicy): number[] {
+  let p = PREFERRED.get(policy);
+  if (!p) PREFERRED.set(policy, (p = policy.preferred.filter((n) => n <= policy.maxBatchSize).sort((a, b) => b - a)));
+  return p;
+}
+
 const REQUESTS: BatchView<ExecuteRequest> = { rows: rowsOf, key: batchKey };
 
 /**
@@ -37,7 +45,7 @@ const REQUESTS: BatchView<ExecuteRequest> = { rows: rowsOf, key: batchKey };
  * the largest size that fits. Returns the indexes taken and whether the batch should go now.
  */
 export function pickBatch<T = ExecuteRequest>(queue: readonly T[], policy: BatchPolicy, oldestWaitedMs: number,
-  view: BatchView<T> = REQUESTS as unknown as BatchView<T>): { take: number[]; ready: boolean } {
+  view: BatchView<T> = REQUESTS as unknown as BatchView<T>): { take: number[]; ready: boolean; rows: number } {
   const take = [0];
   const sums = [view.rows(queue[0])];
   let rows = sums[0];
@@ -53,12 +61,11 @@ export function pickBatch<T = ExecuteRequest>(queue: readonly T[], policy: Batch
   }
   // Like Triton: the largest preferred size the queue can fill exactly goes at once.
   if (policy.preferred.length) {
-    const preferred = policy.preferred.filter((p) => p <= policy.maxBatchSize).sort((a, b) => b - a);
-    for (const p of preferred) {
+    for (const p of preferredOf(policy)) {
       const k = sums.indexOf(p);
-      if (k >= 0) return { take: take.slice(0, k + 1), ready: true };
+      if (k >= 0) return { take: take.slice(0, k + 1), ready: true, rows: p };
     }
   }
   // Otherwise a full batch goes at once, and anything else when the oldest request has waited enough.
-  return { take, ready: rows >= policy.maxBatchSize || oldestWaitedMs >= policy.maxDelayMs };
+  return { take, ready: rows >= policy.maxBatchSize || oldestWaitedMs >= policy.maxDelayMs, rows };
 }

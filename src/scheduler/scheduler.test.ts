@@ -235,3 +235,80 @@ test('a higher-priority request goes before the one already staged', async () =>
   await low;
   assert.deepEqual(h.ran, ['a', 'high', 'low']);
 });
+
+/** An instance that records each execute() call's request ids; `done(k)` settles the k-th call. */
+function batchInstance(pipelined: boolean) {
+  const calls: string[][] = [];
+  const settle: ((r: ExecuteBatchResult) => void)[] = [];
+  const inst: ModelInstance = {
+    name: 'batches',
+    loadResult: {},
+    pipelined,
+    execute: (requests) => new Promise((resolve) => {
+      calls.push(requests.map((r) => r.id!));
+      settle.push(resolve);
+    }),
+    stream: () => {
+      throw new Error('not used');
+    },
+    close: async () => {},
+  };
+  const done = async (k: number) => {
+    settle[k]({ results: calls[k].map(() => []) });
+    await tick();
+  };
+  return { inst, calls, done };
+}
+
+const row = (id: string): ExecuteRequest => ({ id, inputs: [{ name: 'X', datatype: 'FP32', shape: [1, 2], data: new Uint8Array(8) }], parameters: {} });
+
+test('a pipelined instance takes every full batch queued while it was busy at once; a partial one waits its turn', async () => {
+  const b = batchInstance(true);
+  const s = new Scheduler("model 'm' version 1", [b.inst], { batching: { maxBatchSize: 2, preferred: [], maxDelayMs: 0 } });
+  const all = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => s.submit(row(id)));
+  await tick();
+  assert.deepEqual(b.calls, [['a']]);
+  await b.done(0);
+  // b..e fill two batches, which go together; f would be a partial batch: it stays queued.
+  assert.deepEqual(b.calls, [['a'], ['b', 'c'], ['d', 'e']]);
+  assert.equal(s.pending, 5);
+  await b.done(1);
+  assert.equal(b.calls.length, 3, 'the instance is still busy with d, e');
+  await b.done(2);
+  assert.deepEqual(b.calls[3], ['f']);
+  await b.done(3);
+  await Promise.all(all);
+  assert.equal(s.pending, 0);
+});
+
+test('an instance that is not pipelined gets one batch at a time', async () => {
+  const b = batchInstance(false);
+  const s = new Scheduler("model 'm' version 1", [b.inst], { batching: { maxBatchSize: 2, preferred: [], maxDelayMs: 0 } });
+  const all = ['a', 'b', 'c', 'd', 'e'].map((id) => s.submit(row(id)));
+  await tick();
+  await b.done(0);
+  assert.deepEqual(b.calls, [['a'], ['b', 'c']]);
+  await b.done(1);
+  assert.deepEqual(b.calls[2], ['d', 'e']);
+  await b.done(2);
+  await Promise.all(all);
+});
+
+test('with several instances, queued batches wait for whichever frees up first (no pipelining)', async () => {
+  const x = batchInstance(true);
+  const y = batchInstance(true);
+  const s = new Scheduler("model 'm' version 1", [x.inst, y.inst], { batching: { maxBatchSize: 2, preferred: [], maxDelayMs: 0 } });
+  const all = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => s.submit(row(id)));
+  await tick();
+  // a and b went one each to the free instances, as they came; the rest queue behind.
+  assert.equal(x.calls.length + y.calls.length, 2);
+  const [first, other] = x.calls[0][0] === 'a' ? [x, y] : [y, x];
+  await first.done(0);
+  assert.deepEqual(first.calls.slice(1), [['c', 'd']]);
+  await other.done(0);
+  assert.deepEqual(other.calls.slice(1), [['e', 'f']]);
+  await first.done(1);
+  await other.done(1);
+  await Promise.all(all);
+  assert.equal(s.pending, 0);
+});

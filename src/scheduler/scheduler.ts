@@ -15,6 +15,9 @@ import { Streams } from './stream.js';
 
 export type { QueuePolicy } from './policy.js';
 
+/** Executions a pipelined instance is given at once (see dispatch): bounds how far ahead of its turn a batch leaves the queue. */
+export const MAX_PIPELINED = 4;
+
 export interface SchedulerOptions {
   batching?: BatchPolicy;
   /** 0: priorities off (every request at one level). */
@@ -254,7 +257,7 @@ export class Scheduler {
 
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
-      let jobs: Job[];
+      let jobs: Job[] | undefined;
       if (!this.opts.batching) {
         // An instance is free before the one the head job is staged on: it takes the job back, unless already started.
         const head = this.queue[0];
@@ -264,28 +267,49 @@ export class Scheduler {
         }
         jobs = [this.queue.shift()!];
       } else {
-        const waited = performance.now() - this.queue[0].enqueuedAt;
-        const { take, ready } = pickBatch(this.queue, this.opts.batching, waited, JOBS);
-        if (!ready) {
-          // Wait for more requests, but no longer than the oldest one may.
-          this.timer ??= setTimeout(() => {
-            this.timer = undefined;
-            this.dispatch();
-          }, Math.max(0, this.opts.batching.maxDelayMs - waited));
-          return;
-        }
-        if (take[take.length - 1] === take.length - 1) {
-          // The usual batch: the head of the queue.
-          jobs = this.queue.splice(0, take.length);
-        } else {
-          jobs = take.map((i) => this.queue[i]);
-          for (let k = take.length - 1; k >= 0; k--) this.queue.splice(take[k], 1);
+        jobs = this.nextBatch(false);
+        if (!jobs) return;
+      }
+      const inst = this.idle.pop()!;
+      this.leaveQueue(jobs);
+      this.run(inst, jobs);
+      // A model with one instance and full batches still queued: the instance takes them now, to run in
+      // order after the first; they travel with it in one message (one thread wake instead of several).
+      // With several instances they stay queued for whichever frees up first.
+      if (inst.pipelined && this.instances.length === 1) {
+        for (let k = 1; k < MAX_PIPELINED && this.queue.length > 0; k++) {
+          const more = this.nextBatch(true);
+          if (!more) break;
+          this.leaveQueue(more);
+          this.run(inst, more);
         }
       }
-      this.leaveQueue(jobs);
-      this.run(this.idle.pop()!, jobs);
     }
     this.stageNext();
+  }
+
+  /**
+   * The next batch to run, taken out of the queue; undefined when it should wait (a timer then
+   * dispatches again) or, with `fullOnly`, when it would not be full.
+   */
+  private nextBatch(fullOnly: boolean): Job[] | undefined {
+    const batching = this.opts.batching!;
+    const waited = performance.now() - this.queue[0].enqueuedAt;
+    const { take, ready, rows } = pickBatch(this.queue, batching, waited, JOBS);
+    if (fullOnly && rows < batching.maxBatchSize) return undefined;
+    if (!ready) {
+      // Wait for more requests, but no longer than the oldest one may.
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.dispatch();
+      }, Math.max(0, batching.maxDelayMs - waited));
+      return undefined;
+    }
+    // The usual batch: the head of the queue.
+    if (take[take.length - 1] === take.length - 1) return this.queue.splice(0, take.length);
+    const jobs = take.map((i) => this.queue[i]);
+    for (let k = take.length - 1; k >= 0; k--) this.queue.splice(take[k], 1);
+    return jobs;
   }
 
   private leaveQueue(jobs: Job[]): void {
