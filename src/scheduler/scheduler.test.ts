@@ -260,11 +260,14 @@ function batchInstance(pipelined: boolean) {
   return { inst, calls, done };
 }
 
+/** A scheduler batching up to two rows, over the given instances. */
+const batching2 = (...insts: ModelInstance[]) => new Scheduler("model 'm' version 1", insts, { batching: { maxBatchSize: 2, preferred: [], maxDelayMs: 0 } });
+
 const row = (id: string): ExecuteRequest => ({ id, inputs: [{ name: 'X', datatype: 'FP32', shape: [1, 2], data: new Uint8Array(8) }], parameters: {} });
 
 test('a pipelined instance takes every full batch queued while it was busy at once; a partial one waits its turn', async () => {
   const b = batchInstance(true);
-  const s = new Scheduler("model 'm' version 1", [b.inst], { batching: { maxBatchSize: 2, preferred: [], maxDelayMs: 0 } });
+  const s = batching2(b.inst);
   const all = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => s.submit(row(id)));
   await tick();
   assert.deepEqual(b.calls, [['a']]);
@@ -281,10 +284,8 @@ test('a pipelined instance takes every full batch queued while it was busy at on
   assert.equal(s.pending, 0);
 });
 
-test('an instance that is not pipelined gets one batch at a time', async () => {
-  const b = batchInstance(false);
-  const s = new Scheduler("model 'm' version 1", [b.inst], { batching: { maxBatchSize: 2, preferred: [], maxDelayMs: 0 } });
-  const all = ['a', 'b', 'c', 'd', 'e'].map((id) => s.submit(row(id)));
+/** a runs alone; b..e queue behind it as two full batches, which must go one at a time. */
+async function oneBatchAtATime(b: ReturnType<typeof batchInstance>, all: Promise<unknown>[]) {
   await tick();
   await b.done(0);
   assert.deepEqual(b.calls, [['a'], ['b', 'c']]);
@@ -292,12 +293,18 @@ test('an instance that is not pipelined gets one batch at a time', async () => {
   assert.deepEqual(b.calls[2], ['d', 'e']);
   await b.done(2);
   await Promise.all(all);
+}
+
+test('an instance that is not pipelined gets one batch at a time', async () => {
+  const b = batchInstance(false);
+  const s = batching2(b.inst);
+  await oneBatchAtATime(b, ['a', 'b', 'c', 'd', 'e'].map((id) => s.submit(row(id))));
 });
 
 test('with several instances, queued batches wait for whichever frees up first (no pipelining)', async () => {
   const x = batchInstance(true);
   const y = batchInstance(true);
-  const s = new Scheduler("model 'm' version 1", [x.inst, y.inst], { batching: { maxBatchSize: 2, preferred: [], maxDelayMs: 0 } });
+  const s = batching2(x.inst, y.inst);
   const all = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => s.submit(row(id)));
   await tick();
   // a and b went one each to the free instances, as they came; the rest queue behind.
@@ -311,4 +318,11 @@ test('with several instances, queued batches wait for whichever frees up first (
   await other.done(1);
   await Promise.all(all);
   assert.equal(s.pending, 0);
+});
+
+test('a batch holding a request with a queue timeout or deadline is not taken ahead of its turn', async () => {
+  const b = batchInstance(true);
+  const s = batching2(b.inst);
+  // d can still time out in the queue: its batch waits until the instance is free.
+  await oneBatchAtATime(b, [s.submit(row('a')), s.submit(row('b')), s.submit(row('c')), s.submit(row('d'), { timeoutUs: 60_000_000 }), s.submit(row('e'))]);
 });

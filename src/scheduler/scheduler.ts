@@ -56,6 +56,8 @@ interface Job {
   reject: (e: Error) => void;
   /** Stops watching for cancellation and timeouts; set only while the job waits in the queue. */
   cleanup?: () => void;
+  /** Has a queue timeout or deadline running: it stays in the queue until an instance is free (see dispatch). */
+  timed?: boolean;
   /** Handed ahead of its turn to this busy instance; still queued until the instance starts it. */
   stagedOn?: ModelInstance;
   staged?: StagedRequest;
@@ -120,9 +122,10 @@ export class Scheduler {
     }
     const policy = this.policyFor(priority);
     if (policy.maxQueueSize > 0 && this.queuedAt(priority) >= policy.maxQueueSize) return Promise.reject(queueFull(this.label, policy));
-    const timeoutUs = queueTimeoutUs(policy, o.timeoutUs);
+    const timeoutUs = policy.timeoutAction === 'REJECT' ? queueTimeoutUs(policy, o.timeoutUs) : 0;
     return new Promise((resolve, reject) => {
       const job: Job = { request, priority, seq: this.seq++, enqueuedAt: performance.now(), signal: o.signal, cancel: o.cancel, trace: o.trace, resolve, reject };
+      if (timeoutUs > 0 || o.deadline !== undefined) job.timed = true;
       this.insert(job);
       // A job of a higher priority than one already staged goes before it.
       if (this.stagedJobs.size && (this.opts.priorityLevels ?? 0) > 0) {
@@ -130,7 +133,7 @@ export class Scheduler {
       }
       this.dispatch();
       // Only a job left waiting needs to hear of its client going away or its time running out.
-      if (job.queuedNs === undefined) this.watch(job, policy.timeoutAction === 'REJECT' ? timeoutUs : 0, o.deadline);
+      if (job.queuedNs === undefined) this.watch(job, timeoutUs, o.deadline);
     });
   }
 
@@ -275,8 +278,9 @@ export class Scheduler {
       this.run(inst, jobs);
       // A model with one instance and full batches still queued: the instance takes them now, to run in
       // order after the first; they travel with it in one message (one thread wake instead of several).
-      // With several instances they stay queued for whichever frees up first.
-      if (inst.pipelined && this.instances.length === 1) {
+      // With several instances they stay queued for whichever frees up first; with priority levels, for a
+      // later request that may go before them.
+      if (inst.pipelined && this.instances.length === 1 && !(this.opts.priorityLevels! > 0)) {
         for (let k = 1; k < MAX_PIPELINED && this.queue.length > 0; k++) {
           const more = this.nextBatch(true);
           if (!more) break;
@@ -296,7 +300,8 @@ export class Scheduler {
     const batching = this.opts.batching!;
     const waited = performance.now() - this.queue[0].enqueuedAt;
     const { take, ready, rows } = pickBatch(this.queue, batching, waited, JOBS);
-    if (fullOnly && rows < batching.maxBatchSize) return undefined;
+    // A batch taken ahead of its turn is running: a request that could still time out in the queue is not taken.
+    if (fullOnly && (rows < batching.maxBatchSize || take.some((i) => this.queue[i].timed))) return undefined;
     if (!ready) {
       // Wait for more requests, but no longer than the oldest one may.
       this.timer ??= setTimeout(() => {
