@@ -295,6 +295,20 @@ async function oneBatchAtATime(b: ReturnType<typeof batchInstance>, all: Promise
   await Promise.all(all);
 }
 
+test('without dynamic batching, a pipelined instance still runs one request at a time', async () => {
+  const b = batchInstance(true);
+  const s = new Scheduler("model 'm' version 1", [b.inst]);
+  const all = ['a', 'b', 'c'].map((id) => s.submit(row(id)));
+  await tick();
+  assert.deepEqual(b.calls, [['a']]);
+  await b.done(0);
+  assert.deepEqual(b.calls, [['a'], ['b']]);
+  await b.done(1);
+  await b.done(2);
+  assert.deepEqual(b.calls, [['a'], ['b'], ['c']]);
+  await Promise.all(all);
+});
+
 test('an instance that is not pipelined gets one batch at a time', async () => {
   const b = batchInstance(false);
   const s = batching2(b.inst);

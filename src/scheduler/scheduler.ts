@@ -280,7 +280,7 @@ export class Scheduler {
       // order after the first; they travel with it in one message (one thread wake instead of several).
       // With several instances they stay queued for whichever frees up first; with priority levels, for a
       // later request that may go before them.
-      if (inst.pipelined && this.instances.length === 1 && !(this.opts.priorityLevels! > 0)) {
+      if (this.opts.batching && inst.pipelined && this.instances.length === 1 && !(this.opts.priorityLevels! > 0)) {
         for (let k = 1; k < MAX_PIPELINED && this.queue.length > 0; k++) {
           const more = this.nextBatch(true);
           if (!more) break;
