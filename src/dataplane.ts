@@ -213,9 +213,9 @@ export class DataPlane {
   generate(req: GenerateRequest): { decoupled: boolean; chunks: AsyncIterable<GenerateChunk> } {
     const name = req.modelName || this.generateModel;
     const sv = this.models.get(name, req.modelVersion);
-    const { infer, textOutput } = generateInferRequest(sv, this.modelMetadata(name, req.modelVersion).inputs, { ...req, modelName: name });
-    const { decoupled, responses } = this.openStream(infer);
-    return { decoupled, chunks: generateChunks(responses, textOutput) };
+    const plan = generateInferRequest(sv, this.modelMetadata(name, req.modelVersion).inputs, { ...req, modelName: name });
+    const { decoupled, responses } = this.openStream(plan.infer);
+    return { decoupled, chunks: generateChunks(responses, plan.textOutput, plan.promptBytes) };
   }
 
   /** The Predictor contract: features in, the predictor model's first output element as the score. */

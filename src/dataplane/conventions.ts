@@ -9,7 +9,9 @@ import type { InferRequest, InferResponse } from '../core/infer.js';
 import { rawToValues } from '../core/json-tensor.js';
 import { decodeStrings, encodeBytes, type Parameters } from '../core/tensor.js';
 import type { TraceRecorder } from '../core/trace.js';
+import type { ModelConfig } from '../core/model-config.js';
 import type { ServedVersion } from '../model-manager.js';
+import { chatPrompt, type ChatMessage } from './chat.js';
 
 /**
  * Model config parameters naming the tensors that carry generate's text, e.g.
@@ -19,6 +21,15 @@ export const TEXT_INPUT_PARAM = 'generate_text_input';
 export const TEXT_OUTPUT_PARAM = 'generate_text_output';
 export const DEFAULT_TEXT_INPUT = 'text_input';
 export const DEFAULT_TEXT_OUTPUT = 'text_output';
+/**
+ * The config parameter naming where a request's token limit goes (default `max_tokens`): the input of
+ * that name when the model has one (e.g. text_repeat's `count`), else a request parameter.
+ */
+export const MAX_TOKENS_PARAM = 'generate_max_tokens';
+export const DEFAULT_MAX_TOKENS_NAME = 'max_tokens';
+/** Response parameters in which a model reports its token counts (on its last response). */
+export const PROMPT_TOKENS = 'prompt_tokens';
+export const COMPLETION_TOKENS = 'completion_tokens';
 /** The response parameter a generating model sets on its last response. */
 export const FINISH_REASON = 'finish_reason';
 /** --generate-model and --predictor-model defaults: the example repository's models. */
@@ -41,6 +52,10 @@ export interface GenerateRequest extends CallScope {
   text?: string;
   /** Instead of `text`, Triton's generate JSON: keys naming inputs become tensors, the rest parameters. */
   fields?: Record<string, unknown>;
+  /** Instead of `text`, a chat: rendered into the prompt by the model's chat template (chat.ts). */
+  messages?: ChatMessage[];
+  /** With `text` or `messages`: the most tokens to generate (where it goes: MAX_TOKENS_PARAM). */
+  maxTokens?: number;
   parameters?: Parameters;
 }
 
@@ -50,6 +65,9 @@ export interface GenerateChunk {
   text: string;
   /** Set on the model's last response. */
   finishReason?: string;
+  /** Token counts, when the model reports them (response parameters prompt_tokens, completion_tokens). */
+  promptTokens?: number;
+  completionTokens?: number;
 }
 
 export interface PredictRequest extends CallScope {
@@ -58,7 +76,24 @@ export interface PredictRequest extends CallScope {
 
 const param = (sv: ServedVersion, key: string, dflt: string) => sv.config.parameters?.[key]?.string_value || dflt;
 
-export function generateInferRequest(sv: ServedVersion, inputs: GenerateInputSpec[], req: GenerateRequest & { modelName: string }): { infer: InferRequest; textOutput: string } {
+/** True when a model takes text in and gives text out by the generate convention (the OpenAI API lists it). */
+export function generatesText(config: ModelConfig): boolean {
+  const p = (key: string, dflt: string) => config.parameters?.[key]?.string_value || dflt;
+  const input = p(TEXT_INPUT_PARAM, DEFAULT_TEXT_INPUT);
+  const output = p(TEXT_OUTPUT_PARAM, DEFAULT_TEXT_OUTPUT);
+  return config.input.some((i) => i.name === input && i.data_type === 'TYPE_STRING')
+    && config.output.some((o) => o.name === output && o.data_type === 'TYPE_STRING');
+}
+
+/** What generate made of a request: the infer request, and what reading its responses needs. */
+export interface GeneratePlan {
+  infer: InferRequest;
+  textOutput: string;
+  /** The prompt's size in UTF-8 bytes (text and chat only): its token count when the model reports none. */
+  promptBytes?: number;
+}
+
+export function generateInferRequest(sv: ServedVersion, inputs: GenerateInputSpec[], req: GenerateRequest & { modelName: string }): GeneratePlan {
   const textOutput = param(sv, TEXT_OUTPUT_PARAM, DEFAULT_TEXT_OUTPUT);
   const scope = { signal: req.signal, deadline: req.deadline, trace: req.trace };
   const batched = sv.config.max_batch_size > 0;
@@ -74,23 +109,43 @@ export function generateInferRequest(sv: ServedVersion, inputs: GenerateInputSpe
   if (!sv.config.output.some((o) => o.name === textOutput)) {
     throw invalidArg(`model '${sv.name}' has no text output '${textOutput}' to generate into (name it with the config parameter '${TEXT_OUTPUT_PARAM}')`);
   }
+  const prompt = Buffer.from(req.messages ? chatPrompt(sv.config, req.messages) : req.text ?? '', 'utf8');
   const infer: InferRequest = {
     modelName: req.modelName,
     modelVersion: req.modelVersion,
     id: req.id,
-    inputs: [{ name: textInput, datatype: 'BYTES', shape: batched ? [1, 1] : [1], data: encodeBytes([Buffer.from(req.text ?? '', 'utf8')]) }],
+    inputs: [{ name: textInput, datatype: 'BYTES', shape: batched ? [1, 1] : [1], data: encodeBytes([prompt]) }],
     outputs: [{ name: textOutput }],
     parameters: { ...req.parameters },
     ...scope,
   };
-  return { infer, textOutput };
+  if (req.maxTokens !== undefined) {
+    const key = param(sv, MAX_TOKENS_PARAM, DEFAULT_MAX_TOKENS_NAME);
+    // An input of that name gets it as a tensor of the input's type; otherwise it is a parameter.
+    if (inputs.some((i) => i.name === key)) infer.inputs.push(...decodeGenerateBody({ [key]: req.maxTokens }, inputs, batched, req.modelName).inputs);
+    else infer.parameters[key] = req.maxTokens;
+  }
+  return { infer, textOutput, promptBytes: prompt.byteLength };
 }
 
-export function generateChunks(responses: AsyncIterable<InferResponse>, textOutput: string): AsyncIterable<GenerateChunk> {
+/**
+ * Each response with its text, finish reason and token counts: the model's own when it reports them,
+ * else one token per response so far and the prompt's UTF-8 bytes (when `promptBytes` is known).
+ */
+export function generateChunks(responses: AsyncIterable<InferResponse>, textOutput: string, promptBytes?: number): AsyncIterable<GenerateChunk> {
+  let seen = 0;
   return mapStream(() => responses, (response) => {
     const out = response.outputs.find((o) => o.name === textOutput);
-    const reason = response.parameters?.[FINISH_REASON];
-    return { response, text: out ? decodeStrings(out.data).join('') : '', finishReason: reason === undefined ? undefined : String(reason) };
+    const p = response.parameters;
+    const reason = p?.[FINISH_REASON];
+    seen++;
+    return {
+      response,
+      text: out ? decodeStrings(out.data).join('') : '',
+      finishReason: reason === undefined ? undefined : String(reason),
+      promptTokens: p?.[PROMPT_TOKENS] !== undefined ? Number(p[PROMPT_TOKENS]) : promptBytes,
+      completionTokens: p?.[COMPLETION_TOKENS] !== undefined ? Number(p[COMPLETION_TOKENS]) : seen,
+    };
   });
 }
 

@@ -6,6 +6,8 @@
 //   max_tokens   INT32 [1]   tokens to generate, 1 .. context-1 (default 16)
 //   temperature  FP32  [1]   0 = greedy (default); > 0 samples from softmax(logits / temperature)
 //   top_k        INT32 [1]   sample among the k most likely tokens only (default 0 = all)
+//   top_p        parameter only: sample among the most likely tokens whose probabilities add up
+//                to at least top_p (nucleus sampling; default 1 = all), after top_k
 //   seed         UINT64 [1]  (or INT64) seeds the sampler: the same seed gives the same text
 //                            (default: a random seed)
 //   stop         parameter only: a stop string, or a JSON array of stop strings
@@ -54,6 +56,7 @@ interface Options {
   maxTokens: number;
   temperature: number;
   topK: number;
+  topP: number;
   seed: bigint;
   stops: string[];
 }
@@ -125,7 +128,7 @@ export default class TinyGpt implements DecoupledModel {
       past = [];
       for (let i = 0; i < N_LAYER; i++) past.push(out[`present_key_${i}`], out[`present_value_${i}`]);
       const logits = (out.logits.data as Float32Array).subarray((input.length - 1) * V, input.length * V);
-      const next = opt.temperature > 0 ? sample(logits, opt.temperature, opt.topK, rng) : argmax(logits);
+      const next = opt.temperature > 0 ? sample(logits, opt.temperature, opt.topK, opt.topP, rng) : argmax(logits);
       generated++;
 
       if (next === eos) {
@@ -195,6 +198,9 @@ export default class TinyGpt implements DecoupledModel {
     const tv = num('temperature');
     const temperature = tv === undefined ? 0 : Number(tv);
     if (!Number.isFinite(temperature) || temperature < 0) throw invalid(`${where}: 'temperature' must be a finite number >= 0, got ${tv}`);
+    const pv = num('top_p');
+    const topP = pv === undefined ? 1 : Number(pv);
+    if (!(topP >= 0 && topP <= 1)) throw invalid(`${where}: 'top_p' must be a number from 0 to 1, got ${pv}`);
     const sv = num('seed');
     let seed: bigint;
     if (sv === undefined) seed = randomBytes(8).readBigUInt64LE(0);
@@ -202,7 +208,7 @@ export default class TinyGpt implements DecoupledModel {
     else if (Number.isSafeInteger(sv)) seed = BigInt.asUintN(64, BigInt(sv));
     else throw invalid(`${where}: 'seed' must be an integer, got ${sv}`);
 
-    return { prompt, maxTokens, temperature, topK, seed, stops: parseStops(params.stop, where) };
+    return { prompt, maxTokens, temperature, topK, topP, seed, stops: parseStops(params.stop, where) };
   }
 }
 
@@ -258,18 +264,29 @@ function argmax(x: Float32Array): number {
   return best;
 }
 
-/** Sample from softmax(logits / temperature), among the top k if k > 0 (ties: lower id first). */
-function sample(logits: Float32Array, temperature: number, topK: number, rng: SplitMix64): number {
+/**
+ * Sample from softmax(logits / temperature), among the top k if k > 0, then among the fewest most
+ * likely tokens whose probabilities reach top_p if top_p < 1 (ties: lower id first).
+ */
+function sample(logits: Float32Array, temperature: number, topK: number, topP: number, rng: SplitMix64): number {
   let ids = Array.from(logits.keys());
-  if (topK > 0 && topK < ids.length) {
-    ids.sort((a, b) => logits[b] - logits[a] || a - b);
-    ids = ids.slice(0, topK);
-  }
+  const ranked = (topK > 0 && topK < ids.length) || topP < 1;
+  if (ranked) ids.sort((a, b) => logits[b] - logits[a] || a - b);
+  if (topK > 0 && topK < ids.length) ids = ids.slice(0, topK);
   let max = -Infinity;
   for (const i of ids) if (logits[i] > max) max = logits[i];
-  const w = ids.map((i) => Math.exp((logits[i] - max) / temperature));
+  let w = ids.map((i) => Math.exp((logits[i] - max) / temperature));
   let total = 0;
   for (const x of w) total += x;
+  if (topP < 1) {
+    let kept = 0;
+    let mass = 0;
+    // At least one token: top_p 0 keeps only the most likely.
+    while (kept < w.length && (kept === 0 || mass < topP * total)) mass += w[kept++];
+    ids = ids.slice(0, kept);
+    w = w.slice(0, kept);
+    total = mass;
+  }
   let r = rng.uniform() * total;
   for (let j = 0; j < ids.length; j++) {
     r -= w[j];

@@ -16,6 +16,8 @@ import { ParsePool } from './parse-pool.js';
 import { kserveRoutes, noRoute, type HttpReply } from './routes.js';
 import { RouteTable } from './route-table.js';
 import { openApiRoutes } from './openapi/routes.js';
+import { openAiRoutes } from './openai/routes.js';
+import { asOpenAiRefusal, isOpenAiPath, openAiErrorBody } from './openai/errors.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
 import { DEFAULT_HOST } from '../../core/listen.js';
 import { admit, headerOf, type Admission } from './admission.js';
@@ -85,7 +87,7 @@ export class HttpServer {
     this.compressMin = opts.compressMinBytes ?? 1024;
     this.idleMs = opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
     const access = opts.admission?.access;
-    this.routes.add(...kserveRoutes());
+    this.routes.add(...kserveRoutes(), ...openAiRoutes());
     this.routes.add(...openApiRoutes(this.routes, { requiresKey: access?.requiresKey, restricted: access?.restrictedHeaders }));
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     this.server = opts.tls
@@ -199,7 +201,7 @@ export class HttpServer {
       // Origin, then the wrapper's auth step, before a byte of the body is read.
       const gate = admit(req, this.opts.admission ?? {}, () => wrapper.admit(ctx));
       for (const k in gate.headers) res.setHeader(k, gate.headers[k]);
-      if (gate.reply) return await this.send(req, res, gate.reply);
+      if (gate.reply) return await this.send(req, res, isOpenAiPath(path) ? asOpenAiRefusal(gate.reply) : gate.reply);
       let body: Buffer | undefined;
       if (verb === 'POST' || verb === 'PUT') {
         if (this.opts.budget) x.lease = new BudgetLease(this.opts.budget);
@@ -225,7 +227,8 @@ export class HttpServer {
       const unread = !req.complete;
       // A stalled body ends its connection; other refused bodies (too large, no budget) are read and
       // thrown away for a moment, so the client, still sending, reads the answer instead of a reset.
-      await this.send(req, res, { status, json: { error: message }, headers: status === 408 ? { connection: 'close' } : undefined });
+      const json = isOpenAiPath(path) ? openAiErrorBody(status, message, e) : { error: message };
+      await this.send(req, res, { status, json, headers: status === 408 ? { connection: 'close' } : undefined });
       if (unread && status !== 408) discardRest(req);
     }
   }
