@@ -33,3 +33,5 @@ for (const dir of ['src/generated', `${client}/src/generated`]) {
   copyFileSync(`${dir}/proto.js`, `dist/${dir}/proto.js`);
 }
 copyFileSync('src/generated/model_config.json', 'dist/src/generated/model_config.json');
+// The web console, served at / on the REST port.
+await import('./build-console.mjs');

@@ -16,6 +16,8 @@ import { AccessControl, type Restrictions } from './security/auth.js';
 import { OriginPolicy } from './security/cors.js';
 import type { LogFn } from './core/log.js';
 import { accessLog } from './api/access-log.js';
+import { ConsoleSite } from './protocols/http/console.js';
+import { DEFAULT_GENERATE_MODEL } from './dataplane/conventions.js';
 
 export interface ServerOptions {
   /** One model repository, or several searched together (a model name may be in only one). */
@@ -77,6 +79,8 @@ export interface ServerOptions {
   shutdownGraceMs?: number;
   /** A streaming response whose reader takes no data for this long is cancelled (default 60 s; 0: never). */
   streamIdleTimeoutMs?: number;
+  /** The web console at / on the REST port (default on; its files come from `npm run build`). */
+  console?: boolean;
 }
 
 /** What shutdown had to cut: requests and streams still running at the end of the grace period, per front-end. */
@@ -92,6 +96,8 @@ export interface RunningServer {
   restRoutes: readonly RestRoute[];
   grpc?: { address: string; port: number };
   metrics?: AddressInfo;
+  /** True when the web console is served at / on the REST port. */
+  console: boolean;
   /** The in-flight byte budget shared by every request. */
   budget: ByteBudget;
   /**
@@ -147,11 +153,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     tls: grpcTls && listenerTls(grpcTls),
     web: { origins, allowHeaders: grpcAccess.headerNames },
   });
+  const site = opts.console === false ? undefined
+    : ConsoleSite.load(undefined, { model_control_mode: models.controlMode, generate_model: opts.generateModel ?? DEFAULT_GENERATE_MODEL });
+  if (opts.console !== false && !site) log('web console: not built (npm run build writes it to dist/console); / answers 404');
   const http = new HttpServer(api, {
     host: opts.host, port: opts.httpPort, maxBodyBytes: opts.maxBodyBytes, budget, requestTimeoutMs, streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
     tls: opts.tls && listenerTls(opts.tls),
     admission: { access: httpAccess, origins },
     grpcWeb: (req, res) => grpc.web.http1(req, res),
+    console: site,
   });
   const httpAddr = await http.listen();
   let grpcAddr: { address: string; port: number } | undefined;
@@ -184,6 +194,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     restRoutes: http.routes.routes,
     grpc: grpcAddr,
     metrics: metricsAddr,
+    console: site !== undefined,
     budget,
     stop(grace = graceMs) {
       stopping ??= (async () => {

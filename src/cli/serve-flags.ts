@@ -23,6 +23,7 @@ export const SERVE_FLAGS = {
   'http-port': int('N', 'REST port (0 picks a free port)', DEFAULT_HTTP_PORT, { max: 65535 }),
   'grpc-port': port('gRPC port (0 picks a free port; off turns gRPC off)', DEFAULT_GRPC_PORT),
   'metrics-port': port('Prometheus metrics at GET /metrics (0 picks a free port; off turns it off)', DEFAULT_METRICS_PORT),
+  'no-console': bool('do not serve the web console at / on the REST port (it needs no key to load;\nits calls need the API key like any other)', false),
 
   'grpc-max-message': int('BYTES', 'largest gRPC message either way (as Triton\'s client)', DEFAULT_MAX_MESSAGE),
   'grpc-window': int('BYTES', 'HTTP/2 flow-control window for gRPC streams and connections', DEFAULT_WINDOW),
@@ -85,7 +86,7 @@ type Name = keyof typeof SERVE_FLAGS;
 const SECTIONS: Record<string, readonly Name[]> = {
   'Repository and models': ['model-repository', 'model-name', 'model-control-mode', 'load-model', 'repository-poll-secs', 'max-instances-per-model', 'strict-readiness',
     'predictor-model', 'generate-model'],
-  Listeners: ['host', 'http-port', 'grpc-port', 'metrics-port'],
+  Listeners: ['host', 'http-port', 'grpc-port', 'metrics-port', 'no-console'],
   gRPC: ['grpc-max-message', 'grpc-window', 'grpc-keepalive-time-ms', 'grpc-keepalive-timeout-ms', 'grpc-infer-response-compression-level', 'grpc-max-concurrent-streams'],
   Limits: ['http-max-body', 'max-inflight-bytes', 'request-timeout', 'stream-idle-timeout', 'shutdown-drain-secs', 'shutdown-grace-secs'],
   'Access control': ['api-key', 'api-key-file', 'http-restricted-api', 'grpc-restricted-protocol', 'cors-allow-origin'],

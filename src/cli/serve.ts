@@ -136,6 +136,7 @@ export async function serve(argv: string[]): Promise<void> {
     streamIdleTimeoutMs,
     log,
     accessLog: v['access-log'],
+    console: !v['no-console'],
   }).catch((e: Error) => {
     logger.error(`cannot start: ${e.message}`);
     process.exit(1);
@@ -175,6 +176,7 @@ export async function serve(argv: string[]): Promise<void> {
   const scheme = httpTls ? 'https' : 'http';
   const note = (d: string | undefined) => (d ? ` (${d})` : '');
   log(`REST (KServe v2) listening on ${scheme}://${server.http.address}:${server.http.port}${note(httpTls)}`);
+  if (server.console) log(`web console at ${scheme}://${server.http.address}:${server.http.port}/`);
   if (server.metrics) log(`Prometheus metrics at ${scheme}://${server.metrics.address}:${server.metrics.port}/metrics${note(httpTls)}`);
   for (const line of describeAccess(access)) log(line);
   if (!httpTls && !grpcTls) log('TLS: off (plaintext on every port; set --tls-cert and --tls-key)');

@@ -12,6 +12,7 @@ import { asInferenceError, InferenceError } from '../../core/errors.js';
 import type { Api } from '../../api/index.js';
 import { discardRest, HttpError, readBody } from './body.js';
 import { Exchange, type Conn } from './exchange.js';
+import type { ConsoleSite } from './console.js';
 import { ParsePool } from './parse-pool.js';
 import { kserveRoutes, noRoute, type HttpReply } from './routes.js';
 import { RouteTable } from './route-table.js';
@@ -45,6 +46,8 @@ export interface HttpServerOptions {
   streamIdleTimeoutMs?: number;
   /** Answers gRPC-Web requests (and their CORS preflights) and says true; false leaves the request to REST. */
   grpcWeb?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** The web console: its static files (no key needed) and its settings route. */
+  console?: ConsoleSite;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -89,6 +92,7 @@ export class HttpServer {
     const access = opts.admission?.access;
     this.routes.add(...kserveRoutes(), ...openAiRoutes());
     this.routes.add(...openApiRoutes(this.routes, { requiresKey: access?.requiresKey, restricted: access?.restrictedHeaders }));
+    if (opts.console) this.routes.add(...opts.console.routes());
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     this.server = opts.tls
       ? https.createServer({ ...nodeTlsOptions(opts.tls), keepAliveTimeout: 65_000 }, handler)
@@ -167,7 +171,9 @@ export class HttpServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (this.opts.grpcWeb && this.grpcWeb(req, res)) return;
+    if (this.opts.grpcWeb && this.aside(req, res, this.opts.grpcWeb)) return;
+    // The console's files are public (a page must load before it can ask for a key); they skip the API.
+    if (this.opts.console && this.aside(req, res, (q, s) => this.opts.console!.serve(q, s))) return;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -233,10 +239,13 @@ export class HttpServer {
     }
   }
 
-  /** gRPC-Web goes to its own transport; its connection is tracked as any other (its metrics and shutdown are gRPC's). */
-  private grpcWeb(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  /**
+   * gRPC-Web goes to its own transport, console files to the console; their connections are tracked as any
+   * other (gRPC-Web's metrics and shutdown are gRPC's).
+   */
+  private aside(req: http.IncomingMessage, res: http.ServerResponse, handler: (req: http.IncomingMessage, res: http.ServerResponse) => boolean): boolean {
     if (this.closing) res.setHeader('connection', 'close');
-    if (!this.opts.grpcWeb!(req, res)) {
+    if (!handler(req, res)) {
       res.removeHeader('connection');
       return false;
     }
