@@ -62,7 +62,8 @@ function Chart({ id, title, unit, history, pick }: { id: string; title: string; 
       plot.current?.u.destroy();
       const opts: uPlot.Options = {
         width: Math.max(300, el.clientWidth), height: 220,
-        scales: { x: { time: true } },
+        // Rates and latencies from zero up, so a small change does not look like a big one.
+        scales: { x: { time: true }, y: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] } },
         series: [{}, ...names.map((n, i) => ({ label: n, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false, value: (_u: uPlot, v: number | null) => (v == null ? '' : `${v.toFixed(2)} ${unit}`) }))],
         axes: [{}, { label: unit, size: 60 }],
       };

@@ -124,12 +124,12 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'GET /': {
     summary: 'Web console', description: 'The console page (no API key needed for the files; the console asks for one when the server needs it).',
     ok: { '200': { description: 'HTML.', content: { 'text/html': { schema: { type: 'string' } } } }, '304': { description: 'Not modified (If-None-Match).' } },
-    errors: 'static',
+    errors: 'kserve',
   },
   'GET /console/assets/{file}': {
     summary: 'Web console files', description: "The console's scripts and styles, named by their content hash (cached for a year). No API key needed.",
     ok: { '200': { description: 'The file, with its content type.', content: { '*/*': { schema: { type: 'string' } } } }, '304': { description: 'Not modified (If-None-Match).' } },
-    errors: 'static',
+    errors: 'kserve',
   },
   'GET /console/settings': {
     summary: 'Web console settings', description: 'What the console shows: load and unload buttons only when model control allows them.',
