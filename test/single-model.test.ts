@@ -37,9 +37,10 @@ before(async () => {
   // storageUri at a Triton model folder: config.pbtxt and 1/model.onnx.
   const versioned = await folder('versioned');
   await cp(join(MODELS, 'simple'), versioned, { recursive: true });
-  // A repository of model folders: --model-name does not rename them.
+  // A repository of model folders: --model-name does not rename them. A helper module at its top is no model.
   const repo = await folder('repo');
   await cp(join(MODELS, 'simple'), join(repo, 'simple'), { recursive: true });
+  await writeFile(join(repo, 'shared.ts'), 'export const shared = 1;\n');
   servers.bare = await startTestServer(bare, { modelName: 'mnist' });
   servers.flat = await startTestServer(flat, { modelName: 'digits-kserve' });
   servers.versioned = await startTestServer(versioned, { modelName: 'adder' });

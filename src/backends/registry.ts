@@ -17,6 +17,7 @@ export const BACKENDS: readonly BackendEntry[] = [
     complete: { backend: 'onnxruntime', platform: 'onnxruntime_onnx' },
     files: ['model.onnx'],
     ownsFile: (name) => /\.onnx$/i.test(name),
+    anyName: true,
     runner: async () => new (await import('./onnx/runner.js')).OnnxRunner(),
   },
   {

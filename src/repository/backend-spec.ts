@@ -13,4 +13,10 @@ export interface BackendSpec {
   files: readonly string[];
   /** Whether a `default_model_filename` looks like this backend's (when the config names no backend). */
   ownsFile(name: string): boolean;
+  /**
+   * A model is one self-contained file, which may have any name this backend owns (a bare `digits.onnx`
+   * as KServe downloads it); otherwise only the default names mark a folder as a model (model code may
+   * sit beside helper modules).
+   */
+  anyName?: boolean;
 }

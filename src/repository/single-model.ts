@@ -30,7 +30,8 @@ async function modelSigns(dir: string, backends: readonly BackendSpec[]) {
   const visible = entries.filter((e) => !e.name.startsWith('.'));
   const config = visible.find((e) => e.isFile() && CONFIG_FILES.includes(e.name))?.name;
   const versions = visible.filter((e) => e.isDirectory() && /^\d+$/.test(e.name)).map((e) => e.name);
-  const files = visible.filter((e) => e.isFile() && backends.some((b) => b.ownsFile(e.name))).map((e) => e.name).sort();
+  const isModelFile = (f: string) => backends.some((b) => b.files.includes(f) || (b.anyName && b.ownsFile(f)));
+  const files = visible.filter((e) => e.isFile() && isModelFile(e.name)).map((e) => e.name).sort();
   if (!config && versions.length === 0 && files.length === 0) return undefined;
   const what = config ? `a ${config}` : versions.length ? `version folder${versions.length > 1 ? 's' : ''} ${versions.join(', ')}` : `model file ${files.join(', ')}`;
   return { config, versions, files, what };
@@ -61,7 +62,7 @@ export async function openRepositories(dirs: readonly string[], modelName: strin
       const defaults = signs.files.filter((f) => backends.some((b) => b.files.includes(f)));
       const candidates = defaults.length ? defaults : signs.files;
       if (candidates.length === 0) {
-        throw new Error(`${dir} has a ${signs.config} but no version folders (1/, 2/, ...) and no model file (${backends.flatMap((b) => b.files).join(', ')}, or any *.onnx)`);
+        throw new Error(`${dir} has a ${signs.config} but no version folders (1/, 2/, ...) and no model file (${backends.flatMap((b) => b.files).join(', ')}, or a bare *.onnx)`);
       }
       if (candidates.length > 1) {
         throw new Error(`${dir} holds several model files (${candidates.join(', ')}) and no version folders: one model per folder, `
