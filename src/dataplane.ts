@@ -8,6 +8,7 @@ import { nowMs } from './core/trace.js';
 import { mapStream } from './core/iter.js';
 import type { IndexEntry, ModelManager, ServedVersion } from './model-manager.js';
 import { configJson } from './repository/config-json.js';
+import { stopAt } from './dataplane/stop.js';
 import { DEFAULT_GENERATE_MODEL, DEFAULT_PREDICTOR_MODEL, generateChunks, generateInferRequest, predictRequest, predictScore, type GenerateChunk, type GenerateRequest, type PredictRequest } from './dataplane/conventions.js';
 import { dtOf, finishOutputs, isDecoupled, queueParameters, validate } from './dataplane/validate.js';
 
@@ -215,7 +216,8 @@ export class DataPlane {
     const sv = this.models.get(name, req.modelVersion);
     const plan = generateInferRequest(sv, this.modelMetadata(name, req.modelVersion).inputs, { ...req, modelName: name });
     const { decoupled, responses } = this.openStream(plan.infer);
-    return { decoupled, chunks: generateChunks(responses, plan.textOutput, plan.promptBytes) };
+    const chunks = generateChunks(responses, plan.textOutput, plan.promptBytes);
+    return { decoupled, chunks: req.stop?.length ? stopAt(chunks, req.stop) : chunks };
   }
 
   /** The Predictor contract: features in, the predictor model's first output element as the score. */

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import OpenAI, { APIError, AuthenticationError, BadRequestError, NotFoundError } from 'openai';
+import OpenAI, { APIError, AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError } from 'openai';
 import type { RunningServer } from '../src/server.js';
 import { baseUrl, MODELS, scratchRepo, startTestServer } from './harness.js';
 import { writeOpenAiModels } from './fixtures/openai-models.js';
@@ -150,6 +150,15 @@ describe('completions', () => {
     assert.deepEqual(r.usage, { prompt_tokens: 6, completion_tokens: 1, total_tokens: 7 });
   });
 
+  test('stop strings end the text of a model that does not implement them itself', async () => {
+    const r = await client.completions.create({ model: 'text_repeat', prompt: 'ab', max_tokens: 50, stop: ['ba'] });
+    assert.equal(r.choices[0].text, 'a');
+    assert.equal(r.choices[0].finish_reason, 'stop');
+    const chunks: string[] = [];
+    for await (const c of await client.completions.create({ model: 'text_echo', prompt: 'hello world', stop: 'o w', stream: true })) chunks.push(c.choices[0].text);
+    assert.equal(chunks.join(''), 'hell');
+  });
+
   test('max_tokens reaches a model under the input its config names (text_repeat: count); reaching it is "length"', async () => {
     const r = await client.completions.create({ model: 'text_repeat', prompt: 'ab', max_tokens: 3 });
     assert.equal(r.choices[0].text, 'ababab');
@@ -158,10 +167,13 @@ describe('completions', () => {
   });
 
   test('sampling settings reach the model as parameters, max_tokens as its input', async () => {
-    const r = await client.completions.create({ model: 'oa_params', prompt: 'p', temperature: 0.5, top_p: 0.25, seed: 7, stop: ['x', 'y'], max_tokens: 5, user: 'someone' });
+    // Control characters as stop strings: the model's JSON answer holds them only escaped, so nothing is cut.
+    const r = await client.completions.create({ model: 'oa_params', prompt: 'p', temperature: 0.5, top_p: 0.25, seed: 7, stop: ['\u0001', '\u0002'], max_tokens: 5, user: 'someone' });
     const seen = JSON.parse(r.choices[0].text) as { parameters: Record<string, unknown>; inputs: Record<string, unknown[]> };
     assert.deepEqual(seen.inputs, { text_input: ['p'], limit: [5] });
-    assert.deepEqual(seen.parameters, { temperature: 0.5, top_p: 0.25, seed: 7, stop: '["x","y"]' });
+    assert.deepEqual(seen.parameters, { temperature: 0.5, top_p: 0.25, seed: 7, stop: '["\\u0001","\\u0002"]' });
+    const one = await client.completions.create({ model: 'oa_params', prompt: 'p', stop: '\u0003' });
+    assert.equal((JSON.parse(one.choices[0].text) as { parameters: { stop: string } }).parameters.stop, '\u0003');
   });
 
   test('a model with renamed text tensors (config parameters) serves completions', async () => {
@@ -354,14 +366,14 @@ describe('cancellation', () => {
   });
 });
 
-describe('with an API key and an allowed browser origin', () => {
+describe('with an API key, a restricted inference API and an allowed browser origin', () => {
   let keyed: RunningServer;
   const KEY = 'sk-test-' + Math.random().toString(36).slice(2);
   before(async () => {
-    keyed = await startTestServer([repo.dir, MODELS], { apiKey: KEY, corsAllowOrigins: ['https://app.example'], modelControlMode: 'explicit', loadModels: ['text_echo'] });
+    keyed = await startTestServer([repo.dir, MODELS], { apiKey: KEY, httpRestrictedApis: { inference: { header: 'x-team', value: 'llm' } }, corsAllowOrigins: ['https://app.example'], modelControlMode: 'explicit', loadModels: ['text_echo'] });
   });
   after(() => keyed?.stop());
-  const at = (apiKey: string) => new OpenAI({ apiKey, baseURL: `${baseUrl(keyed)}/v1`, maxRetries: 0 });
+  const at = (apiKey: string, team = 'llm') => new OpenAI({ apiKey, baseURL: `${baseUrl(keyed)}/v1`, maxRetries: 0, defaultHeaders: { 'x-team': team } });
 
   test('the right key works; a wrong one is AuthenticationError with an OpenAI error body', async () => {
     const r = await at(KEY).completions.create({ model: 'text_echo', prompt: 'ok' });
@@ -374,6 +386,13 @@ describe('with an API key and an allowed browser origin', () => {
     }
   });
 
+  test('completions are the restricted inference API (PermissionDeniedError without its header); the model list is metadata', async () => {
+    const e = await rejection(() => at(KEY, 'other').completions.create({ model: 'text_echo', prompt: 'x' }));
+    assert.ok(e instanceof PermissionDeniedError, `${e.constructor.name}: ${e.message}`);
+    assert.equal(e.type, 'permission_error');
+    assert.ok((await at(KEY, 'other').models.retrieve('text_echo')).id === 'text_echo');
+  });
+
   test('a CORS preflight for the chat route is answered as for the other REST routes', async () => {
     const res = await fetch(`${baseUrl(keyed)}/v1/chat/completions`, {
       method: 'OPTIONS',
@@ -383,6 +402,7 @@ describe('with an API key and an allowed browser origin', () => {
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.example');
     assert.match(res.headers.get('access-control-allow-methods') ?? '', /POST/);
     assert.match(res.headers.get('access-control-allow-headers') ?? '', /authorization/i);
+    assert.match(res.headers.get('access-control-allow-headers') ?? '', /x-team/i, 'the restricted API\'s header may be sent');
     const r = await fetch(`${baseUrl(keyed)}/v1/models`, { headers: { origin: 'https://app.example', authorization: `Bearer ${KEY}` } });
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('access-control-allow-origin'), 'https://app.example');

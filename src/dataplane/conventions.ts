@@ -56,6 +56,11 @@ export interface GenerateRequest extends CallScope {
   messages?: ChatMessage[];
   /** With `text` or `messages`: the most tokens to generate (where it goes: MAX_TOKENS_PARAM). */
   maxTokens?: number;
+  /**
+   * Stop strings: the model gets them as the parameter `stop` (a string, or a JSON array of strings),
+   * and the data plane cuts the text at the first one whether the model did or not (stop.ts).
+   */
+  stop?: string[];
   parameters?: Parameters;
 }
 
@@ -125,6 +130,7 @@ export function generateInferRequest(sv: ServedVersion, inputs: GenerateInputSpe
     if (inputs.some((i) => i.name === key)) infer.inputs.push(...decodeGenerateBody({ [key]: req.maxTokens }, inputs, batched, req.modelName).inputs);
     else infer.parameters[key] = req.maxTokens;
   }
+  if (req.stop?.length) infer.parameters.stop = req.stop.length === 1 ? req.stop[0] : JSON.stringify(req.stop);
   return { infer, textOutput, promptBytes: prompt.byteLength };
 }
 

@@ -22,7 +22,7 @@ test('a completion becomes a generate call; OpenAI\'s default of 16 tokens appli
   const c = parseCompletion({ model: 'm', prompt: ['hi'], temperature: 0, top_p: 1, seed: -3, stop: 'x', n: 1, user: 'u', logprobs: null, echo: false });
   assert.deepEqual(c, {
     kind: 'completion', model: 'm', stream: false, includeUsage: false, maxTokens: 16,
-    generate: { modelName: 'm', text: 'hi', maxTokens: 16, parameters: { temperature: 0, top_p: 1, seed: -3, stop: 'x' } },
+    generate: { modelName: 'm', text: 'hi', maxTokens: 16, stop: ['x'], parameters: { temperature: 0, top_p: 1, seed: -3 } },
   });
 });
 
@@ -35,9 +35,9 @@ test('a chat keeps its messages (text parts joined) and leaves the limit to the 
   assert.equal(parseChat({ model: 'm', messages: [{ role: 'user', content: 'x' }], max_tokens: 4, max_completion_tokens: 4 }).maxTokens, 4);
 });
 
-test('several stop strings go to the model as a JSON array; empty ones are dropped', () => {
-  assert.equal(parseCompletion({ model: 'm', prompt: 'p', stop: ['a', '', 'b'] }).generate.parameters?.stop, '["a","b"]');
-  assert.equal(parseCompletion({ model: 'm', prompt: 'p', stop: [''] }).generate.parameters?.stop, undefined);
+test('stop strings: a string or a list; empty ones are dropped', () => {
+  assert.deepEqual(parseCompletion({ model: 'm', prompt: 'p', stop: ['a', '', 'b'] }).generate.stop, ['a', 'b']);
+  assert.equal(parseCompletion({ model: 'm', prompt: 'p', stop: [''] }).generate.stop, undefined);
 });
 
 test('refusals name the field at fault', () => {

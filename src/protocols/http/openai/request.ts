@@ -57,15 +57,14 @@ function boolean(b: Body, k: string): boolean {
   return b[k] as boolean;
 }
 
-function stops(b: Body): string | undefined {
+function stops(b: Body): string[] | undefined {
   if (!given(b, 'stop')) return undefined;
   const v = b.stop;
   const list = typeof v === 'string' ? [v] : v;
   if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) throw badField('stop', `'stop' must be a string or an array of strings`);
   if (list.length > MAX_STOPS) throw badField('stop', `'stop' holds at most ${MAX_STOPS} strings, got ${list.length}`);
   const kept = (list as string[]).filter((s) => s.length > 0);
-  // The model reads one string, or a JSON array of strings (models/tiny_gpt).
-  return kept.length === 0 ? undefined : kept.length === 1 ? kept[0] : JSON.stringify(kept);
+  return kept.length === 0 ? undefined : kept;
 }
 
 /** Fields both routes read the same way; each key it reads is removed from `rest`. */
@@ -100,9 +99,7 @@ function common(b: Body, rest: Set<string>, kind: OpenAiKind) {
     if (typeof b.seed !== 'number' || !Number.isSafeInteger(b.seed)) throw badField('seed', `'seed' must be an integer, got ${JSON.stringify(b.seed)}`);
     parameters.seed = b.seed;
   }
-  const stop = stops(b);
-  if (stop !== undefined) parameters.stop = stop;
-  return { model: b.model, stream, includeUsage, parameters, maxTokens: integer(b, 'max_tokens', 1) };
+  return { model: b.model, stream, includeUsage, parameters, stop: stops(b), maxTokens: integer(b, 'max_tokens', 1) };
 }
 
 function refuseUnknown(rest: Set<string>): void {
@@ -128,7 +125,7 @@ export function parseCompletion(body: unknown): OpenAiCall {
   const maxTokens = c.maxTokens ?? COMPLETIONS_DEFAULT_MAX_TOKENS;
   return {
     kind: 'completion', model: c.model, stream: c.stream, includeUsage: c.includeUsage, maxTokens,
-    generate: { modelName: c.model, text: prompt, maxTokens, parameters: c.parameters },
+    generate: { modelName: c.model, text: prompt, maxTokens, stop: c.stop, parameters: c.parameters },
   };
 }
 
@@ -186,6 +183,6 @@ export function parseChat(body: unknown): OpenAiCall {
   const maxTokens = completionMax ?? c.maxTokens;
   return {
     kind: 'chat', model: c.model, stream: c.stream, includeUsage: c.includeUsage, maxTokens,
-    generate: { modelName: c.model, messages: messages(body.messages), maxTokens, parameters: c.parameters },
+    generate: { modelName: c.model, messages: messages(body.messages), maxTokens, stop: c.stop, parameters: c.parameters },
   };
 }
