@@ -57,8 +57,8 @@ describe('API key', () => {
     }
   });
 
-  test('health live/ready and grpc.health.v1 are exempt; ModelReady and unknown calls are not', () => {
-    for (const m of ['ServerLive', 'ServerReady', '/grpc.health.v1.Health/Check', '/grpc.health.v1.Health/Watch']) {
+  test('health live/ready, grpc.health.v1 and public files are exempt; ModelReady and unknown calls are not', () => {
+    for (const m of ['ServerLive', 'ServerReady', '/grpc.health.v1.Health/Check', '/grpc.health.v1.Health/Watch', 'PublicFile']) {
       assert.equal(ac.check(m, headers({})), undefined, m);
     }
     for (const m of ['ModelReady', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo', 'GET /nowhere']) {
