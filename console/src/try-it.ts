@@ -137,7 +137,7 @@ export function TryItPanel({ conn, index }: { conn: Connection; index: Repositor
         <span class="hint">(${PROTOCOLS.find(([p]) => p === outcome.protocol)![1]}; request and response bodies, HTTP headers not counted)</span>
       </p>
       ${outcome.error ? html`<p class="error">${outcome.error}</p>` : outcome.results!.map((r, n) => html`<table class="outputs">
-        ${outcome.results!.length > 1 ? html`<caption>response ${n + 1}</caption>` : null}
+        <caption>${outcome.results!.length > 1 ? `response ${n + 1}: ` : ''}${r.modelName} version ${r.modelVersion}${r.id ? `, id ${r.id}` : ''}</caption>
         <thead><tr><th>Output</th><th>Datatype</th><th>Shape</th><th>Values</th></tr></thead>
         <tbody>${r.outputs.map((o) => html`<tr data-output=${o.name}>
           <td><code>${o.name}</code></td><td>${o.datatype}</td><td>[${o.shape.join(', ')}]</td><td class="values">${preview(o.values())}</td>
