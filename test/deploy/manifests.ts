@@ -17,8 +17,20 @@ import { ROOT } from '../harness.js';
 
 export const DEPLOY = join(ROOT, 'deploy');
 
-/** KServe's published CRDs, shared beside the checkout (never copied into it); KSERVE_CRDS_DIR overrides. */
-export const KSERVE_CRDS = process.env.KSERVE_CRDS_DIR ?? resolvePath(ROOT, '..', 'shared', 'kserve-crds');
+// KServe's published CRDs are never copied into the checkout. They are looked for in shared/ beside it or beside
+// any folder above it (a CI clone may sit deeper), then in the workplace's /work/shared; KSERVE_CRDS_DIR, when set,
+// is the only place looked at.
+const CRD_PLACES = process.env.KSERVE_CRDS_DIR ? [process.env.KSERVE_CRDS_DIR] : crdPlaces();
+function crdPlaces(): string[] {
+  const places: string[] = [];
+  for (let dir = resolvePath(ROOT, '..'); ; dir = resolvePath(dir, '..')) {
+    places.push(join(dir, 'shared', 'kserve-crds'));
+    if (dir === resolvePath(dir, '..')) break;
+  }
+  places.push('/work/shared/kserve-crds');
+  return places;
+}
+export const KSERVE_CRDS = CRD_PLACES.find((p) => existsSync(p)) ?? CRD_PLACES[0];
 
 // Loosely typed on purpose: these are rendered manifests, checked field by field in the tests.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -74,7 +86,7 @@ export async function validateBuiltIn(o: K8sObject): Promise<void> {
 
 /** One validator per group/version/kind of the CRDs in KSERVE_CRDS; fails clearly when the folder is absent. */
 export function crdValidators(): Map<string, ValidateFunction> {
-  assert.ok(existsSync(KSERVE_CRDS), `KServe's CRD schemas are not at ${KSERVE_CRDS}: the deploy test validates deploy/kserve/ against them. `
+  assert.ok(existsSync(KSERVE_CRDS), `KServe's CRD schemas are not at ${CRD_PLACES.join(', ')}: the deploy test validates deploy/kserve/ against them. `
     + 'They live beside the checkout in ../shared/kserve-crds/ (from kserve/kserve config/crd/full/); set KSERVE_CRDS_DIR to another copy.');
   // Kubernetes' structural-schema extensions are annotations, not constraints ajv knows.
   const ajv = new Ajv({ strict: false, allErrors: true });
