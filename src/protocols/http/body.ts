@@ -70,11 +70,13 @@ export async function readBody(req: http.IncomingMessage, limits: BodyLimits): P
   if (declared === 0) return Buffer.alloc(0);
   if (declared !== undefined && lease && !lease.tryGrow(declared)) await lease.grow(declared, limits.signal?.signal);
   // The parser hands over the rest of the headers' packet before a microtask runs: after one, a small
-  // body is usually complete and is taken at once, with no listeners or timers. Larger bodies are read
-  // into a buffer of their own below, which the backend may move to its worker instead of copying.
+  // body has usually all arrived and is taken at once, with no listeners or timers. `req.complete` is
+  // not waited for: node:http sets it a turn of the event loop later, and the parser never gives a
+  // body more than its Content-Length, so that many bytes buffered is the whole body. Larger bodies
+  // are read into a buffer of their own below, which the backend may move to its worker instead of copying.
   const small = enc === 'identity' && declared !== undefined && declared < SMALL_BODY;
-  if (small && !req.complete) await undefined;
-  if (small && req.complete && req.readableLength === declared) {
+  if (small && req.readableLength < declared) await undefined;
+  if (small && req.readableLength === declared) {
     const all = req.read() as Buffer | null;
     if (all && all.byteLength === declared) return all;
     if (all) req.unshift(all);

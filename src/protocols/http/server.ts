@@ -203,12 +203,12 @@ export class HttpServer {
       x.conn.readAt = socket.bytesRead;
       this.endIfIdle(socket);
     });
+    let body: Buffer | undefined;
     try {
       // Origin, then the wrapper's auth step, before a byte of the body is read.
       const gate = admit(req, this.opts.admission ?? {}, () => wrapper.admit(ctx));
       for (const k in gate.headers) res.setHeader(k, gate.headers[k]);
       if (gate.reply) return await this.send(req, res, isOpenAiPath(path) ? asOpenAiRefusal(gate.reply) : gate.reply);
-      let body: Buffer | undefined;
       if (verb === 'POST' || verb === 'PUT') {
         if (this.opts.budget) x.lease = new BudgetLease(this.opts.budget);
         body = await readBody(req, {
@@ -230,7 +230,8 @@ export class HttpServer {
       }
       const status = e instanceof HttpError ? e.status : asInferenceError(e).httpStatus;
       const message = e instanceof HttpError || e instanceof InferenceError ? e.message : asInferenceError(e).message;
-      const unread = !req.complete;
+      // A body taken whole may still wait for node:http to mark the request complete.
+      const unread = body === undefined && !req.complete;
       // A stalled body ends its connection; other refused bodies (too large, no budget) are read and
       // thrown away for a moment, so the client, still sending, reads the answer instead of a reset.
       const json = isOpenAiPath(path) ? openAiErrorBody(status, message, e) : { error: message };
