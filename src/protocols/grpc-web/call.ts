@@ -58,7 +58,7 @@ export class GrpcWebCall extends CallBase {
   }
 
   /** Reads the body; its one message (if any) goes to `onMessage` once the body has ended, then `onEnd`. */
-  read(onMessage: (msg: unknown) => void, onEnd: () => void): void {
+  read(onMessage: (msg: unknown, call: CallBase) => void, onEnd: (call: CallBase) => void): void {
     const body = this.x.body;
     const text = this.mode === 'text' ? new Base64Groups() : undefined;
     this.armStall();
@@ -86,8 +86,8 @@ export class GrpcWebCall extends CallBase {
         if (this.pendingBytes > 0) throw cutShort('body', this.pendingBytes, this.frameLen);
         const msg = await this.message;
         if (this.done) return;
-        if (this.message) onMessage(msg);
-        onEnd();
+        if (this.message) onMessage(msg, this);
+        onEnd(this);
       };
       ended().catch((e) => this.failWith(e));
     });

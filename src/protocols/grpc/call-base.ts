@@ -38,7 +38,7 @@ export interface CallObserver {
 }
 
 /** Stalled requests, for every call at once (no timer per call). */
-const stalls = new Sweeper<CallBase>((call) => call.stalled());
+const stalls = new Sweeper<'stallSlot', CallBase>('stallSlot', (call) => call.stalled());
 
 export abstract class CallBase extends EventEmitter implements RpcCall {
   request: unknown;
@@ -63,6 +63,8 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
   protected pending: Buffer[] = [];
   protected pendingBytes = 0;
   protected frameLen = -1;
+  /** The stall sweeper's field (sweep.ts). */
+  stallSlot = 0;
 
   constructor(
     readonly headers: IncomingHttpHeaders,
@@ -105,7 +107,7 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
     return this.def.path;
   }
 
-  abstract read(onMessage: (msg: unknown) => void, onEnd: () => void): void;
+  abstract read(onMessage: (msg: unknown, call: CallBase) => void, onEnd: (call: CallBase) => void): void;
   abstract write(msg: unknown): boolean;
   /** Puts the status on the wire (trailers, or trailers-only when nothing was sent yet). */
   protected abstract writeStatus(code: number, message: string): void;

@@ -5,7 +5,7 @@
 import http2 from 'node:http2';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { InferenceError, invalidArg } from '../../core/errors.js';
-import { CallBase, type CallLimits } from './call-base.js';
+import { CallBase, OK, type CallLimits } from './call-base.js';
 import { checkCompressed, COMPRESS_MIN_BYTES, cutShort, encodeGrpcMessage, HEADER_BYTES, inflateBounded, responseEncoding, tooLarge } from './framing.js';
 import type { RpcMethod } from './rpc-call.js';
 import { Sweeper } from './sweep.js';
@@ -16,18 +16,21 @@ export type { CallLimits } from './call-base.js';
 const COALESCE_BYTES = 16 * 1024;
 const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = Object.freeze({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,deflate,gzip' });
 const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
+/** node:http2 copies the trailers it is given, so one object serves every call that ends OK. */
+const OK_TRAILERS: http2.OutgoingHttpHeaders = Object.freeze({ 'grpc-status': String(OK), 'grpc-message': '' });
 /** How long a client still sending after the status has to read the trailers before its stream is reset. */
 const TRAILER_GRACE_MS = 5_000;
 /** Calls whose trailers wait behind data the client does not take: reset when overdue (no timer per call). */
-const trailersDue = new Sweeper<ServerCall>((call) => call.trailersOverdue());
+const trailersDue = new Sweeper<'trailerSlot', ServerCall>('trailerSlot', (call) => call.trailersOverdue());
+const noop = () => {};
 
 export class ServerCall extends CallBase {
-  private finished = false;
   /** Memory reserved for the frame whose header has arrived. */
   private frameHeld?: () => void;
   private frameWaiting = false;
   private received = 0;
-  private readonly releases: (() => void)[] = [];
+  /** Memory held for a single request message, given back when the stream closes. */
+  private releases?: (() => void)[];
   /** Messages still being decoded (decompression, memory waits); until then later messages queue behind. */
   private inflight: Promise<void> | undefined;
   private busy = 0;
@@ -35,6 +38,8 @@ export class ServerCall extends CallBase {
   private trailed = false;
   /** Set only when this method's responses are compressed and the client accepts gzip or deflate. */
   private readonly outEncoding?: 'gzip' | 'deflate';
+  /** The trailers sweeper's field (sweep.ts). */
+  trailerSlot = 0;
 
   constructor(
     readonly stream: http2.ServerHttp2Stream,
@@ -48,8 +53,10 @@ export class ServerCall extends CallBase {
     stream.on('close', () => {
       trailersDue.disarm(this);
       this.closed();
+      this.freeHeld();
     });
-    stream.on('error', () => this.cancel());
+    // 'close' follows every error and cancels a call not done; this only keeps the error from being thrown.
+    stream.on('error', noop);
     // Only streamed responses wait for 'drain'; a unary answer is one write.
     if (def.responseStream) stream.on('drain', () => this.emit('drain'));
   }
@@ -60,7 +67,7 @@ export class ServerCall extends CallBase {
   }
 
   /** Starts reading request messages; each decoded one goes to `onMessage`, the end of input to `onEnd`. */
-  read(onMessage: (msg: unknown) => void, onEnd: () => void): void {
+  read(onMessage: (msg: unknown, call: CallBase) => void, onEnd: (call: CallBase) => void): void {
     this.armStall();
     this.stream.on('data', (chunk: Buffer) => {
       // After the status, what a client still sends is read and dropped (its window must reopen).
@@ -71,32 +78,37 @@ export class ServerCall extends CallBase {
       this.drainFrames(onMessage);
       this.armStall();
     });
-    const ended = () => {
-      this.inOrder(() => {
-        if (this.done) return;
-        if (this.pendingBytes > 0) return this.fail(cutShort('stream', this.pendingBytes, this.frameLen));
-        onEnd();
-      });
-    };
-    // END_STREAM may come while frames wait for memory (their bytes all in): the end goes after them.
-    const afterFrames = () => this.frameWaiting ? this.once('frameReserved', afterFrames) : ended();
     this.stream.on('end', () => {
       this.clearStall();
-      afterFrames();
+      this.afterFrames(onEnd);
     });
+  }
+
+  /** END_STREAM may come while frames wait for memory (their bytes all in): the end goes after them. */
+  private afterFrames(onEnd: (call: CallBase) => void): void {
+    if (this.frameWaiting) this.once('frameReserved', () => this.afterFrames(onEnd));
+    else if (!this.busy) this.inputEnded(onEnd);
+    else this.inOrder(() => this.inputEnded(onEnd));
+  }
+
+  private inputEnded(onEnd: (call: CallBase) => void): void {
+    if (this.done) return;
+    if (this.pendingBytes > 0) return this.fail(cutShort('stream', this.pendingBytes, this.frameLen));
+    onEnd(this);
   }
 
   /** Runs `fn` after the messages before it are handled: at once when none is still being decoded. */
   private inOrder(fn: () => void | Promise<void>): void {
-    if (!this.busy) {
-      const r = fn();
-      if (!r) return;
-      this.busy++;
-      this.inflight = r.finally(() => this.busy--);
-      return;
-    }
+    if (!this.busy) return this.track(fn());
     this.busy++;
     this.inflight = this.inflight!.then(fn).finally(() => this.busy--);
+  }
+
+  /** A message still being decoded: later ones queue behind it. */
+  private track(r: void | Promise<void>): void {
+    if (!r) return;
+    this.busy++;
+    this.inflight = r.finally(() => this.busy--);
   }
 
   protected override armStall(): void {
@@ -105,7 +117,7 @@ export class ServerCall extends CallBase {
     super.armStall();
   }
 
-  private drainFrames(onMessage: (msg: unknown) => void): void {
+  private drainFrames(onMessage: (msg: unknown, call: CallBase) => void): void {
     while (!this.done) {
       if (this.frameLen < 0) {
         if (this.pendingBytes < HEADER_BYTES) return;
@@ -126,12 +138,13 @@ export class ServerCall extends CallBase {
       this.received++;
       const seq = this.received;
       // Messages are handled in order even when some wait for memory or decompression.
-      this.inOrder(() => this.decodeOne(flag, body, seq, onMessage, held));
+      if (this.busy) this.inOrder(() => this.decodeOne(flag, body, seq, onMessage, held));
+      else this.track(this.decodeOne(flag, body, seq, onMessage, held));
     }
   }
 
   /** Reserves a frame's bytes: true when that happened at once; else reading pauses until it does. */
-  private reserveFrame(len: number, onMessage: (msg: unknown) => void): boolean {
+  private reserveFrame(len: number, onMessage: (msg: unknown, call: CallBase) => void): boolean {
     const now = this.limits.tryReserve?.(len);
     if (now) {
       this.frameHeld = now;
@@ -141,7 +154,7 @@ export class ServerCall extends CallBase {
     this.stream.pause();
     this.limits.reserve!(len, this.signal).then((release) => {
       this.frameWaiting = false;
-      if (this.done) return this.releaseWhenClosed([release]);
+      if (this.done) return this.holdUntilClosed(release);
       this.frameHeld = release;
       this.stream.resume();
       this.drainFrames(onMessage);
@@ -154,41 +167,39 @@ export class ServerCall extends CallBase {
   }
 
   /** Decodes one message and hands it on; synchronous unless it must be inflated. */
-  private decodeOne(flag: number, body: Buffer, seq: number, onMessage: (msg: unknown) => void, frameHeld?: () => void): void | Promise<void> {
-    const held: (() => void)[] = frameHeld ? [frameHeld] : [];
+  private decodeOne(flag: number, body: Buffer, seq: number, onMessage: (msg: unknown, call: CallBase) => void, held?: () => void): void | Promise<void> {
     try {
       if (this.done) return this.settle(held);
       if (!this.def.requestStream && seq > 1) throw invalidArg(`${this.def.path} takes one request message, got more`);
       if (flag > 1) throw invalidArg(`bad message frame flag ${flag}`);
-      if (flag === 1) return this.decodeCompressed(body, held, onMessage);
-      onMessage(this.def.requestDeserialize(body));
+      if (flag === 1) return this.decodeCompressed(body, held ? [held] : [], onMessage);
+      onMessage(this.def.requestDeserialize(body), this);
     } catch (e) {
       this.failWith(e);
     }
     this.settle(held);
   }
 
-  private async decodeCompressed(body: Buffer, held: (() => void)[], onMessage: (msg: unknown) => void): Promise<void> {
+  private async decodeCompressed(body: Buffer, held: (() => void)[], onMessage: (msg: unknown, call: CallBase) => void): Promise<void> {
     try {
       checkCompressed(this.encoding);
       const inflated = await inflateBounded(body, this.encoding, this.limits.maxMessageBytes, this.limits.tryReserve);
       held.push(...inflated.held);
       if (!this.limits.tryReserve && this.limits.reserve) held.push(await this.limits.reserve(inflated.bytes.byteLength, this.signal));
       if (this.done) return;
-      onMessage(this.def.requestDeserialize(inflated.bytes));
+      onMessage(this.def.requestDeserialize(inflated.bytes), this);
     } catch (e) {
       this.failWith(e);
     } finally {
-      this.settle(held);
+      for (const r of held) this.settle(r);
     }
   }
 
-  /** Memory held for a message: a stream's go back one by one; a single request's at the end of its call. */
-  private settle(held: (() => void)[]): void {
-    if (!held.length) return;
-    if (this.def.requestStream) held.forEach((r) => r());
-    else if (this.finished) this.releaseWhenClosed(held);
-    else this.releases.push(...held);
+  /** Memory held for a message: a stream's go back one by one; a single request's when its stream closes. */
+  private settle(held: (() => void) | undefined): void {
+    if (!held) return;
+    if (this.def.requestStream) held();
+    else this.holdUntilClosed(held);
   }
 
   /** Sends one response message; false means wait for 'drain'. */
@@ -237,33 +248,37 @@ export class ServerCall extends CallBase {
   }
 
   protected writeStatus(code: number, message: string): void {
-    const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
     const s = this.stream;
-    // A client still sending is told to stop (RST_STREAM NO_ERROR after the status, as gRPC servers do).
-    const stopReading = () => {
-      if (!s.readableEnded && !s.closed) s.close(http2.constants.NGHTTP2_NO_ERROR);
-    };
-    if (!s.destroyed && !s.closed) {
-      if (!this.headersSent) {
-        // Trailers-only: the status travels in the one HEADERS frame.
-        this.headersSent = true;
-        s.respond({ ':status': 200, 'content-type': 'application/grpc+proto', ...trailers }, { endStream: true });
-        stopReading();
-      } else {
-        s.once('wantTrailers', () => {
-          this.trailed = true;
-          trailersDue.disarm(this);
-          s.sendTrailers(trailers);
-          // nghttp2 would send a reset ahead of the trailers (they queue behind the stream's data),
-          // so the client gets time to read them and end its side before it is cut off.
-          if (!s.readableEnded) setTimeout(stopReading, TRAILER_GRACE_MS).unref();
-        });
-        s.end();
-        // Trailers wait behind data the client does not take (a stalled reader): then the stream is reset.
-        // Cleared on close, so a finished call is not kept alive for the grace period.
-        if (!s.closed && !this.trailed) trailersDue.arm(this, TRAILER_GRACE_MS);
-      }
+    if (s.destroyed || s.closed) return;
+    const trailers = code === OK && !message ? OK_TRAILERS : { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
+    if (!this.headersSent) {
+      // Trailers-only: the status travels in the one HEADERS frame.
+      this.headersSent = true;
+      s.respond({ ':status': 200, 'content-type': 'application/grpc+proto', ...trailers }, { endStream: true });
+      this.stopReading();
+      return;
     }
+    // node:http2 asks once per stream; `on` spares `once`'s wrapper.
+    s.on('wantTrailers', () => this.sendTrailers(trailers));
+    s.end();
+    // Trailers wait behind data the client does not take (a stalled reader): then the stream is reset.
+    // Cleared on close, so a finished call is not kept alive for the grace period.
+    if (!s.closed && !this.trailed) trailersDue.arm(this, TRAILER_GRACE_MS);
+  }
+
+  private sendTrailers(trailers: http2.OutgoingHttpHeaders): void {
+    this.trailed = true;
+    trailersDue.disarm(this);
+    this.stream.sendTrailers(trailers);
+    // nghttp2 would send a reset ahead of the trailers (they queue behind the stream's data),
+    // so the client gets time to read them and end its side before it is cut off.
+    if (!this.stream.readableEnded) setTimeout(() => this.stopReading(), TRAILER_GRACE_MS).unref();
+  }
+
+  /** A client still sending is told to stop (RST_STREAM NO_ERROR after the status, as gRPC servers do). */
+  private stopReading(): void {
+    const s = this.stream;
+    if (!s.readableEnded && !s.closed) s.close(http2.constants.NGHTTP2_NO_ERROR);
   }
 
   /** The trailers waited the grace period behind data the client does not take: reset the stream. */
@@ -272,24 +287,25 @@ export class ServerCall extends CallBase {
     if (!this.trailed && !s.closed && !s.destroyed) s.close(http2.constants.NGHTTP2_CANCEL);
   }
 
-  private releaseWhenClosed(rel: (() => void)[]): void {
-    let freed = false;
-    const free = () => {
-      if (!freed) rel.forEach((r) => r());
-      freed = true;
-    };
-    if (this.stream.closed || this.stream.destroyed) free();
-    else this.stream.once('close', free);
+  /** Memory held for the request goes back once its stream closes (the response is out, or the call died). */
+  private holdUntilClosed(release: () => void): void {
+    if (this.stream.closed || this.stream.destroyed) return release();
+    (this.releases ??= []).push(release);
+  }
+
+  private freeHeld(): void {
+    const held = this.releases;
+    if (!held) return;
+    this.releases = undefined;
+    for (const r of held) r();
   }
 
   protected override finish(): void {
-    this.finished = true;
     super.finish();
-    // Memory held for the request goes back once the response is out (or the call died).
     if (this.frameHeld) {
-      this.releases.push(this.frameHeld);
+      this.holdUntilClosed(this.frameHeld);
       this.frameHeld = undefined;
     }
-    if (this.releases.length) this.releaseWhenClosed(this.releases.splice(0));
+    if (this.stream.closed || this.stream.destroyed) this.freeHeld();
   }
 }

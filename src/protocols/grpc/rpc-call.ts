@@ -42,8 +42,8 @@ export interface RpcCall extends EventEmitter {
   /** Date.now() milliseconds, Infinity without a deadline. */
   getDeadline(): number;
   getPath(): string;
-  /** Starts reading request messages: each decoded one to `onMessage`, the end of input to `onEnd`. */
-  read(onMessage: (msg: unknown) => void, onEnd: () => void): void;
+  /** Starts reading request messages: each decoded one to `onMessage`, the end of input to `onEnd` (each also given the call). */
+  read(onMessage: (msg: unknown, call: RpcCall) => void, onEnd: (call: RpcCall) => void): void;
   /** Sends one response message; false means wait for 'drain'. */
   write(msg: unknown): boolean;
   /** Ends the call with OK. */

@@ -248,12 +248,9 @@ export class GrpcServer implements CallObserver {
       call.read((msg) => call.emit('data', msg), () => call.emit('end'));
       return;
     }
-    let got = false;
-    call.read((msg) => {
-      got = true;
-      call.request = msg;
-    }, () => {
-      if (!got) return call.fail(invalidArg(`${path} needs one request message, got none`));
+    call.read(takeRequest, () => {
+      // A decoded message is never undefined (a malformed one is a DecodeFailure).
+      if (call.request === undefined) return call.fail(invalidArg(`${path} needs one request message, got none`));
       if (kind === 'server') return handler(call, undefined, ctx);
       handler(call, (err, value) => {
         if (err) return call.sendStatus(err as RpcStatus);
@@ -311,5 +308,8 @@ export class GrpcServer implements CallObserver {
 }
 
 const noop = () => {};
+const takeRequest = (msg: unknown, call: RpcCall) => {
+  call.request = msg;
+};
 
 export const defaultProtoDir = (root: string) => join(root, 'proto');

@@ -1,21 +1,42 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Sweeper } from './sweep.js';
+import { SWEEP_MS, Sweeper } from './sweep.js';
+
+interface Item { name: string; slot: number }
+const item = (name: string): Item => ({ name, slot: 0 });
 
 test('a sweeper hands over armed items once due, skips disarmed ones, and re-arms', async () => {
   const seen: string[] = [];
-  const s = new Sweeper<string>((x) => {
-    seen.push(x);
-    if (x === 'again' && seen.length === 1) s.arm(x, 1);
+  const again = item('again');
+  const gone = item('gone');
+  const later = item('later');
+  const s = new Sweeper<'slot', Item>('slot', (x) => {
+    seen.push(x.name);
+    if (x === again && seen.length === 1) s.arm(x, 1);
   });
-  s.arm('again', 1);
-  s.arm('gone', 1);
-  s.arm('later', 60_000);
-  s.disarm('gone');
+  s.arm(again, 1);
+  s.arm(gone, 1);
+  s.arm(later, 60_000);
+  s.disarm(gone);
   while (seen.length < 2) await sleep(20);
   assert.deepEqual(seen, ['again', 'again']);
   assert.equal(s.size, 1);
-  s.disarm('later');
+  s.disarm(later);
   assert.equal(s.size, 0);
+});
+
+test('an item re-armed or disarmed and armed again while listed is handed over once', async () => {
+  const seen: string[] = [];
+  const s = new Sweeper<'slot', Item>('slot', (x) => seen.push(x.name));
+  const a = item('a');
+  s.arm(a, 2 * SWEEP_MS);
+  // Re-armed while listed, and disarmed then armed again: still one entry, one hand-over.
+  s.arm(a, 2 * SWEEP_MS);
+  s.disarm(a);
+  s.arm(a, 2 * SWEEP_MS);
+  while (seen.length < 1) await sleep(10);
+  await sleep(4 * SWEEP_MS);
+  assert.deepEqual(seen, ['a']);
+  assert.equal(a.slot, 0);
 });
