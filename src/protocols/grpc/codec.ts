@@ -7,6 +7,7 @@ import type { InferRequest, InferResponse } from '../../core/infer.js';
 import { jsonToRaw } from '../../core/json-tensor.js';
 import { encodeBytes, type ParamValue, type Parameters, type Tensor } from '../../core/tensor.js';
 import { inference } from '../../generated/proto.js';
+import { WireInferRequest } from './infer-wire.js';
 
 // Parameters and 64-bit numbers are shared with the client package, which owns them.
 import { exactInt, paramsFromProto, paramsToProto, toNumber, type LongLike } from '../../../packages/client/src/grpc-params.js';
@@ -28,7 +29,9 @@ function contentsOf(c: inference.IInferTensorContents, dt: DataType): unknown[] 
   }
 }
 
-export function decodeInferRequest(m: inference.ModelInferRequest): InferRequest {
+export function decodeInferRequest(m: inference.ModelInferRequest | WireInferRequest): InferRequest {
+  // Read from the wire already (infer-wire.ts), for the requests of the common shape.
+  if (m instanceof WireInferRequest) return m.request;
   const model = `model '${m.model_name}'`;
   if (!m.model_name) throw invalidArg('ModelInferRequest.model_name is empty');
   const raw = m.raw_input_contents ?? [];

@@ -4,7 +4,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { duet, grpc as g, inference, PredictRequest, PredictResponse } from '../../generated/proto.js';
 import { HEADER_BYTES } from './framing.js';
-import { readInferRequest, writeInferResponse, writeStreamInferResponse } from './infer-wire.js';
+import { InferReply, readInferRequest, writeInferResponse, writeStreamInferResponse } from './infer-wire.js';
 
 export { EMPTY_FINAL, FINAL_FLAG } from '../../../packages/client/src/grpc-methods.js';
 
@@ -30,6 +30,8 @@ export interface MethodSpec {
   fastDecode?: (b: Buffer) => unknown;
   /** A hand-written encoder leaving `headroom` bytes in front; undefined from it means protobufjs encodes. */
   fastEncode?: (v: never, headroom: number) => Buffer | undefined;
+  /** The protobufjs object for a handler's value that is not one already. */
+  message?: (v: unknown) => unknown;
 }
 
 /** A server-side method: the definition, plus its response as a whole frame with the prefix left blank. */
@@ -38,8 +40,9 @@ export type ServerMethodDefinition = grpc.MethodDefinition<unknown, unknown> & {
 export function methodDefinition(m: MethodSpec): ServerMethodDefinition {
   const fastDecode = m.fastDecode;
   const fastEncode = m.fastEncode as ((v: unknown, headroom: number) => Buffer | undefined) | undefined;
+  const message = m.message;
   const serialize = (v: unknown) => {
-    const u = m.responseType.encode(v).finish();
+    const u = m.responseType.encode(message ? message(v) : v).finish();
     return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
   };
   return {
@@ -91,8 +94,13 @@ export const INFERENCE_METHODS: Record<string, [AnyType, AnyType, Kind?]> = {
 type Kind = 'unary' | 'server' | 'bidi';
 
 /** Hand-written codecs for the hot path (infer-wire.ts); protobufjs for every other method and shape. */
-const FAST: Record<string, Pick<MethodSpec, 'fastDecode' | 'fastEncode'>> = {
-  '/inference.GRPCInferenceService/ModelInfer': { fastDecode: readInferRequest, fastEncode: writeInferResponse },
+const FAST: Record<string, Pick<MethodSpec, 'fastDecode' | 'fastEncode' | 'message'>> = {
+  // The server's handler answers an InferReply (written from the data plane's tensors); a protobufjs object also does.
+  '/inference.GRPCInferenceService/ModelInfer': {
+    fastDecode: readInferRequest,
+    fastEncode: (v: InferReply | inference.IModelInferResponse, headroom: number) => v instanceof InferReply ? v.write(headroom) : writeInferResponse(v, headroom),
+    message: (v) => (v instanceof InferReply ? v.message() : v),
+  },
   '/inference.GRPCInferenceService/ModelStreamInfer': { fastDecode: readInferRequest, fastEncode: writeStreamInferResponse },
 };
 

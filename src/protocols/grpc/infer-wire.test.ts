@@ -5,7 +5,7 @@ import { inference } from '../../generated/proto.js';
 import type { InferResponse } from '../../core/infer.js';
 import { decodeInferRequest, encodeInferResponse } from './codec.js';
 import { INFERENCE_SERVICE, type ServerMethodDefinition } from './definitions.js';
-import { readInferRequest, writeInferResponse, writeStreamInferResponse } from './infer-wire.js';
+import { InferReply, readInferRequest, writeInferResponse, writeStreamInferResponse } from './infer-wire.js';
 
 const I = inference;
 const def = INFERENCE_SERVICE.ModelInfer as ServerMethodDefinition;
@@ -42,10 +42,16 @@ const requests: inference.IModelInferRequest[] = [
     outputs: [{ name: 'y' }, { name: 'z' }], raw_input_contents: [Buffer.from([1, 0, 0, 0, 2, 0, 0, 0]), Buffer.from([3, 0, 0, 0, 97, 98, 99])] },
   { model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [300, 70000] }], raw_input_contents: [Buffer.alloc(0)] },
   { model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [] }], raw_input_contents: [f32(5)] },
+  // Names of the same length as ones read before (the reader keeps recent names), and a long one.
+  { model_name: 'my_modem', inputs: [{ name: 'y', datatype: 'INT32', shape: [1] }], raw_input_contents: [f32(5)] },
+  { model_name: 'm'.repeat(100), id: 'x'.repeat(70), inputs: [{ name: 'x'.repeat(65), datatype: 'FP32', shape: [1] }], outputs: [{ name: 'o' }], raw_input_contents: [f32(5)] },
+  { model_name: 'm', inputs: [] },
+  // Left to protobufjs (and codec.ts's messages): requests codec.ts refuses...
   { model_name: '', inputs: [] },
   { model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }], raw_input_contents: [f32(1, 2), f32(3)] },
+  { model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }, { name: 'y', datatype: 'FP32', shape: [2] }], raw_input_contents: [f32(1, 2)] },
   { model_name: 'm', inputs: [{ name: 'x', datatype: 'FP9', shape: [2] }], raw_input_contents: [f32(1, 2)] },
-  // Shapes the hand-written reader leaves to protobufjs.
+  // ...and shapes the hand-written reader does not read.
   { model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }], raw_input_contents: [f32(1)] },
   { model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [Long.fromString('9007199254740993')] }], raw_input_contents: [f32(1)] },
   { model_name: 'modèle', inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }], raw_input_contents: [f32(1)] },
@@ -56,11 +62,13 @@ const requests: inference.IModelInferRequest[] = [
     inputs: [{ name: 'x', datatype: 'FP32', shape: [1], parameters: { binary_data_size: { int64_param: 4 } } }], outputs: [{ name: 'y', parameters: { binary_data: { bool_param: true } } }], raw_input_contents: [f32(1)] },
 ];
 
+const FAST_REQUESTS = 7;
+
 test('ModelInfer requests decode as protobufjs decodes them, common shapes without it', () => {
   requests.forEach((q, i) => {
     const b = Buffer.from(I.ModelInferRequest.encode(q).finish());
     assert.deepEqual(outcome(b, def.requestDeserialize), outcome(b, pure), `request ${i}`);
-    if (i < 7) assert.ok(readInferRequest(b), `request ${i} takes the fast path`);
+    if (i < FAST_REQUESTS) assert.ok(readInferRequest(b), `request ${i} takes the fast path`);
     else assert.equal(readInferRequest(b), undefined, `request ${i} is left to protobufjs`);
   });
   // Unpacked dims and repeated singular fields (last one wins), as other encoders may send.
@@ -108,6 +116,12 @@ test('ModelInfer responses encode to the bytes protobufjs writes', () => {
     const framed = writeInferResponse(msg, 5);
     if (i < 4) assert.deepEqual(framed?.subarray(5), want, `response ${i} framed`);
     else assert.equal(framed, undefined, `response ${i} is left to protobufjs`);
+    // The server's handler answers with the data plane's response itself.
+    const reply = new InferReply(r, encodeInferResponse);
+    assert.deepEqual(def.responseSerialize(reply), want, `response ${i} from the tensors`);
+    const direct = def.responseFrame!(reply);
+    if (i < 4) assert.deepEqual(direct?.subarray(5), want, `response ${i} framed from the tensors`);
+    else assert.equal(direct, undefined, `response ${i} from the tensors is left to protobufjs`);
   });
 });
 

@@ -6,6 +6,7 @@ import { InferenceError, invalidArg } from '../../core/errors.js';
 import { inference, PredictResponse, type PredictRequest } from '../../generated/proto.js';
 import { DecodeFailure } from './definitions.js';
 import { decodeInferRequest, encodeInferResponse } from './codec.js';
+import { InferReply } from './infer-wire.js';
 import type { RpcCall, RpcStatus } from './rpc-call.js';
 
 /** How dispatch runs a handler: the call, the unary answer's callback, and the call's context. */
@@ -43,7 +44,8 @@ export function inferenceService(api: Api): Record<string, Handler> {
     ServerMetadata: unary(w, none, () => m.ServerMetadata(), (r) => I.ServerMetadataResponse.create(r)),
     ModelMetadata: unary(w, ref, (c, q) => m.ModelMetadata(c, q), (r) => I.ModelMetadataResponse.create(r)),
     ModelConfig: unary(w, ref, (c, q) => m.ModelConfig(c, q), (cfg) => I.ModelConfigResponse.create({ config: I.ModelConfig.fromObject(cfg) })),
-    ModelInfer: unary(w, (r: inference.ModelInferRequest) => decodeInferRequest(r), (c, q) => m.ModelInfer(c, q), encodeInferResponse, (r) => r.model_name),
+    // The answer goes out written straight from its tensors (InferReply), without protobufjs's object.
+    ModelInfer: unary(w, (r: inference.ModelInferRequest) => decodeInferRequest(r), (c, q) => m.ModelInfer(c, q), (r) => new InferReply(r, encodeInferResponse), (r) => r.model_name),
     ModelStatistics: unary(w, (r: inference.ModelStatisticsRequest) => ({ name: r.name || undefined, version: r.version || undefined }),
       (c, q) => m.ModelStatistics(c, q), (s) => I.ModelStatisticsResponse.fromObject({ model_stats: s })),
     RepositoryIndex: unary(w, (r: inference.RepositoryIndexRequest) => ({ ready: r.ready === true }),
