@@ -15,7 +15,9 @@ export type { CallLimits } from './call-base.js';
 /** Below this a frame header and its message go out as one buffer; above, the copy costs more than a second write. */
 const COALESCE_BYTES = 16 * 1024;
 const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = Object.freeze({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': 'identity,deflate,gzip' });
-const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
+// No date header: gRPC has no use for it, and node:http2 would make, copy and encode one per response.
+const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true, sendDate: false }) as http2.ServerStreamResponseOptions;
+const TRAILERS_ONLY = Object.freeze({ endStream: true, sendDate: false }) as http2.ServerStreamResponseOptions;
 /** node:http2 copies the trailers it is given, so one object serves every call that ends OK. */
 const OK_TRAILERS: http2.OutgoingHttpHeaders = Object.freeze({ 'grpc-status': String(OK), 'grpc-message': '' });
 /** How long a client still sending after the status has to read the trailers before its stream is reset. */
@@ -254,7 +256,7 @@ export class ServerCall extends CallBase {
     if (!this.headersSent) {
       // Trailers-only: the status travels in the one HEADERS frame.
       this.headersSent = true;
-      s.respond({ ':status': 200, 'content-type': 'application/grpc+proto', ...trailers }, { endStream: true });
+      s.respond({ ':status': 200, 'content-type': 'application/grpc+proto', ...trailers }, TRAILERS_ONLY);
       this.stopReading();
       return;
     }
