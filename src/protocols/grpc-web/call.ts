@@ -69,8 +69,7 @@ export class GrpcWebCall extends CallBase {
       try {
         const bytes = text ? text.push(chunk) : chunk;
         if (bytes.byteLength) {
-          this.pending.push(bytes);
-          this.pendingBytes += bytes.byteLength;
+          this.addPending(bytes);
         }
         this.takeFrames();
       } catch (e) {

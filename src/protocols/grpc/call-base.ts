@@ -37,6 +37,9 @@ export interface CallObserver {
   callClosed(call: CallBase): void;
 }
 
+/** No bytes pending (never written to: a chunk arriving then gets an array of its own). */
+const NONE: readonly Buffer[] = Object.freeze([]);
+
 /** Stalled requests, for every call at once (no timer per call). */
 const stalls = new Sweeper<'stallSlot', CallBase>('stallSlot', (call) => call.stalled());
 
@@ -60,7 +63,7 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
   readonly watchers = new CancelWatchers();
   private _metadata?: Metadata;
   // Reading: bytes not yet framed, and the length of the frame whose header has arrived (-1: none yet).
-  protected pending: Buffer[] = [];
+  protected pending: readonly Buffer[] = NONE;
   protected pendingBytes = 0;
   protected frameLen = -1;
   /** The stall sweeper's field (sweep.ts). */
@@ -193,6 +196,14 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
     stalls.disarm(this);
   }
 
+  /** Bytes received, not yet framed. */
+  protected addPending(chunk: Buffer): void {
+    // Most messages come in one chunk: a one-slot array, not one grown by push.
+    if (this.pending.length) (this.pending as Buffer[]).push(chunk);
+    else this.pending = [chunk];
+    this.pendingBytes += chunk.byteLength;
+  }
+
   /** The 5-byte header of the next frame, gathered into the first pending chunk. */
   protected header(): Buffer {
     if (this.pending[0].byteLength < HEADER_BYTES) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
@@ -205,11 +216,11 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
     const joined = this.pending.length > 1;
     const all = joined ? Buffer.concat(this.pending, this.pendingBytes) : this.pending[0];
     const body = all.subarray(HEADER_BYTES, HEADER_BYTES + this.frameLen);
-    const rest = all.subarray(HEADER_BYTES + this.frameLen);
+    const restBytes = all.byteLength - HEADER_BYTES - this.frameLen;
     // A message joined into a fresh buffer of its own: its tensors may move to the model's worker without a copy.
-    if (joined && rest.byteLength === 0 && all.byteLength === all.buffer.byteLength) handOver(all.buffer);
-    this.pending = rest.byteLength ? [rest] : [];
-    this.pendingBytes = rest.byteLength;
+    if (joined && restBytes === 0 && all.byteLength === all.buffer.byteLength) handOver(all.buffer);
+    this.pending = restBytes ? [all.subarray(HEADER_BYTES + this.frameLen)] : NONE;
+    this.pendingBytes = restBytes;
     this.frameLen = -1;
     return body;
   }

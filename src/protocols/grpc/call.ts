@@ -75,8 +75,7 @@ export class ServerCall extends CallBase {
       // After the status, what a client still sends is read and dropped (its window must reopen).
       this.bytesIn += chunk.byteLength;
       if (this.done) return;
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.byteLength;
+      this.addPending(chunk);
       this.drainFrames(onMessage);
       this.armStall();
     });
