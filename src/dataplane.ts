@@ -146,10 +146,16 @@ export class DataPlane {
     if (this.models.controlMode !== 'explicit') throw unavailable(MODEL_CONTROL_DISABLED);
   }
 
-  async infer(req: InferRequest): Promise<InferResponse> {
-    const sv = this.models.get(req.modelName, req.modelVersion);
+  /** Not async: returning inferOn's promise from an async function costs two more microtask turns. Never throws; rejects. */
+  infer(req: InferRequest): Promise<InferResponse> {
+    let sv: ServedVersion;
+    try {
+      sv = this.models.get(req.modelName, req.modelVersion);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (isDecoupled(sv.config)) {
-      throw new InferenceError('UNIMPLEMENTED', `model '${sv.name}' is decoupled (it streams zero or more responses per request); use gRPC ModelStreamInfer or REST generate_stream, not a single-response infer call`);
+      return Promise.reject(new InferenceError('UNIMPLEMENTED', `model '${sv.name}' is decoupled (it streams zero or more responses per request); use gRPC ModelStreamInfer or REST generate_stream, not a single-response infer call`));
     }
     return this.inferOn(sv, req);
   }

@@ -68,9 +68,9 @@ export class CallWrapper {
   /**
    * One call with one answer: `decode` reads the wire's request (its failures are INVALID_ARGUMENT
    * unless they carry a code of their own), `fn` is the method, `encode` writes the answer. Rejects with
-   * an InferenceError only.
+   * an InferenceError only. `encode` also gets the decoded request (so `fn` need not bundle it with its answer).
    */
-  async unary<Q, R, W>(ctx: CallContext, decode: () => Q | Promise<Q>, fn: (ctx: CallContext, req: Q) => R | Promise<R>, encode: (res: R) => W, model?: string): Promise<W> {
+  async unary<Q, R, W>(ctx: CallContext, decode: () => Q | Promise<Q>, fn: (ctx: CallContext, req: Q) => R | Promise<R>, encode: (res: R, req: Q) => W, model?: string): Promise<W> {
     this.startSpan(ctx, model);
     const trace = ctx.trace;
     try {
@@ -80,9 +80,9 @@ export class CallWrapper {
       if (req instanceof Promise) req = await decoded(req);
       if (trace) trace.record('decode', t0, nowMs());
       const res = await fn(ctx, req);
-      if (!trace) return encode(res);
+      if (!trace) return encode(res, req);
       const t1 = nowMs();
-      const out = encode(res);
+      const out = encode(res, req);
       trace.record('encode', t1, nowMs());
       trace.end();
       return out;

@@ -39,9 +39,9 @@ function refusal(req: http.IncomingMessage, err: InferenceError, headers: Record
  * `reply`: answer this instead of routing (a refusal or a preflight). `headers`: set on every answer to
  * this request (CORS for an allowed origin).
  */
-export function admit(req: http.IncomingMessage, adm: Admission, authorize: () => InferenceError | undefined): { reply?: HttpReply; headers: Record<string, string> } {
+export function admit(req: http.IncomingMessage, adm: Admission, authorize: () => InferenceError | undefined,
+  header = headerOf(req)): { reply?: HttpReply; headers: Record<string, string> } {
   const origins = adm.origins ?? NO_ORIGINS;
-  const header = headerOf(req);
   const decision = origins.check({
     origin: header('origin'),
     secFetchSite: header('sec-fetch-site'),

@@ -42,10 +42,19 @@ test('responses: JSON data inline, binary outputs after the header with their si
     ],
   };
   const enc = encodeInferResponse(res, (n) => n === 'Y');
-  const json = Buffer.from(enc.chunks[0]).toString();
-  assert.equal(enc.headerLength, enc.chunks[0].byteLength);
+  const body = Buffer.concat(enc.chunks);
+  const json = body.subarray(0, enc.headerLength).toString();
+  assert.equal(enc.text, undefined);
   assert.match(json, /"data":\[1152921504606846976\]/);
   assert.match(json, /"name":"Y","datatype":"UINT8","shape":\[3\],"parameters":\{"binary_data_size":3\}/);
-  assert.deepEqual(Array.from(enc.chunks[1]), [1, 2, 3]);
-  assert.equal(encodeInferResponse(res, () => false).headerLength, undefined);
+  assert.deepEqual(Array.from(body.subarray(enc.headerLength)), [1, 2, 3]);
+  const text = encodeInferResponse(res, () => false);
+  assert.equal(text.headerLength, undefined);
+  assert.match(text.text!, /"name":"Y","datatype":"UINT8","shape":\[3\],"data":\[1,2,3\]/);
+  // Large binary tensors are not copied: they follow the JSON header as they are.
+  const big = { ...res, outputs: [{ name: 'Z', datatype: 'UINT8' as const, shape: [20_000], data: new Uint8Array(20_000).fill(9) }] };
+  const apart = encodeInferResponse(big, () => true);
+  assert.equal(apart.chunks.length, 2);
+  assert.equal(apart.chunks[1], big.outputs[0].data);
+  assert.equal(apart.chunks[0].byteLength, apart.headerLength);
 });

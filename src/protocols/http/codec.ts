@@ -131,17 +131,25 @@ export function decodeInferRequest(body: Buffer, headerLength: number | undefine
 }
 
 export interface EncodedResponse {
+  /** The whole body when no tensor is binary: left a string, which node:http writes with its header in one write. */
+  text?: string;
+  /** Otherwise the JSON header and the binary tensors' bytes (joined into one buffer when small). */
   chunks: Uint8Array[];
-  /** Set when binary tensors follow the JSON. */
+  /** Set when binary tensors follow the JSON: its length in bytes. */
   headerLength?: number;
 }
 
+/** Binary tensors up to this many bytes in all are copied in behind their JSON header: one buffer, one write. */
+const JOIN_MAX = 16 * 1024;
+
 export function encodeInferResponse(res: InferResponse, binary: (name: string) => boolean): EncodedResponse {
   const binaries: Uint8Array[] = [];
+  let binaryBytes = 0;
   const outs = res.outputs.map((t) => {
     const head = `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}]`;
     if (binary(t.name)) {
       binaries.push(t.data);
+      binaryBytes += t.data.byteLength;
       return `${head},"parameters":{"binary_data_size":${t.data.byteLength}}}`;
     }
     return `${head},"data":${rawToJsonText(t.datatype, t.data)}}`;
@@ -152,7 +160,17 @@ export function encodeInferResponse(res: InferResponse, binary: (name: string) =
     json += `,"parameters":${JSON.stringify(res.parameters, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))}`;
   }
   json += `,"outputs":[${outs.join(',')}]}`;
-  const head = Buffer.from(json, 'utf8');
-  if (binaries.length === 0) return { chunks: [head] };
-  return { chunks: [head, ...binaries], headerLength: head.byteLength };
+  if (binaries.length === 0) return { text: json, chunks: [] };
+  if (binaryBytes > JOIN_MAX) {
+    const head = Buffer.from(json, 'utf8');
+    return { chunks: [head, ...binaries], headerLength: head.byteLength };
+  }
+  const headerLength = Buffer.byteLength(json, 'utf8');
+  const one = Buffer.allocUnsafe(headerLength + binaryBytes);
+  let at = one.write(json, 0, headerLength, 'utf8');
+  for (const b of binaries) {
+    one.set(b, at);
+    at += b.byteLength;
+  }
+  return { chunks: [one], headerLength };
 }

@@ -15,7 +15,8 @@ export interface Conn {
   readAt: number;
 }
 
-export class Exchange {
+/** Is its own cancel hook (what the queue watches): the AbortController is made only when `signal` is read. */
+export class Exchange extends CancelWatchers {
   /** A streaming response (server-sent events): close() gives it a final frame. */
   stream = false;
   /** Counted as cut at shutdown (once). */
@@ -30,23 +31,11 @@ export class Exchange {
   readonly hit: RouteHit | undefined;
   /** The route that answers this method there; undefined: 404. */
   readonly route: RestRoute | undefined;
-  /** What the queue watches (a plain hook; the AbortController is made only when `signal` is read). */
-  readonly watchers = new CancelWatchers();
-
   constructor(routes: RouteTable, verb: string, path: string, header: (name: string) => string | undefined, readonly conn: Conn) {
+    super();
     this.hit = routes.match(path);
     this.route = routeFor(this.hit, verb);
     this.ctx = new HttpCallContext(this, verb, path, this.route?.label ?? this.hit?.node.label ?? unroutedLabel(verb), header);
-  }
-
-  /** Aborts when the client goes away or the server ends the exchange (with the reason given to cancel). */
-  get signal(): AbortSignal {
-    return this.watchers.signal;
-  }
-
-  /** Ends the exchange's work with `reason` (its signal aborts with it); later calls do nothing. */
-  cancel(reason?: unknown): void {
-    this.watchers.cancel(reason);
   }
 }
 
@@ -71,7 +60,7 @@ class HttpCallContext implements CallContext {
   }
 
   get cancel(): CancelHook {
-    return this.x.watchers;
+    return this.x;
   }
 
   readonly deadline = undefined;

@@ -15,6 +15,8 @@ import type { HttpMethod, RestRoute, RouteHandler } from './route-table.js';
 export interface HttpReply {
   status: number;
   json?: unknown;
+  /** UTF-8 text: the body, or its start when `chunks` follow. */
+  text?: string;
   chunks?: Uint8Array[];
   /** Written as they come, with backpressure (server-sent events). */
   events?: AsyncIterable<string>;
@@ -62,11 +64,11 @@ const onModel = <R>(fn: (m: Methods, c: CallContext, r: Ref) => R | Promise<R>, 
 const statsReply = (s: unknown) => ok({ model_stats: s });
 
 const infer: RouteHandler = ({ methods: m, wrapper: w }, ctx, p, input) =>
-  w.unary(ctx, () => decodeInfer(refOf(p), input, ctx), async (c, d) => ({ d, res: await m.ModelInfer(c, d.request) }), encodeInfer, p[0]);
+  w.unary(ctx, () => decodeInfer(refOf(p), input, ctx), (c, d) => m.ModelInfer(c, d.request), encodeInfer, p[0]);
 
 const generate: RouteHandler = ({ methods: m, wrapper: w }, ctx, p, input) =>
   w.unary(ctx, () => generateCall(refOf(p), input), (c, g) => m.GenerateOne(c, g),
-    (x) => ({ status: 200, chunks: [Buffer.from(jsonText(generateResponseJson(x.response)))] }), p[0]);
+    (x) => ({ status: 200, text: jsonText(generateResponseJson(x.response)) }), p[0]);
 
 const generateStream: RouteHandler = async ({ methods: m, wrapper: w }, ctx, p, input) => {
   const events = w.stream(ctx, () => generateCall(refOf(p), input), (c, g) => m.Generate(c, g), (x) => `data: ${jsonText(generateResponseJson(x.response))}\n\n`, p[0]);
@@ -165,9 +167,9 @@ function decodeInfer(ref: Ref, input: RouteInput, ctx: CallContext): DecodedInfe
     : decodeInferRequest(input.body, headerLength, ref.name, ref.version);
 }
 
-function encodeInfer({ d, res }: { d: DecodedInfer; res: InferResponse }): HttpReply {
+function encodeInfer(res: InferResponse, d: DecodedInfer): HttpReply {
   const enc = encodeInferResponse(res, (n) => d.binaryOutputs.get(n) ?? d.binaryDefault);
-  if (enc.headerLength === undefined) return { status: 200, chunks: enc.chunks };
+  if (enc.headerLength === undefined) return { status: 200, text: enc.text };
   return {
     status: 200,
     chunks: enc.chunks,

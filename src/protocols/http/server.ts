@@ -51,6 +51,8 @@ export interface HttpServerOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_CHUNKS: Uint8Array[] = [];
+const NO_ADMISSION: Admission = {};
 
 export const DEFAULT_HTTP_PORT = 8000;
 export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
@@ -180,7 +182,8 @@ export class HttpServer {
     const verb = req.method ?? 'GET';
     const wrapper = this.api.wrapper;
     const socket = req.socket;
-    const x = new Exchange(this.routes, verb, path, headerOf(req), this.conns.get(socket) ?? this.track(socket));
+    const header = headerOf(req);
+    const x = new Exchange(this.routes, verb, path, header, this.conns.get(socket) ?? this.track(socket));
     const ctx = x.ctx;
     this.exchanges.add(x);
     x.conn.active++;
@@ -206,7 +209,7 @@ export class HttpServer {
     let body: Buffer | undefined;
     try {
       // Origin, then the wrapper's auth step, before a byte of the body is read.
-      const gate = admit(req, this.opts.admission ?? {}, () => wrapper.admit(ctx));
+      const gate = admit(req, this.opts.admission ?? NO_ADMISSION, () => wrapper.admit(ctx), header);
       for (const k in gate.headers) res.setHeader(k, gate.headers[k]);
       if (gate.reply) return await this.send(req, res, isOpenAiPath(path) ? asOpenAiRefusal(gate.reply) : gate.reply);
       if (verb === 'POST' || verb === 'PUT') {
@@ -291,22 +294,22 @@ export class HttpServer {
       }
       return;
     }
-    let chunks: Uint8Array[];
+    let text = reply.text;
+    let chunks = reply.chunks ?? NO_CHUNKS;
     if (reply.json !== undefined) {
-      chunks = [Buffer.from(JSON.stringify(reply.json))];
+      text = JSON.stringify(reply.json);
       headers['content-type'] = 'application/json';
-    } else if (reply.chunks) {
-      chunks = reply.chunks;
+    } else if (text !== undefined || reply.chunks) {
       headers['content-type'] ??= 'application/json';
-    } else {
-      chunks = [];
     }
-    let length = 0;
+    let length = text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
     for (const c of chunks) length += c.byteLength;
     const enc = length >= this.compressMin ? pickEncoding(req.headers['accept-encoding']) : undefined;
     if (enc) {
-      const whole = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      const parts = text === undefined ? chunks : [Buffer.from(text, 'utf8'), ...chunks];
+      const whole = parts.length === 1 ? parts[0] : Buffer.concat(parts);
       const packed = enc === 'gzip' ? await gzip(whole) : await deflate(whole);
+      text = undefined;
       chunks = [packed];
       length = packed.byteLength;
       headers['content-encoding'] = enc;
@@ -315,10 +318,15 @@ export class HttpServer {
     if (reply.status !== 204) headers['content-length'] = length;
     if (this.closing) headers.connection = 'close';
     res.writeHead(reply.status, headers);
-    // Written in one tick: node:http corks the socket, so head and chunks leave in one writev.
+    // Written in one tick: node:http corks the socket, so head and body leave in one write (a string
+    // body is joined to the head; buffers go out with it in one writev).
     const last = chunks.length - 1;
+    if (last < 0) {
+      res.end(text);
+      return;
+    }
+    if (text !== undefined) res.write(text);
     for (let i = 0; i < last; i++) res.write(chunks[i]);
-    if (last >= 0) res.end(chunks[last]);
-    else res.end();
+    res.end(chunks[last]);
   }
 }
