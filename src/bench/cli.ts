@@ -27,7 +27,8 @@ Usage:
 Suites (--suite, comma-separated, or all; default scenarios):
   transport   my_model (128 FP32 -> sum): REST JSON and REST binary at c=1 and c=64, gRPC at c=1 and
               4 connections x 16 streams, each against its floors (bare node:http echo; bare node:http2
-              gRPC echo and grpc-js echo, answering the bytes Duet answers) in interleaved rounds
+              gRPC echo and grpc-js echo, answering the bytes Duet answers; node:http and node:http2 with a
+              worker-thread hop per request, Duet's shape with no other work) in interleaved rounds
   image       resnet_mini, a 602 KB FP32 image: REST binary and gRPC at c=1 and c=8, against the floors
   streaming   tiny_gpt over gRPC ModelStreamInfer and REST SSE against the in-process model: time to
               first token, per-token time, 64 concurrent streams (longest gap between tokens)

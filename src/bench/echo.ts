@@ -2,10 +2,14 @@
 // gRPC handler and a bare grpc-js server that read each request and answer with a canned response,
 // byte for byte the one Duet gave to the same request, doing no other work. The bench sets the canned response before each run
 // (POST /__bench/canned), so a floor carries the same bytes both ways as the run it is compared with.
-//   node echo.js   ->   prints "duet bench echo http=PORT grpc=PORT h2=PORT"
+// Two more floors have Duet's shape and nothing else: the node:http and node:http2 ones, but each request's
+// body goes to a worker thread in one postMessage and the answer waits for the worker's reply (the thread
+// hop any server running its models off the main thread pays).
+//   node echo.js   ->   prints "duet bench echo http=PORT grpc=PORT h2=PORT httphop=PORT h2hop=PORT"
 
 import http from 'node:http';
 import http2 from 'node:http2';
+import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_WINDOW } from '../protocols/grpc/server.js';
 import { raiseFlowControlWindows } from './grpc-js-windows.js';
@@ -20,6 +24,47 @@ let httpCanned = { status: 200, headers: { 'content-type': 'application/json' } 
 let grpcCanned = Buffer.alloc(0);
 /** The canned message with its gRPC length prefix, for the node:http2 floor. */
 let grpcFramed = Buffer.alloc(5);
+
+/** The hop floors' worker: it answers each body with its length, as the model's result. */
+const hopWorker = new Worker(
+  "const { parentPort } = require('node:worker_threads');" +
+  'parentPort.on("message", (m) => parentPort.postMessage({ id: m.id, n: m.body.byteLength }));',
+  { eval: true },
+);
+hopWorker.unref();
+const hopWaiting = new Map<number, () => void>();
+let hopSeq = 0;
+hopWorker.on('message', (m: { id: number }) => {
+  const done = hopWaiting.get(m.id);
+  hopWaiting.delete(m.id);
+  done?.();
+});
+/** The body copied out of the socket's chunks into a buffer of its own, transferred to the worker. */
+function hop(parts: Buffer[], then: () => void): void {
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    body.set(p, at);
+    at += p.byteLength;
+  }
+  const id = ++hopSeq;
+  hopWaiting.set(id, then);
+  hopWorker.postMessage({ id, body: body.buffer }, [body.buffer]);
+}
+
+const answerHttp = (res: http.ServerResponse) => {
+  res.writeHead(httpCanned.status, { ...httpCanned.headers, 'content-length': httpCanned.body.byteLength });
+  res.end(httpCanned.body);
+};
+
+const httpHop = http.createServer((req, res) => {
+  const parts: Buffer[] = [];
+  req.on('data', (c: Buffer) => parts.push(c));
+  req.on('end', () => hop(parts, () => answerHttp(res)));
+});
+httpHop.keepAliveTimeout = 65_000;
 
 const server = http.createServer((req, res) => {
   const parts: Buffer[] = [];
@@ -37,8 +82,7 @@ const server = http.createServer((req, res) => {
       res.writeHead(204).end();
       return;
     }
-    res.writeHead(httpCanned.status, { ...httpCanned.headers, 'content-length': httpCanned.body.byteLength });
-    res.end(httpCanned.body);
+    answerHttp(res);
   });
 });
 server.keepAliveTimeout = 65_000;
@@ -61,31 +105,37 @@ grpcServer.addService({
 
 // What any gRPC server on node:http2 must at least do per call: read the message, answer headers,
 // one DATA frame and trailers. The same windows as Duet's default.
-const h2 = http2.createServer({ settings: { initialWindowSize: DEFAULT_WINDOW } });
-h2.on('session', (s) => s.setLocalWindowSize(DEFAULT_WINDOW));
-h2.on('stream', (stream) => {
-  stream.on('error', () => {});
-  stream.on('data', () => {});
-  stream.on('end', () => {
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-    stream.end(grpcFramed);
+function answerGrpc(stream: http2.ServerHttp2Stream): void {
+  if (stream.destroyed) return;
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+  stream.end(grpcFramed);
+}
+const h2Server = (withHop: boolean) => {
+  const s = http2.createServer({ settings: { initialWindowSize: DEFAULT_WINDOW } });
+  s.on('session', (session) => session.setLocalWindowSize(DEFAULT_WINDOW));
+  s.on('stream', (stream) => {
+    stream.on('error', () => {});
+    const parts: Buffer[] = [];
+    stream.on('data', withHop ? (c: Buffer) => parts.push(c) : () => {});
+    stream.on('end', withHop ? () => hop(parts, () => answerGrpc(stream)) : () => answerGrpc(stream));
   });
-});
+  return s;
+};
+const h2 = h2Server(false);
+const h2Hop = h2Server(true);
 
 const portOf = (s: http.Server | http2.Http2Server) => {
   const a = s.address();
   return typeof a === 'object' && a ? a.port : 0;
 };
-server.listen(0, '127.0.0.1', () => {
-  h2.listen(0, '127.0.0.1', () => {
-    grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, grpcPort) => {
-      if (e) throw e;
-      // The same HTTP/2 windows as Duet's default, so the floor and Duet move bytes alike.
-      raiseFlowControlWindows(grpcServer, DEFAULT_WINDOW);
-      process.stdout.write(`duet bench echo http=${portOf(server)} grpc=${grpcPort} h2=${portOf(h2)}\n`);
-    });
-  });
+const listen = (s: http.Server | http2.Http2Server) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+await Promise.all([server, h2, httpHop, h2Hop].map(listen));
+grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, grpcPort) => {
+  if (e) throw e;
+  // The same HTTP/2 windows as Duet's default, so the floor and Duet move bytes alike.
+  raiseFlowControlWindows(grpcServer, DEFAULT_WINDOW);
+  process.stdout.write(`duet bench echo http=${portOf(server)} grpc=${grpcPort} h2=${portOf(h2)} httphop=${portOf(httpHop)} h2hop=${portOf(h2Hop)}\n`);
 });
 
 process.on('SIGTERM', () => process.exit(0));

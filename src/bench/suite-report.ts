@@ -17,7 +17,7 @@ const HEAD = ['row', 'target', 'generator', 'req/s', '× floor', 'range', 'p50 �
 function cells(s: RowSummary): string[] {
   return [
     s.label, s.target, s.generator, num(s.rps), num(s.ratio, 2), Number.isFinite(s.ratioMin) ? `${s.ratioMin.toFixed(2)}–${s.ratioMax.toFixed(2)}` : '-',
-    num(s.p50us), s.target.startsWith('duet') || s.target === 'grpc-js echo' ? signed(s.p50DiffUs) : '', num(s.p99us),
+    num(s.p50us), s.target !== 'node:http echo' && s.target !== 'node:http2 gRPC echo' ? signed(s.p50DiffUs) : '', num(s.p99us),
     num(s.serverMainUs), num(s.serverAllUs), num(s.serverElu, 2), num(s.computeUs), num(s.clientCpu, 2), flags(s),
   ];
 }

@@ -85,7 +85,13 @@ interface Target {
 function targetsOf(row: RowSpec, duets: Duet[], echo: EchoServer): Target[] {
   const floor = (f: FloorKind): Target => ({
     name: f, duet: false, pid: echo.pid, httpUrl: echo.httpUrl,
-    url: f === 'node:http echo' ? echo.httpUrl : f === 'node:http2 gRPC echo' ? echo.h2Url : echo.grpcUrl,
+    url: ({
+      'node:http echo': echo.httpUrl,
+      'node:http + worker hop': echo.httpHopUrl,
+      'node:http2 gRPC echo': echo.h2Url,
+      'node:http2 + worker hop': echo.h2HopUrl,
+      'grpc-js echo': echo.grpcUrl,
+    } satisfies Record<FloorKind, string>)[f],
   });
   return [...row.floors.map(floor), ...duets.map((d) => ({
     name: d.name, duet: true, url: row.protocol === 'grpc' ? d.grpcUrl : d.httpUrl, httpUrl: d.httpUrl, pid: d.pid, metricsUrl: d.metricsUrl,

@@ -35,7 +35,7 @@ export function parseGeneratorChoice(arg: string | undefined): LoadGeneratorChoi
 }
 
 /** A floor: a server answering the bytes Duet answers, doing nothing else. */
-export type FloorKind = 'node:http echo' | 'node:http2 gRPC echo' | 'grpc-js echo';
+export type FloorKind = 'node:http echo' | 'node:http2 gRPC echo' | 'grpc-js echo' | 'node:http + worker hop' | 'node:http2 + worker hop';
 
 /** One row of a transport-style suite: a protocol at a load shape, against its floors (the first is the one ratios use). */
 export interface RowSpec {
@@ -56,8 +56,8 @@ export interface PayloadSuite {
   rows: RowSpec[];
 }
 
-const REST_FLOOR: FloorKind[] = ['node:http echo'];
-const GRPC_FLOORS: FloorKind[] = ['node:http2 gRPC echo', 'grpc-js echo'];
+const REST_FLOOR: FloorKind[] = ['node:http echo', 'node:http + worker hop'];
+const GRPC_FLOORS: FloorKind[] = ['node:http2 gRPC echo', 'node:http2 + worker hop', 'grpc-js echo'];
 
 function row(protocol: Protocol, connections: number, streams = 1): RowSpec {
   const name = protocol === 'grpc' ? 'gRPC' : protocol === 'http-json' ? 'REST JSON' : 'REST binary';

@@ -96,16 +96,21 @@ export async function startDuet(repo: string, models: string[], opts: { metrics?
 export interface EchoServer extends ChildServer {
   /** The bare node:http2 gRPC floor (same process as the others). */
   h2Url: string;
+  /** The node:http and node:http2 floors with a worker-thread hop per request. */
+  httpHopUrl: string;
+  h2HopUrl: string;
   setCanned(c: CannedResponse): Promise<void>;
 }
 
 export async function startEcho(): Promise<EchoServer> {
-  const { child, match } = await startChild(ECHO, [], /duet bench echo http=(\d+) grpc=(\d+) h2=(\d+)/, 'echo server');
+  const { child, match } = await startChild(ECHO, [], /duet bench echo http=(\d+) grpc=(\d+) h2=(\d+) httphop=(\d+) h2hop=(\d+)/, 'echo server');
   const httpUrl = `127.0.0.1:${match[1]}`;
   return {
     httpUrl,
     grpcUrl: `127.0.0.1:${match[2]}`,
     h2Url: `127.0.0.1:${match[3]}`,
+    httpHopUrl: `127.0.0.1:${match[4]}`,
+    h2HopUrl: `127.0.0.1:${match[5]}`,
     pid: child.pid!,
     stop: stopper(child),
     setCanned: async (c) => {
