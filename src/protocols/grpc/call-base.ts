@@ -68,6 +68,11 @@ export abstract class CallBase extends EventEmitter implements RpcCall {
   protected frameLen = -1;
   /** The stall sweeper's field (sweep.ts). */
   stallSlot = 0;
+  /** The server's list of calls in progress (call-list.ts). */
+  listPrev?: CallBase;
+  listNext?: CallBase;
+  listed = false;
+  streaming = false;
 
   constructor(
     readonly headers: IncomingHttpHeaders,

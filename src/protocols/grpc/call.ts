@@ -31,8 +31,9 @@ export class ServerCall extends CallBase {
   private frameHeld?: () => void;
   private frameWaiting = false;
   private received = 0;
-  /** Memory held for a single request message, given back when the stream closes. */
-  private releases?: (() => void)[];
+  /** Memory held for a single request message, given back when the stream closes (most often one release). */
+  private held?: () => void;
+  private moreHeld?: (() => void)[];
   /** Messages still being decoded (decompression, memory waits); until then later messages queue behind. */
   private inflight: Promise<void> | undefined;
   private busy = 0;
@@ -291,14 +292,16 @@ export class ServerCall extends CallBase {
   /** Memory held for the request goes back once its stream closes (the response is out, or the call died). */
   private holdUntilClosed(release: () => void): void {
     if (this.stream.closed || this.stream.destroyed) return release();
-    (this.releases ??= []).push(release);
+    if (!this.held) this.held = release;
+    else (this.moreHeld ??= []).push(release);
   }
 
   private freeHeld(): void {
-    const held = this.releases;
-    if (!held) return;
-    this.releases = undefined;
-    for (const r of held) r();
+    const one = this.held;
+    const more = this.moreHeld;
+    this.held = this.moreHeld = undefined;
+    one?.();
+    if (more) for (const r of more) r();
   }
 
   protected override finish(): void {

@@ -17,6 +17,7 @@ import { inferenceService, predictor, type Handler } from './service.js';
 import { ServerCall, type CallLimits } from './call.js';
 import type { CallBase, CallObserver } from './call-base.js';
 import { GrpcCallContext } from './context.js';
+import { CallList } from './call-list.js';
 import type { RpcCall, RpcMethod, RpcStatus } from './rpc-call.js';
 import { GrpcWebGateway, isGrpcWeb, type GrpcWebOptions } from '../grpc-web/server.js';
 import { PlainPort } from '../grpc-web/plain-port.js';
@@ -80,7 +81,7 @@ export class GrpcServer implements CallObserver {
   private readonly routes = new Map<string, Route>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   /** Calls in progress, on every transport, with their kind (for shutdown). */
-  private readonly calls = new Map<RpcCall, Kind>();
+  private readonly calls = new CallList<CallBase>();
   readonly limits: CallLimits;
   /** gRPC-Web, on this port and (through HttpServer's grpcWeb hook) on the REST port. */
   readonly web: GrpcWebGateway;
@@ -233,7 +234,7 @@ export class GrpcServer implements CallObserver {
    */
   dispatch(call: CallBase, path: string, header: (name: string) => string | undefined): void {
     const route = this.routes.get(path);
-    this.calls.set(call, route?.kind ?? 'unary');
+    this.calls.add(call, route !== undefined && route.kind !== 'unary');
     const ctx = new GrpcCallContext(call, path, route?.name ?? 'unknown', header);
     call.ctx = ctx;
     call.observer = this;
@@ -282,7 +283,7 @@ export class GrpcServer implements CallObserver {
       this.draining.abort();
       const counted = new Set<RpcCall>();
       const ending = Number.isFinite(graceMs) ? setTimeout(() => {
-        for (const [c, kind] of this.calls) if (kind !== 'unary') counted.add(c);
+        for (const c of this.calls.all()) if (c.streaming) counted.add(c);
         this.ending.abort(shutdownError());
       }, Math.max(0, graceMs - finalFrameMs(graceMs))) : undefined;
       const idle = async () => {
@@ -295,8 +296,9 @@ export class GrpcServer implements CallObserver {
       clearTimeout(timer);
       clearTimeout(ending);
       let cut = counted.size;
-      for (const c of this.calls.keys()) if (!counted.has(c)) cut++;
-      for (const c of this.calls.keys()) c.fail(unavailable('the server is shutting down'), true);
+      const left = this.calls.all();
+      for (const c of left) if (!counted.has(c)) cut++;
+      for (const c of left) c.fail(unavailable('the server is shutting down'), true);
       if (this.calls.size) await new Promise((r) => setTimeout(r, 50));
       for (const s of this.sessions) s.destroy();
       this.plain?.destroyAll();
