@@ -201,14 +201,35 @@ export interface InferStream {
   responses: AsyncIterable<StreamResult>;
 }
 
-/** One request on a stream of its own: its results, the stream cancelled once the reader stops. */
+/**
+ * One request on a stream of its own: its results. A reader that stops before the final response
+ * cancels the stream; after the final one the stream is left to end, as the server ends it at once
+ * (this side has ended). Cancelling every finished stream reads as a rapid-reset flood: nghttp2 sends
+ * GOAWAY after ~1000 resets on one connection (Node 20 cannot raise that limit).
+ */
 export async function* streamOne(stream: InferStream, model: string, inputs: InferInput[], options: InferOptions): AsyncIterable<InferResult> {
   stream.send(model, inputs, options);
   stream.end();
+  const it = stream.responses[Symbol.asyncIterator]();
+  let final = false;
   try {
-    yield* untilFinal(stream.responses);
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      const r = n.value;
+      if (r.error) throw r.error;
+      final = r.final;
+      if (r.result) yield r.result;
+      if (final) break;
+    }
   } finally {
-    stream.cancel();
+    if (!final) stream.cancel();
+  }
+  // The call's end (its trailers) follows the final response; a failure there has nothing left to fail.
+  try {
+    while (!(await it.next()).done);
+  } catch {
+    // ignored: every response has been read
   }
 }
 

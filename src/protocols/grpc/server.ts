@@ -102,7 +102,8 @@ export class GrpcServer implements CallObserver {
       // refuse large messages with ENHANCE_YOUR_CALM.
       maxSessionMemory: 1024 ** 2,
       // nghttp2's rapid-reset guard (1000 then 33/s) sends GOAWAY to a client that simply cancels a lot;
-      // a larger burst and rate still stop a flood.
+      // a larger burst and rate still stop a flood. Node 20 ignores both options (its limit stays 1000 then
+      // 33/s per connection), which is why Duet's clients never reset a stream that has finished.
       streamResetBurst: 10_000,
       streamResetRate: 1_000,
     } as http2.ServerOptions;
