@@ -20,7 +20,7 @@ const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 test('transport and streaming suites with the bench\'s own client: each row has its floors, another build (--compare) and Duet, ratios, server CPU per request; Markdown blocks keep the prose', async () => {
   const res = await runSuites({
     suites: ['transport', 'streaming'], seconds: 0.2, warmupS: 0, rounds: 1, generator: 'duet-client',
-    modelRepository: MODELS, tokens: 3, generations: 1, compare: [ROOT],
+    modelRepository: MODELS, tokens: 3, generations: 1, streamWarmupS: 0.05, compare: [ROOT],
   });
   const other = buildLabel(ROOT);
   assert.match(other, /^duet@\w+/);
@@ -42,17 +42,20 @@ test('transport and streaming suites with the bench\'s own client: each row has 
   }
   const st = res.streaming!;
   assert.deepEqual(st.runs.map((r) => `${r.path}/${r.streams}`), [
-    'in-process/1', 'node:http2 floor (one message)/1', 'gRPC ModelStreamInfer/1', 'gRPC ModelStreamInfer, grpc-js client/1', 'REST SSE generate_stream/1',
+    'in-process/1', 'node:http2 floor (one message)/1', 'node:http floor (one SSE event)/1', 'gRPC ModelStreamInfer/1',
+    'gRPC ModelStreamInfer, grpc-js client/1', 'REST SSE generate_stream/1', 'REST SSE generate_stream, fetch client/1',
     'in-process/64', 'gRPC ModelStreamInfer/64', 'gRPC ModelStreamInfer, grpc-js client/64', 'REST SSE generate_stream/64',
+    'REST SSE generate_stream, fetch client/64',
   ]);
   for (const r of st.runs) {
-    // The floor answers one message per generation (Duet's first token).
-    const floor = r.path.startsWith('node:http2 floor');
+    // The floors answer one message (or event) per generation (Duet's first token).
+    const floor = / floor /.test(r.path);
     assert.equal(r.tokens, floor ? r.streams : r.streams * 3, `${r.path} ${r.streams}`);
     assert.ok(r.maxGapMs > 0 && r.ttft.count === r.streams);
     assert.equal(r.serverMainUsPerToken === null, r.path === 'in-process' || floor);
   }
   assert.match(suiteMarkdown(res, 'streaming')!, /gRPC ModelStreamInfer: first token [+-][\d.]+ ms over in-process \(p50; target ≤ 1 ms\), of which [\d.]+ ms is the node:http2 floor's round trip/);
+  assert.match(suiteMarkdown(res, 'streaming')!, /REST SSE generate_stream: first token [+-][\d.]+ ms over in-process \(p50; target ≤ 1 ms\), of which [\d.]+ ms is the node:http floor's round trip/);
   assert.match(suitesTerminalReport(res), /gRPC 4×16\s+duet\s+duet-client/);
 
   const dir = mkdtempSync(join(tmpdir(), 'duet-bench-suites-'));

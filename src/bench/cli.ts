@@ -48,6 +48,8 @@ Options for transport, image and streaming:
                            duet@REV, e.g. main against your branch (repeatable; transport and image)
   --tokens N               streaming: tokens per generation (default 32)
   --generations N          streaming: generations per stream at one stream (default 20)
+  --stream-warmup S        streaming: seconds of short generations per path before it is measured; V8 optimizes
+                           what runs once per generation only after a few thousand (default 3)
 
 ${NET_FLAGS_HELP}
 Options for scenarios:
@@ -128,6 +130,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
         tokens: { type: 'string' },
         compare: { type: 'string', multiple: true },
         generations: { type: 'string' },
+        'stream-warmup': { type: 'string' },
         ...NET_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
@@ -211,6 +214,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       modelRepository: resolve(values['model-repository'] ?? BUNDLED_MODELS),
       tokens: intArg('tokens', values.tokens, 32),
       generations: intArg('generations', values.generations, 20),
+      streamWarmupS: positive('stream-warmup', values['stream-warmup'], 3, true),
       compare: values.compare?.map((d) => resolve(d)),
       log,
       command: argv,

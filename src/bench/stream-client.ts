@@ -3,6 +3,7 @@
 // client CPU starting each call (resolver, picker, filters, several deferred ticks), which the suite
 // would otherwise count as the server's time to first token; this is the streaming twin of h2load.
 
+import http from 'node:http';
 import http2 from 'node:http2';
 import { INFERENCE_SERVICE } from '../protocols/grpc/definitions.js';
 import { inferRequest } from '../../packages/client/src/grpc-common.js';
@@ -60,5 +61,60 @@ export class BareStreamClient {
 
   close(): Promise<void> {
     return new Promise((resolve) => this.session.close(() => resolve()));
+  }
+}
+
+/**
+ * A bare node:http generate_stream client (one keep-alive connection): the request written by hand and
+ * each `data:` event parsed as it lands. The SDK's fetch client spends client CPU per event (web streams,
+ * a TextDecoder, an async generator) that the suite would otherwise count as the server's time.
+ */
+export class BareSseClient {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly url: URL;
+
+  constructor(base: string) {
+    this.url = new URL(base.includes('://') ? base : `http://${base}`);
+  }
+
+  /** One generation: yields each event's JSON; an `event: error` or a status ≥ 400 throws. */
+  async *generate(model: string, body: Record<string, unknown>): AsyncIterable<Record<string, unknown>> {
+    const payload = Buffer.from(JSON.stringify(body));
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request({
+        host: this.url.hostname, port: this.url.port, method: 'POST', path: `/v2/models/${model}/generate_stream`, agent: this.agent,
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'content-length': payload.byteLength },
+      }, resolve);
+      req.on('error', reject);
+      req.end(payload);
+    });
+    if ((res.statusCode ?? 0) >= 400) {
+      let text = '';
+      for await (const c of res) text += String(c);
+      throw new Error(`generate_stream: status ${res.statusCode} ${text}`);
+    }
+    let buf = '';
+    let read = false;
+    try {
+      for await (const chunk of res) {
+        buf += String(chunk);
+        let end: number;
+        while ((end = buf.indexOf('\n\n')) >= 0) {
+          const frame = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          const data = frame.slice(frame.indexOf('data: ') + 6);
+          if (frame.startsWith('event: error')) throw new Error(`generate_stream: ${data}`);
+          yield JSON.parse(data) as Record<string, unknown>;
+        }
+      }
+      read = true;
+    } finally {
+      if (!read) res.destroy();
+    }
+  }
+
+  close(): Promise<void> {
+    this.agent.destroy();
+    return Promise.resolve();
   }
 }

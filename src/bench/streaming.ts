@@ -2,16 +2,20 @@
 // (generate_stream) against the same model class driven in this process. Time to first token and
 // per-token time at one stream against in-process; at 64 concurrent streams the longest gap between
 // two tokens of any stream (a stall shows there) and the server main thread's CPU per token.
-// gRPC is driven by a bare node:http2 client (stream-client.ts) so the server's figures are not the
-// client's; the SDK's grpc-js client runs as a row of its own, to show what a grpc-js caller sees.
-// The floor: the same bare client against a bare node:http2 server answering Duet's first token
-// message at once (one round trip, no model, no thread): what any server on node:http2 adds to TTFT.
+// gRPC and SSE are driven by bare node:http2 and node:http clients (stream-client.ts) so the server's
+// figures are not the client's; the SDK's grpc-js and fetch clients run as rows of their own, to show
+// what their callers see. The floors: the same bare clients against bare node:http2 and node:http
+// servers answering Duet's first token message (or SSE event) at once (one round trip, no model, no
+// thread): what any server on that transport adds to TTFT.
+// Each path is warmed first with short generations for --stream-warmup seconds: V8 optimizes code run
+// once per generation (the request's decoding, admission, the post to the worker) only after a few
+// thousand generations, and until then the first token costs ~2 ms more (see BENCHMARKS.md).
 
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { tsImport } from 'tsx/esm/api';
 import { GrpcJsClient } from './grpc-js-client.js';
-import { BareStreamClient } from './stream-client.js';
+import { BareSseClient, BareStreamClient } from './stream-client.js';
 import { HttpClient } from '../../packages/client/src/node.js';
 import { ModelTensor, type DecoupledModel } from '../backends/typescript/api.js';
 import { encodeBytes } from '../core/tensor.js';
@@ -23,8 +27,11 @@ import { inference } from '../generated/proto.js';
 export const STREAM_MODEL = 'tiny_gpt';
 const PROMPT = 'This program is free software';
 
-export type StreamPath = 'in-process' | 'node:http2 floor (one message)' | 'gRPC ModelStreamInfer' | 'gRPC ModelStreamInfer, grpc-js client' | 'REST SSE generate_stream';
+export type StreamPath = 'in-process' | 'node:http2 floor (one message)' | 'node:http floor (one SSE event)' | 'gRPC ModelStreamInfer'
+  | 'gRPC ModelStreamInfer, grpc-js client' | 'REST SSE generate_stream' | 'REST SSE generate_stream, fetch client';
 const FLOOR: StreamPath = 'node:http2 floor (one message)';
+const SSE_FLOOR: StreamPath = 'node:http floor (one SSE event)';
+const isFloor = (p: StreamPath) => p === FLOOR || p === SSE_FLOOR;
 
 export interface StreamRun {
   path: StreamPath;
@@ -51,10 +58,20 @@ export interface StreamingResults {
   runs: StreamRun[];
 }
 
-/** One generation: yields once per token. */
-type Generation = () => AsyncIterable<unknown>;
+/** One generation of `tokens` tokens: yields once per token. */
+type Generation = (tokens: number) => AsyncIterable<unknown>;
 
-async function measure(path: StreamPath, gen: Generation, streams: number, generations: number, pid: number | undefined): Promise<StreamRun> {
+/** Generations of a few tokens, `streams` at a time, for `seconds`. */
+async function warmUp(gen: Generation, seconds: number, streams = 4): Promise<void> {
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: streams }, async () => {
+    do {
+      for await (const _ of gen(2));
+    } while (performance.now() < until);
+  }));
+}
+
+async function measure(path: StreamPath, gen: Generation, tokensPerGen: number, streams: number, generations: number, pid: number | undefined): Promise<StreamRun> {
   const ttft: number[] = [];
   const tbt: number[] = [];
   let maxGap = 0;
@@ -67,7 +84,7 @@ async function measure(path: StreamPath, gen: Generation, streams: number, gener
       const t0 = performance.now();
       let last = t0;
       let n = 0;
-      for await (const _ of gen()) {
+      for await (const _ of gen(tokensPerGen)) {
         const now = performance.now();
         if (n === 0) ttft.push(now - t0);
         else tbt.push(now - last);
@@ -87,15 +104,15 @@ async function measure(path: StreamPath, gen: Generation, streams: number, gener
   };
 }
 
-async function inProcess(repo: string, maxTokens: number): Promise<{ gen: Generation; close: () => Promise<void> }> {
+async function inProcess(repo: string): Promise<{ gen: Generation; close: () => Promise<void> }> {
   const modelDir = join(repo, STREAM_MODEL);
   const versionDir = join(modelDir, '1');
   const mod = await tsImport(join(versionDir, 'model.ts'), import.meta.url) as { default: new () => DecoupledModel };
   const m = new mod.default();
   await m.initialize?.({ config: { name: STREAM_MODEL, max_batch_size: 0, input: [], output: [] }, modelName: STREAM_MODEL, version: '1', modelDir, versionDir, instanceName: 'bench' });
   return {
-    gen: () => m.stream({
-      parameters: { max_tokens: maxTokens, temperature: 0 },
+    gen: (tokens) => m.stream({
+      parameters: { max_tokens: tokens, temperature: 0 },
       inputs: { text_input: new ModelTensor('text_input', 'BYTES', [1], encodeBytes([Buffer.from(PROMPT)])) },
     }, new AbortController().signal),
     close: async () => {
@@ -110,8 +127,10 @@ export interface StreamingOptions {
   tokens: number;
   /** Generations per stream at one stream (64 streams run one each). */
   generations: number;
+  /** Seconds of short generations per path before it is measured. */
+  warmupS: number;
   /** The echo server whose node:http2 floor answers with Duet's first token message (then a floor row at one stream). */
-  echo?: Pick<EchoServer, 'h2Url' | 'setCanned'>;
+  echo?: Pick<EchoServer, 'h2Url' | 'httpUrl' | 'setCanned'>;
   log?: (line: string) => void;
 }
 
@@ -121,40 +140,61 @@ export async function runStreamingSuite(opts: StreamingOptions): Promise<Streami
   const http = new HttpClient(opts.duet.httpUrl);
   const grpc = new GrpcJsClient(opts.duet.grpcUrl);
   const bare = new BareStreamClient(opts.duet.grpcUrl);
-  const local = await inProcess(opts.repo, opts.tokens);
-  const body = { text_input: PROMPT, max_tokens: opts.tokens, temperature: 0 };
-  const floor = opts.echo ? await floorClient(opts.echo, bare, opts.tokens) : undefined;
+  const bareSse = new BareSseClient(opts.duet.httpUrl);
+  const local = await inProcess(opts.repo);
+  const body = (tokens: number) => ({ text_input: PROMPT, max_tokens: tokens, temperature: 0 });
+  const floors = opts.echo ? await floorClients(opts.echo, bare, bareSse, opts.tokens) : undefined;
   const paths: [StreamPath, Generation, number | undefined][] = [
     ['in-process', local.gen, undefined],
-    ...(floor ? [[FLOOR, floor.gen, undefined] as [StreamPath, Generation, undefined]] : []),
-    ['gRPC ModelStreamInfer', () => bare.generate(STREAM_MODEL, PROMPT, { max_tokens: opts.tokens, temperature: 0 }), opts.duet.pid],
-    ['gRPC ModelStreamInfer, grpc-js client', () => grpc.generateStream(STREAM_MODEL, body), opts.duet.pid],
-    ['REST SSE generate_stream', () => http.generateStream(STREAM_MODEL, body), opts.duet.pid],
+    ...(floors ? [[FLOOR, floors.grpc, undefined], [SSE_FLOOR, floors.sse, undefined]] as [StreamPath, Generation, undefined][] : []),
+    ['gRPC ModelStreamInfer', (n) => bare.generate(STREAM_MODEL, PROMPT, { max_tokens: n, temperature: 0 }), opts.duet.pid],
+    ['gRPC ModelStreamInfer, grpc-js client', (n) => grpc.generateStream(STREAM_MODEL, body(n)), opts.duet.pid],
+    ['REST SSE generate_stream', (n) => bareSse.generate(STREAM_MODEL, body(n)), opts.duet.pid],
+    ['REST SSE generate_stream, fetch client', (n) => http.generateStream(STREAM_MODEL, body(n)), opts.duet.pid],
   ];
   const runs: StreamRun[] = [];
   try {
-    for (const [path, gen] of paths) await measure(path, gen, 4, 1, undefined);
+    for (const [path, gen] of paths) {
+      log(`streaming: warming up ${path} for ${opts.warmupS} s`);
+      await warmUp(gen, opts.warmupS);
+    }
     for (const streams of [1, 64]) {
       for (const [path, gen, pid] of paths) {
-        if (path === FLOOR && streams > 1) continue;
+        if (isFloor(path) && streams > 1) continue;
         log(`streaming: ${path}, ${streams} stream(s)`);
-        runs.push(await measure(path, gen, streams, streams === 1 ? opts.generations : 1, pid));
+        runs.push(await measure(path, gen, opts.tokens, streams, streams === 1 ? opts.generations : 1, pid));
       }
     }
   } finally {
-    await Promise.all([grpc.close(), bare.close(), http.close(), local.close(), floor?.client.close()]);
+    await Promise.all([grpc.close(), bare.close(), bareSse.close(), http.close(), local.close(), floors?.close()]);
   }
   return { model: STREAM_MODEL, maxTokens: opts.tokens, runs };
 }
 
-/** The floor's client, the echo answering with the first message of one generation Duet streamed. */
-async function floorClient(echo: NonNullable<StreamingOptions['echo']>, duet: BareStreamClient, tokens: number): Promise<{ gen: Generation; client: BareStreamClient }> {
+/**
+ * The floors' clients: the echo's node:http2 server answers with the first message of one generation
+ * Duet streamed over gRPC, its node:http server with the first event of one it streamed over SSE.
+ */
+async function floorClients(echo: NonNullable<StreamingOptions['echo']>, grpcDuet: BareStreamClient, sseDuet: BareSseClient, tokens: number): Promise<{ grpc: Generation; sse: Generation; close: () => Promise<void> }> {
   let first: inference.ModelInferResponse | undefined;
-  for await (const m of duet.generate(STREAM_MODEL, PROMPT, { max_tokens: tokens, temperature: 0 })) first ??= m;
+  for await (const m of grpcDuet.generate(STREAM_MODEL, PROMPT, { max_tokens: tokens, temperature: 0 })) first ??= m;
+  let event: Record<string, unknown> | undefined;
+  for await (const e of sseDuet.generate(STREAM_MODEL, { text_input: PROMPT, max_tokens: tokens, temperature: 0 })) event ??= e;
   const msg = inference.ModelStreamInferResponse.encode({ infer_response: first }).finish();
-  await echo.setCanned({ grpc: Buffer.from(msg).toString('base64') });
-  const client = new BareStreamClient(echo.h2Url);
-  return { gen: () => client.generate(STREAM_MODEL, PROMPT, { max_tokens: tokens, temperature: 0 }), client };
+  const sse = Buffer.from(`data: ${JSON.stringify(event)}\n\n`);
+  await echo.setCanned({
+    grpc: Buffer.from(msg).toString('base64'),
+    http: { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }, body: sse.toString('base64') },
+  });
+  const grpc = new BareStreamClient(echo.h2Url);
+  const http = new BareSseClient(echo.httpUrl);
+  return {
+    grpc: (n) => grpc.generate(STREAM_MODEL, PROMPT, { max_tokens: n, temperature: 0 }),
+    sse: (n) => http.generate(STREAM_MODEL, { text_input: PROMPT, max_tokens: n, temperature: 0 }),
+    close: async () => {
+      await Promise.all([grpc.close(), http.close()]);
+    },
+  };
 }
 
 /**
@@ -163,12 +203,16 @@ async function floorClient(echo: NonNullable<StreamingOptions['echo']>, duet: Ba
  */
 export function streamingOverheads(res: StreamingResults): { path: StreamPath; ttftOverMs: number; ttftFloorMs: number; perTokenOverUs: number }[] {
   const base = res.runs.find((r) => r.path === 'in-process' && r.streams === 1);
-  const floor = res.runs.find((r) => r.path === FLOOR);
-  return res.runs.filter((r) => r.path !== 'in-process' && r.path !== FLOOR && r.streams === 1).map((r) => ({
-    path: r.path,
-    ttftOverMs: base ? r.ttft.p50 - base.ttft.p50 : NaN,
-    // The floor is node:http2's: it bounds the gRPC rows (SSE runs on node:http).
-    ttftFloorMs: floor && r.path.startsWith('gRPC') ? floor.ttft.p50 : NaN,
-    perTokenOverUs: base ? (r.tbt.mean - base.tbt.mean) * 1000 : NaN,
-  }));
+  const h2 = res.runs.find((r) => r.path === FLOOR);
+  const h1 = res.runs.find((r) => r.path === SSE_FLOOR);
+  return res.runs.filter((r) => r.path !== 'in-process' && !isFloor(r.path) && r.streams === 1).map((r) => {
+    // Each row's floor is its transport's: node:http2 for gRPC, node:http for SSE.
+    const floor = r.path.startsWith('gRPC') ? h2 : h1;
+    return {
+      path: r.path,
+      ttftOverMs: base ? r.ttft.p50 - base.ttft.p50 : NaN,
+      ttftFloorMs: floor ? floor.ttft.p50 : NaN,
+      perTokenOverUs: base ? (r.tbt.mean - base.tbt.mean) * 1000 : NaN,
+    };
+  });
 }

@@ -34,6 +34,8 @@ export interface SuiteOptions {
   /** Streaming: tokens per generation and generations per stream. */
   tokens: number;
   generations: number;
+  /** Streaming: warm-up seconds per path. */
+  streamWarmupS: number;
   /** Other built Duet checkouts measured in the same rounds (each with its own models/). */
   compare?: string[];
   log?: (line: string) => void;
@@ -137,7 +139,7 @@ export async function runSuites(opts: SuiteOptions): Promise<SuiteResults> {
     echo = await startEcho();
     for (const name of opts.suites) {
       if (name === 'streaming') {
-        streaming = await runStreamingSuite({ duet, repo: opts.modelRepository, tokens: opts.tokens, generations: opts.generations, echo, log });
+        streaming = await runStreamingSuite({ duet, repo: opts.modelRepository, tokens: opts.tokens, generations: opts.generations, warmupS: opts.streamWarmupS, echo, log });
         continue;
       }
       const suite = PAYLOAD_SUITES[name];
