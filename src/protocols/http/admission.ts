@@ -6,6 +6,7 @@ import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { InferenceError } from '../../core/errors.js';
 import type { AccessControl } from '../../security/auth.js';
+import type { CallContext } from '../../api/context.js';
 import { OriginPolicy } from '../../security/cors.js';
 import type { HttpReply } from './routes.js';
 
@@ -18,10 +19,11 @@ export interface Admission {
 
 const NO_ORIGINS = new OriginPolicy();
 
-export const headerOf = (req: http.IncomingMessage) => (name: string): string | undefined => {
+/** A request header by lower-case name: the first value when it came more than once. */
+export function headerIn(req: http.IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
-};
+}
 
 /** A body the client is sending (or may send) that a refusal leaves unread. */
 const hasBody = (req: http.IncomingMessage) =>
@@ -35,24 +37,30 @@ function refusal(req: http.IncomingMessage, err: InferenceError, headers: Record
   return { status: err.httpStatus, json: { error: err.message }, headers: h };
 }
 
+/** The call wrapper's auth step (CallWrapper.admit). */
+export interface Gatekeeper {
+  admit(ctx: CallContext): InferenceError | undefined;
+}
+
 /**
  * `reply`: answer this instead of routing (a refusal or a preflight). `headers`: set on every answer to
  * this request (CORS for an allowed origin).
  */
-export function admit(req: http.IncomingMessage, adm: Admission, authorize: () => InferenceError | undefined,
-  header = headerOf(req)): { reply?: HttpReply; headers: Record<string, string> } {
+export function admit(req: http.IncomingMessage, adm: Admission, auth: Gatekeeper, ctx: CallContext): { reply?: HttpReply; headers: Record<string, string> } {
   const origins = adm.origins ?? NO_ORIGINS;
+  const origin = headerIn(req, 'origin');
   const decision = origins.check({
-    origin: header('origin'),
-    secFetchSite: header('sec-fetch-site'),
-    host: header('host'),
+    origin,
+    secFetchSite: headerIn(req, 'sec-fetch-site'),
+    host: headerIn(req, 'host'),
     scheme: (req.socket as TLSSocket).encrypted ? 'https' : 'http',
   });
   if (decision.error) return { reply: refusal(req, decision.error, decision.headers), headers: decision.headers };
-  if (req.method === 'OPTIONS' && header('origin') !== undefined && header('access-control-request-method') !== undefined) {
+  if (req.method === 'OPTIONS' && origin !== undefined && headerIn(req, 'access-control-request-method') !== undefined) {
     return { reply: { status: 204, headers: origins.preflightHeaders(decision, adm.access?.headerNames) }, headers: decision.headers };
   }
-  const denied = authorize();
+  const denied = auth.admit(ctx);
   if (denied) return { reply: refusal(req, denied, decision.headers), headers: decision.headers };
-  return { headers: decision.headers };
+  // The decision itself (no error here): nothing more allocated for a request let in.
+  return decision;
 }

@@ -57,26 +57,46 @@ function encodingOf(header: string | undefined): Encoding {
  * The whole body, decompressed. Bytes are taken from the budget before they are kept: the declared
  * Content-Length up front, chunked bodies and decompressed output as they grow (pausing the socket
  * while the budget is full). Decompression is streamed and stops at the limit, so a small bomb never
- * inflates past it.
+ * inflates past it. Not async: no frame kept per request (refusals are rejections all the same).
  */
-export async function readBody(req: http.IncomingMessage, limits: BodyLimits): Promise<Buffer> {
-  const { maxBytes: limit, lease } = limits;
-  const enc = encodingOf(req.headers['content-encoding']);
+export function readBody(req: http.IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+  let enc: Encoding;
+  try {
+    enc = encodingOf(req.headers['content-encoding']);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const limit = limits.maxBytes;
+  const lease = limits.lease;
   const header = req.headers['content-length'];
   const declared = header === undefined ? undefined : Number(header);
   if (declared !== undefined && declared > limit) {
-    throw new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes (--http-max-body)`);
+    return Promise.reject(new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes (--http-max-body)`));
   }
-  if (declared === 0) return Buffer.alloc(0);
-  if (declared !== undefined && lease && !lease.tryGrow(declared)) await lease.grow(declared, limits.signal?.signal);
+  if (declared === 0) return Promise.resolve(Buffer.alloc(0));
+  if (declared !== undefined && lease && !lease.tryGrow(declared)) {
+    return lease.grow(declared, limits.signal?.signal).then(() => bodyOf(req, limits, enc, declared));
+  }
   // The parser hands over the rest of the headers' packet before a microtask runs: after one, a small
-  // body has usually all arrived and is taken at once, with no listeners or timers. `req.complete` is
-  // not waited for: node:http sets it a turn of the event loop later, and the parser never gives a
-  // body more than its Content-Length, so that many bytes buffered is the whole body. Larger bodies
-  // are read into a buffer of their own below, which the backend may move to its worker instead of copying.
-  const small = enc === 'identity' && declared !== undefined && declared < SMALL_BODY;
-  if (small && req.readableLength < declared) await undefined;
-  if (small && req.readableLength === declared) {
+  // body has usually all arrived and is taken at once, with no listeners or timers.
+  if (enc === 'identity' && declared !== undefined && declared < SMALL_BODY && req.readableLength < declared) {
+    return Promise.resolve([req, limits, enc, declared] as const).then(bodyAfterTick);
+  }
+  const body = bodyOf(req, limits, enc, declared);
+  return body instanceof Promise ? body : Promise.resolve(body);
+}
+
+const bodyAfterTick = ([req, limits, enc, declared]: readonly [http.IncomingMessage, BodyLimits, Encoding, number]) =>
+  bodyOf(req, limits, enc, declared);
+
+/**
+ * A small body whose bytes are all buffered is taken whole. `req.complete` is not waited for: node:http
+ * sets it a turn of the event loop later, and the parser never gives a body more than its
+ * Content-Length, so that many bytes buffered is the whole body. Larger bodies are read into a buffer
+ * of their own (readStreamed), which the backend may move to its worker instead of copying.
+ */
+function bodyOf(req: http.IncomingMessage, limits: BodyLimits, enc: Encoding, declared: number | undefined): Buffer | Promise<Buffer> {
+  if (enc === 'identity' && declared !== undefined && declared < SMALL_BODY && req.readableLength === declared) {
     const all = req.read() as Buffer | null;
     if (all && all.byteLength === declared) return all;
     if (all) req.unshift(all);

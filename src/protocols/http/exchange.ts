@@ -2,17 +2,25 @@
 // holds, and its cancellation. Kept in one object with plain fields (no per-request closures), and the
 // AbortController is made only when something waits on it (most requests never have it read).
 
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { CallContext, CallFacts, Identity } from '../../api/context.js';
 import type { BudgetLease } from '../../core/budget.js';
 import { CancelWatchers, type CancelHook } from '../../core/cancel.js';
 import type { RequestTrace } from '../../metrics/tracing.js';
 import { modelOf, routeFor, type RestRoute, type RouteHit, type RouteTable } from './route-table.js';
 import { unroutedLabel, unservedOperation } from './routes.js';
+import { headerIn } from './admission.js';
 
 /** Per connection: responses in progress, and how many bytes had arrived when the last one ended. */
 export interface Conn {
   active: number;
   readAt: number;
+}
+
+/** What hears of an exchange's response closing (the server). */
+export interface ExchangeOwner {
+  answered(x: Exchange, res: ServerResponse): void;
 }
 
 /** Is its own cancel hook (what the queue watches): the AbortController is made only when `signal` is read. */
@@ -31,11 +39,13 @@ export class Exchange extends CancelWatchers {
   readonly hit: RouteHit | undefined;
   /** The route that answers this method there; undefined: 404. */
   readonly route: RestRoute | undefined;
-  constructor(routes: RouteTable, verb: string, path: string, header: (name: string) => string | undefined, readonly conn: Conn) {
+  readonly socket: Socket;
+  constructor(readonly owner: ExchangeOwner, routes: RouteTable, verb: string, path: string, req: IncomingMessage, readonly conn: Conn) {
     super();
+    this.socket = req.socket;
     this.hit = routes.match(path);
     this.route = routeFor(this.hit, verb);
-    this.ctx = new HttpCallContext(this, verb, path, this.route?.label ?? this.hit?.node.label ?? unroutedLabel(verb), header);
+    this.ctx = new HttpCallContext(this, verb, path, this.route?.label ?? this.hit?.node.label ?? unroutedLabel(verb), req);
   }
 }
 
@@ -45,9 +55,15 @@ class HttpCallContext implements CallContext {
   identity?: Identity;
   trace?: RequestTrace;
   private op?: string;
+  private headerFn?: (name: string) => string | undefined;
 
   constructor(private readonly x: Exchange, private readonly verb: string, private readonly path: string, readonly label: string,
-    readonly header: (name: string) => string | undefined) {}
+    private readonly req: IncomingMessage) {}
+
+  /** Made when first read (the auth step, spans): most requests never read a header through the context. */
+  get header(): (name: string) => string | undefined {
+    return (this.headerFn ??= (name) => headerIn(this.req, name));
+  }
 
   // Only the auth step and spans read it. A known path with the wrong method names no operation, so it
   // gets no exemption (a POST to a health route still needs the key).

@@ -35,6 +35,8 @@ const flag = (yes: boolean): HttpReply => ({ status: yes ? 200 : 400 });
 const none = () => ({});
 
 function decodeSegment(s: string): string {
+  // Only %XX sequences change (or fail): a segment without one is itself.
+  if (s.indexOf('%') < 0) return s;
   try {
     return decodeURIComponent(s);
   } catch {

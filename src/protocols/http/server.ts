@@ -21,7 +21,7 @@ import { openAiRoutes } from './openai/routes.js';
 import { asOpenAiRefusal, isOpenAiPath, openAiErrorBody } from './openai/errors.js';
 import { nodeTlsOptions, type ListenerTls } from '../../core/tls.js';
 import { DEFAULT_HOST } from '../../core/listen.js';
-import { admit, headerOf, type Admission } from './admission.js';
+import { admit, type Admission } from './admission.js';
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS, finalFrameMs, idleTimeoutError, shutdownError, waitForDrain, type CloseReport } from '../lifecycle.js';
 
 const gzip = promisify(zlib.gzip);
@@ -68,6 +68,14 @@ function pickEncoding(accept: string | undefined): 'gzip' | 'deflate' | undefine
   }).filter((e) => e.q > 0);
   const names = offered.sort((a, b) => b.q - a.q).map((e) => e.name);
   return names.find((n): n is 'gzip' | 'deflate' => n === 'gzip' || n === 'deflate');
+}
+
+const EXCHANGE = Symbol('duet.exchange');
+type Answer = http.ServerResponse & { [EXCHANGE]?: Exchange };
+
+function onResponseClose(this: Answer): void {
+  const x = this[EXCHANGE]!;
+  x.owner.answered(x, this);
 }
 
 export class HttpServer {
@@ -180,36 +188,19 @@ export class HttpServer {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const verb = req.method ?? 'GET';
-    const wrapper = this.api.wrapper;
     const socket = req.socket;
-    const header = headerOf(req);
-    const x = new Exchange(this.routes, verb, path, header, this.conns.get(socket) ?? this.track(socket));
+    const x = new Exchange(this, this.routes, verb, path, req, this.conns.get(socket) ?? this.track(socket));
     const ctx = x.ctx;
     this.exchanges.add(x);
     x.conn.active++;
-    if (wrapper.logsAccess) x.writtenAt = socket.bytesWritten;
-    // One listener per response: 'close' comes after 'finish' (the whole response handed to the kernel),
-    // or alone when the client went away (then the call is not counted as answered, as before).
-    res.on('close', () => {
-      if (res.writableFinished) {
-        if (wrapper.logsAccess) {
-          x.bytesIn = socket.bytesRead - x.conn.readAt;
-          x.bytesOut = socket.bytesWritten - x.writtenAt;
-        }
-        wrapper.finished(ctx, res.statusCode);
-      }
-      // The body's bytes are held until the response is written or the request dies.
-      x.lease?.release();
-      this.exchanges.delete(x);
-      if (!res.writableFinished) x.cancel();
-      x.conn.active--;
-      x.conn.readAt = socket.bytesRead;
-      this.endIfIdle(socket);
-    });
+    if (this.api.wrapper.logsAccess) x.writtenAt = socket.bytesWritten;
+    (res as Answer)[EXCHANGE] = x;
+    // One shared listener (no closure per response): see answered().
+    res.on('close', onResponseClose);
     let body: Buffer | undefined;
     try {
       // Origin, then the wrapper's auth step, before a byte of the body is read.
-      const gate = admit(req, this.opts.admission ?? NO_ADMISSION, () => wrapper.admit(ctx), header);
+      const gate = admit(req, this.opts.admission ?? NO_ADMISSION, this.api.wrapper, ctx);
       for (const k in gate.headers) res.setHeader(k, gate.headers[k]);
       if (gate.reply) return await this.send(req, res, isOpenAiPath(path) ? asOpenAiRefusal(gate.reply) : gate.reply);
       if (verb === 'POST' || verb === 'PUT') {
@@ -225,7 +216,8 @@ export class HttpServer {
         headers: req.headers,
         parsers: this.parsers,
       });
-      await this.send(req, res, reply, x);
+      const sent = this.send(req, res, reply, x);
+      if (sent) await sent;
     } catch (e) {
       if (res.headersSent) {
         res.destroy();
@@ -241,6 +233,29 @@ export class HttpServer {
       await this.send(req, res, { status, json, headers: status === 408 ? { connection: 'close' } : undefined });
       if (unread && status !== 408) discardRest(req);
     }
+  }
+
+  /**
+   * A response's 'close': it comes after 'finish' (the whole response handed to the kernel), or alone
+   * when the client went away (then the call is not counted as answered, as before).
+   */
+  answered(x: Exchange, res: http.ServerResponse): void {
+    const wrapper = this.api.wrapper;
+    const socket = x.socket;
+    if (res.writableFinished) {
+      if (wrapper.logsAccess) {
+        x.bytesIn = socket.bytesRead - x.conn.readAt;
+        x.bytesOut = socket.bytesWritten - x.writtenAt;
+      }
+      wrapper.finished(x.ctx, res.statusCode);
+    }
+    // The body's bytes are held until the response is written or the request dies.
+    x.lease?.release();
+    this.exchanges.delete(x);
+    if (!res.writableFinished) x.cancel();
+    x.conn.active--;
+    x.conn.readAt = socket.bytesRead;
+    this.endIfIdle(socket);
   }
 
   /**
@@ -264,38 +279,15 @@ export class HttpServer {
     return true;
   }
 
-  private async send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, x?: Exchange): Promise<void> {
+  /**
+   * Writes the reply. Not async: a plain reply is written in this tick and nothing is returned (no
+   * promise per request); a stream or a compressed body returns the promise of its end.
+   */
+  private send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, x?: Exchange): Promise<void> | undefined {
     const headers: http.OutgoingHttpHeaders = reply.headers ? { ...reply.headers } : {};
-    if (reply.events) {
-      if (this.closing) headers.connection = 'close';
-      if (x) x.stream = true;
-      res.writeHead(reply.status, headers);
-      const signal = x?.signal;
-      // The server ending the stream (shutdown) aborts with an InferenceError: its error frame still goes out.
-      const clientGone = () => signal?.aborted === true && !(signal.reason instanceof InferenceError);
-      const it = reply.events[Symbol.asyncIterator]();
-      try {
-        for (;;) {
-          if (clientGone()) break;
-          const n = await it.next();
-          if (n.done) break;
-          // A slow reader holds the stream here instead of growing the server's buffers; one that takes
-          // nothing for the idle timeout is cut, which ends the model's stream too.
-          if (res.write(n.value) || !signal || signal.aborted) continue;
-          if (await waitForDrain(res, signal, this.idleMs) === 'timeout') {
-            x!.cancel(idleTimeoutError(this.idleMs));
-            res.destroy();
-            break;
-          }
-        }
-      } finally {
-        await it.return?.();
-        res.end();
-      }
-      return;
-    }
+    if (reply.events) return this.sendEvents(res, reply.status, headers, reply.events, x);
     let text = reply.text;
-    let chunks = reply.chunks ?? NO_CHUNKS;
+    const chunks = reply.chunks ?? NO_CHUNKS;
     if (reply.json !== undefined) {
       text = JSON.stringify(reply.json);
       headers['content-type'] = 'application/json';
@@ -305,19 +297,23 @@ export class HttpServer {
     let length = text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
     for (const c of chunks) length += c.byteLength;
     const enc = length >= this.compressMin ? pickEncoding(req.headers['accept-encoding']) : undefined;
-    if (enc) {
-      const parts = text === undefined ? chunks : [Buffer.from(text, 'utf8'), ...chunks];
-      const whole = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-      const packed = enc === 'gzip' ? await gzip(whole) : await deflate(whole);
-      text = undefined;
-      chunks = [packed];
-      length = packed.byteLength;
-      headers['content-encoding'] = enc;
-      headers.vary = res.hasHeader('vary') ? `${String(res.getHeader('vary'))}, Accept-Encoding` : 'Accept-Encoding';
-    }
-    if (reply.status !== 204) headers['content-length'] = length;
+    if (enc) return this.sendCompressed(res, reply.status, headers, text === undefined ? chunks : [Buffer.from(text, 'utf8'), ...chunks], enc);
+    this.writeAll(res, reply.status, headers, length, text, chunks);
+    return undefined;
+  }
+
+  private async sendCompressed(res: http.ServerResponse, status: number, headers: http.OutgoingHttpHeaders, parts: readonly Uint8Array[], enc: 'gzip' | 'deflate'): Promise<void> {
+    const whole = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    const packed = enc === 'gzip' ? await gzip(whole) : await deflate(whole);
+    headers['content-encoding'] = enc;
+    headers.vary = res.hasHeader('vary') ? `${String(res.getHeader('vary'))}, Accept-Encoding` : 'Accept-Encoding';
+    this.writeAll(res, status, headers, packed.byteLength, undefined, [packed]);
+  }
+
+  private writeAll(res: http.ServerResponse, status: number, headers: http.OutgoingHttpHeaders, length: number, text: string | undefined, chunks: readonly Uint8Array[]): void {
+    if (status !== 204) headers['content-length'] = length;
     if (this.closing) headers.connection = 'close';
-    res.writeHead(reply.status, headers);
+    res.writeHead(status, headers);
     // Written in one tick: node:http corks the socket, so head and body leave in one write (a string
     // body is joined to the head; buffers go out with it in one writev).
     const last = chunks.length - 1;
@@ -328,5 +324,33 @@ export class HttpServer {
     if (text !== undefined) res.write(text);
     for (let i = 0; i < last; i++) res.write(chunks[i]);
     res.end(chunks[last]);
+  }
+
+  private async sendEvents(res: http.ServerResponse, status: number, headers: http.OutgoingHttpHeaders, events: AsyncIterable<string>, x?: Exchange): Promise<void> {
+    if (this.closing) headers.connection = 'close';
+    if (x) x.stream = true;
+    res.writeHead(status, headers);
+    const signal = x?.signal;
+    // The server ending the stream (shutdown) aborts with an InferenceError: its error frame still goes out.
+    const clientGone = () => signal?.aborted === true && !(signal.reason instanceof InferenceError);
+    const it = events[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        if (clientGone()) break;
+        const n = await it.next();
+        if (n.done) break;
+        // A slow reader holds the stream here instead of growing the server's buffers; one that takes
+        // nothing for the idle timeout is cut, which ends the model's stream too.
+        if (res.write(n.value) || !signal || signal.aborted) continue;
+        if (await waitForDrain(res, signal, this.idleMs) === 'timeout') {
+          x!.cancel(idleTimeoutError(this.idleMs));
+          res.destroy();
+          break;
+        }
+      }
+    } finally {
+      await it.return?.();
+      res.end();
+    }
   }
 }
