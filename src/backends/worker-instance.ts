@@ -193,11 +193,15 @@ export class WorkerInstance implements ModelInstance {
   private post(requests: ExecuteRequest[], resolve: Pending['resolve'], reject: Pending['reject'], stage?: number): number {
     // A staged request may be taken back and sent again later, so only a plain execution takes handed-over buffers.
     const packed = packBatch(requests.length === 1 ? [requests[0].inputs] : requests.map((r) => r.inputs), stage === undefined);
-    const wire: WireRequest[] = requests.map((r, i) => ({ id: r.id, inputs: packed.slots[i], outputs: r.outputs, parameters: r.parameters }));
+    const wire: WireRequest[] = requests.map((r, i) => wireRequest(r, packed.slots[i]));
     const seq = ++this.seq;
     this.pending.set(seq, { resolve, reject });
     const { buffer, given } = packed;
-    this.queueExecution({ type: 'execute', seq, requests: wire, buffer, given, stage }, given ? [buffer, ...given] : [buffer]);
+    // Fields left out rather than undefined: the message is cloned key by key on both threads.
+    const msg: ExecuteMessage = { type: 'execute', seq, requests: wire, buffer };
+    if (given) msg.given = given;
+    if (stage !== undefined) msg.stage = stage;
+    this.queueExecution(msg, given ? [buffer, ...given] : [buffer]);
     return seq;
   }
 
@@ -212,7 +216,7 @@ export class WorkerInstance implements ModelInstance {
     const packed = packTensors(request.inputs);
     this.send({
       type: 'stream', seq, buffer: packed.buffer, credits,
-      request: { id: request.id, inputs: packed.slots, outputs: request.outputs, parameters: request.parameters },
+      request: wireRequest(request, packed.slots),
     }, [packed.buffer]);
     return seq;
   }
@@ -243,6 +247,14 @@ export class WorkerInstance implements ModelInstance {
     clearTimeout(timer);
     await this.worker.terminate();
   }
+}
+
+/** A request as the worker gets it: absent fields left out, so the clone skips them. */
+function wireRequest(r: ExecuteRequest, inputs: WireRequest['inputs']): WireRequest {
+  const w: WireRequest = { inputs, parameters: r.parameters };
+  if (r.id !== undefined) w.id = r.id;
+  if (r.outputs !== undefined) w.outputs = r.outputs;
+  return w;
 }
 
 /**
