@@ -40,3 +40,23 @@ test('an item re-armed or disarmed and armed again while listed is handed over o
   assert.deepEqual(seen, ['a']);
   assert.equal(a.slot, 0);
 });
+
+test('a disarmed item leaves the list at once, wherever it is, and the others still come due', async () => {
+  const seen: string[] = [];
+  const s = new Sweeper<'slot', Item>('slot', (x) => seen.push(x.name));
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(item);
+  for (const x of [a, b, c, d]) s.arm(x, 1);
+  s.disarm(b);
+  assert.equal(s.size, 3);
+  assert.equal(b.slot, 0);
+  // The last item moved into b's place and is still found there.
+  s.disarm(d);
+  s.arm(d, 1);
+  s.disarm(a);
+  assert.equal(s.size, 2);
+  while (seen.length < 2) await sleep(10);
+  await sleep(3 * SWEEP_MS);
+  assert.deepEqual(seen.sort(), ['c', 'd']);
+  assert.equal(s.size, 0);
+  for (const x of [a, b, c, d]) assert.equal(x.slot, 0);
+});
