@@ -26,6 +26,22 @@ const TRAILER_GRACE_MS = 5_000;
 const trailersDue = new Sweeper<'trailerSlot', ServerCall>('trailerSlot', (call) => call.trailersOverdue());
 const noop = () => {};
 
+// The stream's listeners are shared by every call: each finds its call on the stream (no closures per call).
+const CALL = Symbol('duet.call');
+type CallStream = http2.ServerHttp2Stream & { [CALL]: ServerCall };
+function onStreamClose(this: CallStream): void {
+  this[CALL].streamClosed();
+}
+function onStreamData(this: CallStream, chunk: Buffer): void {
+  this[CALL].chunk(chunk);
+}
+function onStreamEnd(this: CallStream): void {
+  this[CALL].inputDone();
+}
+function onWantTrailers(this: CallStream): void {
+  this[CALL].sendTrailers();
+}
+
 export class ServerCall extends CallBase {
   /** Memory reserved for the frame whose header has arrived. */
   private frameHeld?: () => void;
@@ -41,6 +57,11 @@ export class ServerCall extends CallBase {
   private trailed = false;
   /** Set only when this method's responses are compressed and the client accepts gzip or deflate. */
   private readonly outEncoding?: 'gzip' | 'deflate';
+  /** What read() was given. */
+  private onMessage?: (msg: unknown, call: CallBase) => void;
+  private onEnd?: (call: CallBase) => void;
+  /** The trailers to send when node:http2 asks for them. */
+  private trailers?: http2.OutgoingHttpHeaders;
   /** The trailers sweeper's field (sweep.ts). */
   trailerSlot = 0;
 
@@ -52,16 +73,20 @@ export class ServerCall extends CallBase {
   ) {
     super(headers, def, limits);
     if (limits.compressLevel !== undefined && limits.compressPaths?.has(def.path)) this.outEncoding = responseEncoding(headers['grpc-accept-encoding']);
+    (stream as CallStream)[CALL] = this;
     // No 'aborted' listener: a stream cut off before its end also closes, and closed() cancels a call not done.
-    stream.on('close', () => {
-      trailersDue.disarm(this);
-      this.closed();
-      this.freeHeld();
-    });
+    stream.on('close', onStreamClose);
     // 'close' follows every error and cancels a call not done; this only keeps the error from being thrown.
     stream.on('error', noop);
     // Only streamed responses wait for 'drain'; a unary answer is one write.
     if (def.responseStream) stream.on('drain', () => this.emit('drain'));
+  }
+
+  /** @internal The stream closed. */
+  streamClosed(): void {
+    trailersDue.disarm(this);
+    this.closed();
+    this.freeHeld();
   }
 
   getPeer(): string {
@@ -71,19 +96,27 @@ export class ServerCall extends CallBase {
 
   /** Starts reading request messages; each decoded one goes to `onMessage`, the end of input to `onEnd`. */
   read(onMessage: (msg: unknown, call: CallBase) => void, onEnd: (call: CallBase) => void): void {
+    this.onMessage = onMessage;
+    this.onEnd = onEnd;
     this.armStall();
-    this.stream.on('data', (chunk: Buffer) => {
-      // After the status, what a client still sends is read and dropped (its window must reopen).
-      this.bytesIn += chunk.byteLength;
-      if (this.done) return;
-      this.addPending(chunk);
-      this.drainFrames(onMessage);
-      this.armStall();
-    });
-    this.stream.on('end', () => {
-      this.clearStall();
-      this.afterFrames(onEnd);
-    });
+    this.stream.on('data', onStreamData);
+    this.stream.on('end', onStreamEnd);
+  }
+
+  /** @internal Bytes of the request. */
+  chunk(chunk: Buffer): void {
+    // After the status, what a client still sends is read and dropped (its window must reopen).
+    this.bytesIn += chunk.byteLength;
+    if (this.done) return;
+    this.addPending(chunk);
+    this.drainFrames(this.onMessage!);
+    this.armStall();
+  }
+
+  /** @internal The end of the request. */
+  inputDone(): void {
+    this.clearStall();
+    this.afterFrames(this.onEnd!);
   }
 
   /** END_STREAM may come while frames wait for memory (their bytes all in): the end goes after them. */
@@ -261,17 +294,19 @@ export class ServerCall extends CallBase {
       return;
     }
     // node:http2 asks once per stream; `on` spares `once`'s wrapper.
-    s.on('wantTrailers', () => this.sendTrailers(trailers));
+    this.trailers = trailers;
+    s.on('wantTrailers', onWantTrailers);
     s.end();
     // Trailers wait behind data the client does not take (a stalled reader): then the stream is reset.
     // Cleared on close, so a finished call is not kept alive for the grace period.
     if (!s.closed && !this.trailed) trailersDue.arm(this, TRAILER_GRACE_MS);
   }
 
-  private sendTrailers(trailers: http2.OutgoingHttpHeaders): void {
+  /** @internal node:http2 asks for the trailers. */
+  sendTrailers(): void {
     this.trailed = true;
     trailersDue.disarm(this);
-    this.stream.sendTrailers(trailers);
+    this.stream.sendTrailers(this.trailers!);
     // nghttp2 would send a reset ahead of the trailers (they queue behind the stream's data),
     // so the client gets time to read them and end its side before it is cut off.
     if (!this.stream.readableEnded) setTimeout(() => this.stopReading(), TRAILER_GRACE_MS).unref();

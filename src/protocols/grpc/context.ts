@@ -13,8 +13,9 @@ export class GrpcCallContext implements CallContext {
   identity?: Identity;
   trace?: RequestTrace;
 
-  constructor(private readonly call: CallBase, readonly method: string, readonly label: string, readonly header: (name: string) => string | undefined) {
-    this.protocol = header('content-type')?.startsWith('application/grpc-web') ? 'grpc-web' : 'grpc';
+  /** `protocol` when the transport knows it; else it is read from the content type. */
+  constructor(private readonly call: CallBase, readonly method: string, readonly label: string, readonly header: (name: string) => string | undefined, protocol?: 'grpc') {
+    this.protocol = protocol ?? (header('content-type')?.startsWith('application/grpc-web') ? 'grpc-web' : 'grpc');
     const deadline = call.getDeadline();
     this.deadline = Number.isFinite(deadline) ? deadline : undefined;
   }

@@ -210,9 +210,10 @@ export class GrpcServer implements CallObserver {
       stream.end(`gRPC needs POST with content-type application/grpc, got ${headers[':method']} ${contentType || 'no content-type'}\n`);
       return;
     }
-    // The call listens for the stream's errors itself.
-    const call = new ServerCall(stream, headers, this.method(path), this.limits);
-    this.dispatch(call, path, (name) => {
+    // The route is looked up once, for the call and for dispatch. The call listens for the stream's errors itself.
+    const route = this.routes.get(path);
+    const call = new ServerCall(stream, headers, route?.def ?? passThrough(path), this.limits);
+    this.run(call, path, route, 'grpc', (name) => {
       const v = headers[name];
       return Array.isArray(v) ? v[0] : v;
     });
@@ -224,7 +225,7 @@ export class GrpcServer implements CallObserver {
 
   /** The method at `path`; an unknown path gets one that passes bytes through, so its call can be answered UNIMPLEMENTED. */
   method(path: string): RpcMethod {
-    return this.routes.get(path)?.def ?? { path, requestStream: false, responseStream: false, requestDeserialize: (b: Buffer) => b, responseSerialize: (v: unknown) => v as Buffer };
+    return this.routes.get(path)?.def ?? passThrough(path);
   }
 
   /**
@@ -234,9 +235,13 @@ export class GrpcServer implements CallObserver {
    * request's headers (metadata) by lower-case name.
    */
   dispatch(call: CallBase, path: string, header: (name: string) => string | undefined): void {
-    const route = this.routes.get(path);
+    this.run(call, path, this.routes.get(path), undefined, header);
+  }
+
+  /** dispatch, with the route found and (on gRPC over HTTP/2) the protocol known. */
+  private run(call: CallBase, path: string, route: Route | undefined, protocol: 'grpc' | undefined, header: (name: string) => string | undefined): void {
     this.calls.add(call, route !== undefined && route.kind !== 'unary');
-    const ctx = new GrpcCallContext(call, path, route?.name ?? 'unknown', header);
+    const ctx = new GrpcCallContext(call, path, route?.name ?? 'unknown', header, protocol);
     call.ctx = ctx;
     call.observer = this;
     const wrapper = this.api.wrapper;
@@ -311,6 +316,8 @@ export class GrpcServer implements CallObserver {
 }
 
 const noop = () => {};
+/** The method of an unknown path: bytes pass through, so its call can be answered UNIMPLEMENTED. */
+const passThrough = (path: string): RpcMethod => ({ path, requestStream: false, responseStream: false, requestDeserialize: (b: Buffer) => b, responseSerialize: (v: unknown) => v as Buffer });
 const takeRequest = (msg: unknown, call: RpcCall) => {
   call.request = msg;
 };
