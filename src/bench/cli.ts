@@ -42,7 +42,8 @@ Without --url, scenarios start their own server (ports 0); the other suites alwa
 Options for transport, image and streaming:
   --rounds N               interleaved rounds of floor and Duet per row (default 2)
   --suite-duration S       measured seconds per run (default 3; 1 for connections, hol, fanout, link)
-  --suite-warmup S         warm-up seconds per target and row (default 0.5)
+  --suite-warmup S         warm-up seconds per target and row (default 2; 0.5 for connections, hol, fanout, link):
+                           a fresh server's c=1 p50 settles only after ~1.5 s of load, as V8 optimizes
   --load-generator G       auto (native where installed), native (fail without wrk/h2load), duet-client (default auto)
   --compare DIR            another built Duet checkout (its dist/ and models/) measured in the same rounds as
                            duet@REV, e.g. main against your branch (repeatable; transport and image)
@@ -208,7 +209,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     const res: SuiteResults = await runSuites({
       suites: others,
       seconds: positive('suite-duration', values['suite-duration'], 3),
-      warmupS: positive('suite-warmup', values['suite-warmup'], 0.5, true),
+      warmupS: positive('suite-warmup', values['suite-warmup'], 2, true),
       rounds: intArg('rounds', values.rounds, 2),
       generator,
       modelRepository: resolve(values['model-repository'] ?? BUNDLED_MODELS),
