@@ -1,5 +1,6 @@
-// A bare node:http2 ModelStreamInfer client for the streaming suite: one HTTP/2 stream per generation,
-// the request framed by hand and each response message decoded as it lands. grpc-js spends ~1–2 ms of
+// Bare clients for the streaming suite. ModelStreamInfer over node:http2: one HTTP/2 stream per
+// generation, the request framed by hand and each response message decoded as it lands. SSE over
+// node:http: BareSseClient, below. grpc-js spends ~1–2 ms of
 // client CPU starting each call (resolver, picker, filters, several deferred ticks), which the suite
 // would otherwise count as the server's time to first token; this is the streaming twin of h2load.
 
@@ -7,6 +8,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import { INFERENCE_SERVICE } from '../protocols/grpc/definitions.js';
 import { inferRequest } from '../../packages/client/src/grpc-common.js';
+import { sseEvent } from '../../packages/client/src/sse.js';
 import type { inference } from '../generated/proto.js';
 
 const METHOD = INFERENCE_SERVICE.ModelStreamInfer;
@@ -102,9 +104,10 @@ export class BareSseClient {
         while ((end = buf.indexOf('\n\n')) >= 0) {
           const frame = buf.slice(0, end);
           buf = buf.slice(end + 2);
-          const data = frame.slice(frame.indexOf('data: ') + 6);
-          if (frame.startsWith('event: error')) throw new Error(`generate_stream: ${data}`);
-          yield JSON.parse(data) as Record<string, unknown>;
+          const ev = sseEvent(frame);
+          if (!ev) continue;
+          if (ev.event === 'error') throw new Error(`generate_stream: ${ev.data}`);
+          yield JSON.parse(ev.data) as Record<string, unknown>;
         }
       }
       read = true;

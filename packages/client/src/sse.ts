@@ -23,11 +23,17 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerat
       while ((end = buf.indexOf('\n\n')) >= 0) {
         const frame = buf.slice(0, end);
         buf = buf.slice(end + 2);
-        const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-        if (data) yield { event: /^event: (.*)$/m.exec(frame)?.[1], data };
+        const ev = sseEvent(frame);
+        if (ev) yield ev;
       }
     }
   } finally {
     if (!done) await reader.cancel().catch(() => undefined);
   }
+}
+
+/** One frame (the text between blank lines): its event name and data lines joined; undefined without data. */
+export function sseEvent(frame: string): SseEvent | undefined {
+  const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+  return data ? { event: /^event: (.*)$/m.exec(frame)?.[1], data } : undefined;
 }
