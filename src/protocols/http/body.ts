@@ -80,14 +80,11 @@ export function readBody(req: http.IncomingMessage, limits: BodyLimits): Promise
   // The parser hands over the rest of the headers' packet before a microtask runs: after one, a small
   // body has usually all arrived and is taken at once, with no listeners or timers.
   if (enc === 'identity' && declared !== undefined && declared < SMALL_BODY && req.readableLength < declared) {
-    return Promise.resolve([req, limits, enc, declared] as const).then(bodyAfterTick);
+    return Promise.resolve().then(() => bodyOf(req, limits, enc, declared));
   }
   const body = bodyOf(req, limits, enc, declared);
   return body instanceof Promise ? body : Promise.resolve(body);
 }
-
-const bodyAfterTick = ([req, limits, enc, declared]: readonly [http.IncomingMessage, BodyLimits, Encoding, number]) =>
-  bodyOf(req, limits, enc, declared);
 
 /**
  * A small body whose bytes are all buffered is taken whole. `req.complete` is not waited for: node:http
