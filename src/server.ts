@@ -18,6 +18,7 @@ import type { LogFn } from './core/log.js';
 import { accessLog } from './api/access-log.js';
 import { ConsoleSite } from './protocols/http/console.js';
 import { DEFAULT_GENERATE_MODEL } from './dataplane/conventions.js';
+import { setAnswerPollWindow } from './backends/answer-poll.js';
 
 export interface ServerOptions {
   /** One model repository, or several searched together (a model name may be in only one). */
@@ -81,6 +82,11 @@ export interface ServerOptions {
   streamIdleTimeoutMs?: number;
   /** The web console at / on the REST port (default on; its files come from `npm run build`). */
   console?: boolean;
+  /**
+   * How long the main thread polls for a model worker's answer while one request alone waits (default
+   * 1000 µs; 0: never). Process-wide: the last server started sets it (answer-poll.ts).
+   */
+  answerPollUs?: number;
 }
 
 /** What shutdown had to cut: requests and streams still running at the end of the grace period, per front-end. */
@@ -123,6 +129,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const grpcAccess = new AccessControl({ apiKey: opts.apiKey, restrictions: opts.grpcRestrictedProtocols, restrictedNoun: 'protocol' });
   const origins = new OriginPolicy(opts.corsAllowOrigins);
   const graceMs = opts.shutdownGraceMs ?? DEFAULT_GRACE_MS;
+  if (opts.answerPollUs !== undefined) setAnswerPollWindow(opts.answerPollUs);
   const models = new ModelManager(opts.modelRepository, {
     log, controlMode: opts.modelControlMode, loadModels: opts.loadModels,
     pollSecs: opts.repositoryPollSecs, maxInstancesPerModel: opts.maxInstancesPerModel, unloadGraceMs: graceMs, modelName: opts.modelName,

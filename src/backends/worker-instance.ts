@@ -9,6 +9,7 @@ import type { ExecuteBatchResult, ExecuteRequest, LoadResult, LoadSpec, ModelIns
 import { STREAM_REFILL, STREAM_WINDOW, type ExecuteMessage, type FromWorker, type ToWorker, type WireRequest } from './protocol.js';
 import { packBatch, packTensors, unpackTensors } from './wire.js';
 import { DONE } from '../core/iter.js';
+import { answerDue, registerOwer, unregisterOwer, type Awaiting } from './answer-poll.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 /** More crashes than this within RESTART_WINDOW_MS and the instance stays down. */
@@ -20,7 +21,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-export class WorkerInstance implements ModelInstance {
+export class WorkerInstance implements ModelInstance, Awaiting {
   readonly name: string;
   /** The worker queues executions and runs them in order. */
   readonly pipelined = true;
@@ -29,6 +30,8 @@ export class WorkerInstance implements ModelInstance {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly streams = new Map<number, WorkerStream>();
+  /** Streams without their first answer yet (the answer poller waits for those only: see awaiting). */
+  private readonly unanswered = new Set<number>();
   private loadWaiter: { resolve: (r: LoadResult) => void; reject: (e: Error) => void } | undefined;
   private restarting: Promise<void> | undefined;
   private readonly crashes: number[] = [];
@@ -54,6 +57,7 @@ export class WorkerInstance implements ModelInstance {
     const inst = new WorkerInstance(spec);
     try {
       inst.loadResult = await inst.spawn();
+      registerOwer(inst);
     } catch (e) {
       inst.down = new InferenceError('UNAVAILABLE', `model instance '${inst.name}' failed to load`);
       await inst.worker.terminate();
@@ -98,7 +102,13 @@ export class WorkerInstance implements ModelInstance {
     this.outbox = [];
     this.outboxTransfer = [];
     this.worker.postMessage(list.length === 1 ? list[0] : { type: 'executions', list } satisfies ToWorker, transfer);
+    answerDue();
   };
+
+  /** The answer poller's question (answer-poll.ts). */
+  awaiting(): number {
+    return this.pending.size + this.unanswered.size;
+  }
 
   private onMessage(m: FromWorker) {
     switch (m.type) {
@@ -122,9 +132,11 @@ export class WorkerInstance implements ModelInstance {
         return;
       }
       case 'stream-item':
+        this.unanswered.delete(m.seq);
         this.streams.get(m.seq)?.queue.push({ outputs: unpackTensors({ slots: m.outputs, buffer: m.buffer }), parameters: m.parameters });
         return;
       case 'stream-end':
+        this.unanswered.delete(m.seq);
         this.streams.get(m.seq)?.finish(m.error ? new InferenceError(m.error.code, m.error.message) : undefined);
         return;
       case 'closed':
@@ -143,6 +155,7 @@ export class WorkerInstance implements ModelInstance {
     this.loadWaiter = undefined;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    this.unanswered.clear();
     for (const st of [...this.streams.values()]) st.finish(err);
     if (this.down || this.restarting) return;
     const now = Date.now();
@@ -213,11 +226,13 @@ export class WorkerInstance implements ModelInstance {
   openStream(st: WorkerStream, request: ExecuteRequest, credits: SharedArrayBuffer): number {
     const seq = ++this.seq;
     this.streams.set(seq, st);
+    this.unanswered.add(seq);
     const packed = packTensors(request.inputs);
     this.send({
       type: 'stream', seq, buffer: packed.buffer, credits,
       request: wireRequest(request, packed.slots),
     }, [packed.buffer]);
+    answerDue();
     return seq;
   }
 
@@ -238,6 +253,7 @@ export class WorkerInstance implements ModelInstance {
 
   async close(): Promise<void> {
     if (this.restarting) await this.restarting;
+    unregisterOwer(this);
     if (this.down) return;
     this.down = new InferenceError('UNAVAILABLE', `model instance '${this.name}' is unloaded`);
     const closed = new Promise<void>((resolve) => (this.onClosed = resolve));

@@ -137,6 +137,7 @@ export async function serve(argv: string[]): Promise<void> {
     log,
     accessLog: v['access-log'],
     console: !v['no-console'],
+    answerPollUs: v['answer-poll-us'],
   }).catch((e: Error) => {
     logger.error(`cannot start: ${e.message}`);
     process.exit(1);

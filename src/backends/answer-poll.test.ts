@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { answerDue, answerPolling, DEFAULT_ANSWER_POLL_US, registerOwer, setAnswerPollWindow, unregisterOwer } from './answer-poll.js';
+
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+test('the main thread polls while one answer alone is owed, until it comes or the window passes', async () => {
+  const owed = { n: 0, awaiting() { return this.n; } };
+  registerOwer(owed);
+  try {
+    setAnswerPollWindow(60_000_000);
+    owed.n = 1;
+    answerDue();
+    assert.equal(answerPolling(), true);
+    await turns(20);
+    assert.equal(answerPolling(), true, 'still polling while the answer is owed');
+    owed.n = 0;
+    await turns(3);
+    assert.equal(answerPolling(), false, 'the answer came: polling stops');
+
+    owed.n = 2;
+    answerDue();
+    assert.equal(answerPolling(), false, 'two answers owed: the loop has other work, no polling');
+    owed.n = 1;
+    answerDue();
+    assert.equal(answerPolling(), true);
+    owed.n = 3;
+    await turns(3);
+    assert.equal(answerPolling(), false, 'more work came in: polling stops');
+
+    setAnswerPollWindow(1_000);
+    owed.n = 1;
+    answerDue();
+    assert.equal(answerPolling(), true);
+    await sleep(20);
+    assert.equal(answerPolling(), false, 'the window passed: the loop sleeps again');
+
+    setAnswerPollWindow(0);
+    answerDue();
+    assert.equal(answerPolling(), false, '0 turns polling off');
+  } finally {
+    unregisterOwer(owed);
+    setAnswerPollWindow(DEFAULT_ANSWER_POLL_US);
+    await turns(3);
+  }
+});
