@@ -38,6 +38,12 @@ test('the main thread polls while one answer alone is owed, until it comes or th
     await sleep(20);
     assert.equal(answerPolling(), false, 'the window passed: the loop sleeps again');
 
+    answerDue(5);
+    assert.equal(answerPolling(), false, 'answers that take longer than the window are slept for');
+    answerDue(0.5);
+    assert.equal(answerPolling(), true, 'answers within the window are polled for');
+    await sleep(20);
+
     setAnswerPollWindow(0);
     answerDue();
     assert.equal(answerPolling(), false, '0 turns polling off');

@@ -38,9 +38,12 @@ export function unregisterOwer(a: Awaiting): void {
   owers.delete(a);
 }
 
-/** An answer is due (work was posted, or a stream opened): poll for it for a window. */
-export function answerDue(): void {
-  if (windowMs <= 0) return;
+/**
+ * An answer is due (work was posted, or a stream opened): poll for it for a window, unless answers there
+ * take longer than the window (`expectedMs`): then polling would only burn the window and sleep anyway.
+ */
+export function answerDue(expectedMs = 0): void {
+  if (windowMs <= 0 || expectedMs > windowMs) return;
   until = performance.now() + windowMs;
   if (!running && alone()) {
     running = true;

@@ -19,6 +19,8 @@ const RESTART_WINDOW_MS = 60_000;
 interface Pending {
   resolve: (r: ExecuteBatchResult) => void;
   reject: (e: Error) => void;
+  /** When it was posted (performance.now()). */
+  at: number;
 }
 
 export class WorkerInstance implements ModelInstance, Awaiting {
@@ -30,8 +32,10 @@ export class WorkerInstance implements ModelInstance, Awaiting {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly streams = new Map<number, WorkerStream>();
-  /** Streams without their first answer yet (the answer poller waits for those only: see awaiting). */
-  private readonly unanswered = new Set<number>();
+  /** Streams without their first answer yet, with when they opened (the answer poller waits for those only). */
+  private readonly unanswered = new Map<number, number>();
+  /** How long answers take here (ms, a moving average): the poller does not wait out one it cannot outlast. */
+  private answerMs = 0;
   private loadWaiter: { resolve: (r: LoadResult) => void; reject: (e: Error) => void } | undefined;
   private restarting: Promise<void> | undefined;
   private readonly crashes: number[] = [];
@@ -102,8 +106,12 @@ export class WorkerInstance implements ModelInstance, Awaiting {
     this.outbox = [];
     this.outboxTransfer = [];
     this.worker.postMessage(list.length === 1 ? list[0] : { type: 'executions', list } satisfies ToWorker, transfer);
-    answerDue();
+    answerDue(this.answerMs);
   };
+
+  private answered(since: number): void {
+    this.answerMs += (performance.now() - since - this.answerMs) / 8;
+  }
 
   /** The answer poller's question (answer-poll.ts). */
   awaiting(): number {
@@ -124,6 +132,7 @@ export class WorkerInstance implements ModelInstance, Awaiting {
         const p = this.pending.get(m.seq);
         if (!p) return;
         this.pending.delete(m.seq);
+        this.answered(p.at);
         p.resolve({
           results: m.results.map((r) =>
             'error' in r ? new InferenceError(r.error.code, r.error.message) : unpackTensors({ slots: r.outputs, buffer: m.buffer })),
@@ -131,10 +140,15 @@ export class WorkerInstance implements ModelInstance, Awaiting {
         });
         return;
       }
-      case 'stream-item':
-        this.unanswered.delete(m.seq);
+      case 'stream-item': {
+        const opened = this.unanswered.get(m.seq);
+        if (opened !== undefined) {
+          this.unanswered.delete(m.seq);
+          this.answered(opened);
+        }
         this.streams.get(m.seq)?.queue.push({ outputs: unpackTensors({ slots: m.outputs, buffer: m.buffer }), parameters: m.parameters });
         return;
+      }
       case 'stream-end':
         this.unanswered.delete(m.seq);
         this.streams.get(m.seq)?.finish(m.error ? new InferenceError(m.error.code, m.error.message) : undefined);
@@ -208,7 +222,7 @@ export class WorkerInstance implements ModelInstance, Awaiting {
     const packed = packBatch(requests.length === 1 ? [requests[0].inputs] : requests.map((r) => r.inputs), stage === undefined);
     const wire: WireRequest[] = requests.map((r, i) => wireRequest(r, packed.slots[i]));
     const seq = ++this.seq;
-    this.pending.set(seq, { resolve, reject });
+    this.pending.set(seq, { resolve, reject, at: performance.now() });
     const { buffer, given } = packed;
     // Fields left out rather than undefined: the message is cloned key by key on both threads.
     const msg: ExecuteMessage = { type: 'execute', seq, requests: wire, buffer };
@@ -226,13 +240,13 @@ export class WorkerInstance implements ModelInstance, Awaiting {
   openStream(st: WorkerStream, request: ExecuteRequest, credits: SharedArrayBuffer): number {
     const seq = ++this.seq;
     this.streams.set(seq, st);
-    this.unanswered.add(seq);
+    this.unanswered.set(seq, performance.now());
     const packed = packTensors(request.inputs);
     this.send({
       type: 'stream', seq, buffer: packed.buffer, credits,
       request: wireRequest(request, packed.slots),
     }, [packed.buffer]);
-    answerDue();
+    answerDue(this.answerMs);
     return seq;
   }
 
