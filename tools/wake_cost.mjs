@@ -27,7 +27,6 @@ async function measure(poll) {
   const back = [];
   const t0 = process.cpuUsage();
   for (let i = 0; i < hops; i++) {
-    let sent = 0;
     let got = false;
     const answer = new Promise((r) => worker.once('message', (t) => { got = true; r(t); }));
     worker.postMessage(busyUs);
@@ -35,7 +34,7 @@ async function measure(poll) {
       const spin = () => { if (!got) setImmediate(spin); };
       setImmediate(spin);
     }
-    sent = await answer;
+    const sent = await answer;
     back.push((now() - sent) * 1000);
   }
   const cpu = process.cpuUsage(t0);

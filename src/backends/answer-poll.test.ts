@@ -10,11 +10,15 @@ const turns = async (n: number) => {
 test('the main thread polls while one answer alone is owed, until it comes or the window passes', async () => {
   const owed = { n: 0, awaiting() { return this.n; } };
   registerOwer(owed);
-  try {
-    setAnswerPollWindow(60_000_000);
+  /** One answer owed, just posted, under a window of `us`: polling starts. */
+  const oneOwed = (us: number) => {
+    setAnswerPollWindow(us);
     owed.n = 1;
     answerDue();
     assert.equal(answerPolling(), true);
+  };
+  try {
+    oneOwed(60_000_000);
     await turns(20);
     assert.equal(answerPolling(), true, 'still polling while the answer is owed');
     owed.n = 0;
@@ -31,10 +35,7 @@ test('the main thread polls while one answer alone is owed, until it comes or th
     await turns(3);
     assert.equal(answerPolling(), false, 'more work came in: polling stops');
 
-    setAnswerPollWindow(1_000);
-    owed.n = 1;
-    answerDue();
-    assert.equal(answerPolling(), true);
+    oneOwed(1_000);
     await sleep(20);
     assert.equal(answerPolling(), false, 'the window passed: the loop sleeps again');
 

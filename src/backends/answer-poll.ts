@@ -44,11 +44,13 @@ export function unregisterOwer(a: Awaiting): void {
  */
 export function answerDue(expectedMs = 0): void {
   if (windowMs <= 0 || expectedMs > windowMs) return;
-  until = performance.now() + windowMs;
-  if (!running && alone()) {
+  // Under load (not alone, not polling) this returns before reading the clock: it runs at every post.
+  if (!running) {
+    if (!alone()) return;
     running = true;
     setImmediate(tick);
   }
+  until = performance.now() + windowMs;
 }
 
 /**
