@@ -72,6 +72,8 @@ test('wrong values name the flag and where the value came from', () => {
   assert.equal(serve([], { DUET_METRICS_PORT: '-1' }).values['metrics-port'], null);
   assert.equal(serve(['--stream-idle-timeout', '0.25']).values['stream-idle-timeout'], 250);
   fails(() => serve(['--answer-poll-us=-5']), /^--answer-poll-us must be from 0 to 1000000, got '-5'$/);
+  fails(() => serve(['--answer-poll-us', '2000000']), /^--answer-poll-us must be from 0 to 1000000, got '2000000'$/);
+  fails(() => serve([], { DUET_ANSWER_POLL_US: 'fast' }), /^--answer-poll-us must be from 0 to 1000000, got 'fast' \(from environment variable DUET_ANSWER_POLL_US\)$/);
   assert.equal(serve([], { DUET_ANSWER_POLL_US: '0' }).values['answer-poll-us'], 0);
   assert.equal(serve([]).values['answer-poll-us'], 1000);
 });
