@@ -31,7 +31,9 @@ Suites (--suite, comma-separated, or all; default scenarios):
               worker-thread hop per request, Duet's shape with no other work) in interleaved rounds
   image       resnet_mini, a 602 KB FP32 image: REST binary and gRPC at c=1 and c=8, against the floors
   streaming   tiny_gpt over gRPC ModelStreamInfer and REST SSE against the in-process model: time to
-              first token, per-token time, 64 concurrent streams (longest gap between tokens)
+              first token, per-token time, 64 concurrent streams (longest gap between tokens); floors:
+              node:http2 and node:http answering at once, and after a worker hop busy as long as the
+              in-process first token
   scenarios   the brief's scenarios (features, embedding, image, image-int, audio, text) over every
               protocol at each --concurrency, next to echo floors and the in-process call
 ${NET_HELP}transport and image use wrk (REST) and h2load (gRPC) where installed, else the bench's own worker-thread

@@ -18,6 +18,8 @@ export interface CannedResponse {
   http?: { status: number; headers: Record<string, string>; body: string /* base64 */ };
   /** The serialized ModelInferResponse, base64. */
   grpc?: string;
+  /** The hop floors' worker stays busy this long before it answers, as a model computing (default 0). */
+  thinkUs?: number;
 }
 
 let httpCanned = { status: 200, headers: { 'content-type': 'application/json' } as Record<string, string>, body: Buffer.from('{}') };
@@ -25,12 +27,19 @@ let grpcCanned = Buffer.alloc(0);
 /** The canned message with its gRPC length prefix, for the node:http2 floor. */
 let grpcFramed = Buffer.alloc(5);
 
-/** The hop floors' worker: it answers each body with its length, as the model's result. */
+/**
+ * The hop floors' worker: it answers each body with its length, as the model's result, after spinning
+ * for `think` µs (a model's compute, which keeps its vCPU running as a model would).
+ */
 const hopWorker = new Worker(
   "const { parentPort } = require('node:worker_threads');" +
-  'parentPort.on("message", (m) => parentPort.postMessage({ id: m.id, n: m.body.byteLength }));',
+  'parentPort.on("message", (m) => {' +
+  '  if (m.think > 0) { const end = performance.now() + m.think / 1000; while (performance.now() < end); }' +
+  '  parentPort.postMessage({ id: m.id, n: m.body.byteLength });' +
+  '});',
   { eval: true },
 );
+let thinkUs = 0;
 hopWorker.unref();
 const hopWaiting = new Map<number, () => void>();
 let hopSeq = 0;
@@ -51,7 +60,7 @@ function hop(parts: Buffer[], then: () => void): void {
   }
   const id = ++hopSeq;
   hopWaiting.set(id, then);
-  hopWorker.postMessage({ id, body: body.buffer }, [body.buffer]);
+  hopWorker.postMessage({ id, body: body.buffer, think: thinkUs }, [body.buffer]);
 }
 
 const answerHttp = (res: http.ServerResponse) => {
@@ -79,6 +88,7 @@ const server = http.createServer((req, res) => {
         grpcFramed.writeUInt32BE(grpcCanned.byteLength, 1);
         grpcCanned.copy(grpcFramed, 5);
       }
+      if (c.thinkUs !== undefined) thinkUs = Math.max(0, c.thinkUs);
       res.writeHead(204).end();
       return;
     }

@@ -6,7 +6,10 @@
 // figures are not the client's; the SDK's grpc-js and fetch clients run as rows of their own, to show
 // what their callers see. The floors: the same bare clients against bare node:http2 and node:http
 // servers answering Duet's first token message (or SSE event) at once (one round trip, no model, no
-// thread): what any server on that transport adds to TTFT.
+// thread): what any server on that transport adds to TTFT; and the same servers answering after a
+// worker-thread hop whose worker spins as long as the in-process first token took (Duet's shape with no
+// other work): what a server that computes off its main thread for that long adds, sleeps and wake-ups
+// included.
 // Each path is warmed first with short generations for --stream-warmup seconds: V8 optimizes code run
 // once per generation (the request's decoding, admission, the post to the worker) only after a few
 // thousand generations, and until then the first token costs ~2 ms more (see BENCHMARKS.md).
@@ -27,11 +30,14 @@ import { inference } from '../generated/proto.js';
 export const STREAM_MODEL = 'tiny_gpt';
 const PROMPT = 'This program is free software';
 
-export type StreamPath = 'in-process' | 'node:http2 floor (one message)' | 'node:http floor (one SSE event)' | 'gRPC ModelStreamInfer'
+export type StreamPath = 'in-process' | 'node:http2 floor (one message)' | 'node:http floor (one SSE event)'
+  | 'node:http2 + worker hop, busy as in-process' | 'node:http + worker hop, busy as in-process' | 'gRPC ModelStreamInfer'
   | 'gRPC ModelStreamInfer, grpc-js client' | 'REST SSE generate_stream' | 'REST SSE generate_stream, fetch client';
 const FLOOR: StreamPath = 'node:http2 floor (one message)';
 const SSE_FLOOR: StreamPath = 'node:http floor (one SSE event)';
-const isFloor = (p: StreamPath) => p === FLOOR || p === SSE_FLOOR;
+const BUSY_FLOOR: StreamPath = 'node:http2 + worker hop, busy as in-process';
+const SSE_BUSY_FLOOR: StreamPath = 'node:http + worker hop, busy as in-process';
+const isFloor = (p: StreamPath) => p === FLOOR || p === SSE_FLOOR || p === BUSY_FLOOR || p === SSE_BUSY_FLOOR;
 
 export interface StreamRun {
   path: StreamPath;
@@ -129,8 +135,11 @@ export interface StreamingOptions {
   generations: number;
   /** Seconds of short generations per path before it is measured. */
   warmupS: number;
-  /** The echo server whose node:http2 floor answers with Duet's first token message (then a floor row at one stream). */
-  echo?: Pick<EchoServer, 'h2Url' | 'httpUrl' | 'setCanned'>;
+  /**
+   * The echo server whose floors answer with Duet's first token message or event (floor rows at one
+   * stream): at once, and after a worker hop whose worker is busy as long as the in-process first token.
+   */
+  echo?: Pick<EchoServer, 'h2Url' | 'httpUrl' | 'h2HopUrl' | 'httpHopUrl' | 'setCanned'>;
   log?: (line: string) => void;
 }
 
@@ -146,7 +155,8 @@ export async function runStreamingSuite(opts: StreamingOptions): Promise<Streami
   const floors = opts.echo ? await floorClients(opts.echo, bare, bareSse, opts.tokens) : undefined;
   const paths: [StreamPath, Generation, number | undefined][] = [
     ['in-process', local.gen, undefined],
-    ...(floors ? [[FLOOR, floors.grpc, undefined], [SSE_FLOOR, floors.sse, undefined]] as [StreamPath, Generation, undefined][] : []),
+    ...(floors ? [[FLOOR, floors.grpc, undefined], [SSE_FLOOR, floors.sse, undefined], [BUSY_FLOOR, floors.grpcHop, undefined],
+      [SSE_BUSY_FLOOR, floors.sseHop, undefined]] as [StreamPath, Generation, undefined][] : []),
     ['gRPC ModelStreamInfer', (n) => bare.generate(STREAM_MODEL, PROMPT, { max_tokens: n, temperature: 0 }), opts.duet.pid],
     ['gRPC ModelStreamInfer, grpc-js client', (n) => grpc.generateStream(STREAM_MODEL, body(n)), opts.duet.pid],
     ['REST SSE generate_stream', (n) => bareSse.generate(STREAM_MODEL, body(n)), opts.duet.pid],
@@ -162,10 +172,14 @@ export async function runStreamingSuite(opts: StreamingOptions): Promise<Streami
       for (const [path, gen, pid] of paths) {
         if (isFloor(path) && streams > 1) continue;
         log(`streaming: ${path}, ${streams} stream(s)`);
-        runs.push(await measure(path, gen, opts.tokens, streams, streams === 1 ? opts.generations : 1, pid));
+        const run = await measure(path, gen, opts.tokens, streams, streams === 1 ? opts.generations : 1, pid);
+        runs.push(run);
+        // The busy floors' worker computes as long as the model's first token took in this process.
+        if (path === 'in-process' && streams === 1) await opts.echo?.setCanned({ thinkUs: Math.round(run.ttft.p50 * 1000) });
       }
     }
   } finally {
+    await opts.echo?.setCanned({ thinkUs: 0 });
     await Promise.all([grpc.close(), bare.close(), bareSse.close(), http.close(), local.close(), floors?.close()]);
   }
   return { model: STREAM_MODEL, maxTokens: opts.tokens, runs };
@@ -175,7 +189,7 @@ export async function runStreamingSuite(opts: StreamingOptions): Promise<Streami
  * The floors' clients: the echo's node:http2 server answers with the first message of one generation
  * Duet streamed over gRPC, its node:http server with the first event of one it streamed over SSE.
  */
-async function floorClients(echo: NonNullable<StreamingOptions['echo']>, grpcDuet: BareStreamClient, sseDuet: BareSseClient, tokens: number): Promise<{ grpc: Generation; sse: Generation; close: () => Promise<void> }> {
+async function floorClients(echo: NonNullable<StreamingOptions['echo']>, grpcDuet: BareStreamClient, sseDuet: BareSseClient, tokens: number): Promise<{ grpc: Generation; sse: Generation; grpcHop: Generation; sseHop: Generation; close: () => Promise<void> }> {
   let first: inference.ModelInferResponse | undefined;
   for await (const m of grpcDuet.generate(STREAM_MODEL, PROMPT, { max_tokens: tokens, temperature: 0 })) first ??= m;
   let event: Record<string, unknown> | undefined;
@@ -188,30 +202,37 @@ async function floorClients(echo: NonNullable<StreamingOptions['echo']>, grpcDue
   });
   const grpc = new BareStreamClient(echo.h2Url);
   const http = new BareSseClient(echo.httpUrl);
+  const grpcHop = new BareStreamClient(echo.h2HopUrl);
+  const httpHop = new BareSseClient(echo.httpHopUrl);
   return {
     grpc: (n) => grpc.generate(STREAM_MODEL, PROMPT, { max_tokens: n, temperature: 0 }),
     sse: (n) => http.generate(STREAM_MODEL, { text_input: PROMPT, max_tokens: n, temperature: 0 }),
+    grpcHop: (n) => grpcHop.generate(STREAM_MODEL, PROMPT, { max_tokens: n, temperature: 0 }),
+    sseHop: (n) => httpHop.generate(STREAM_MODEL, { text_input: PROMPT, max_tokens: n, temperature: 0 }),
     close: async () => {
-      await Promise.all([grpc.close(), http.close()]);
+      await Promise.all([grpc.close(), http.close(), grpcHop.close(), httpHop.close()]);
     },
   };
 }
 
 /**
- * The issue's streaming figures from a run, at one stream: TTFT over in-process (ms) and the node:http2
- * floor's own round trip (NaN without a floor row); per-token overhead (µs).
+ * The issue's streaming figures from a run, at one stream: TTFT over in-process (ms); the transport
+ * floor's own round trip, and what its busy hop floor adds over in-process (NaN without floor rows);
+ * per-token overhead (µs).
  */
-export function streamingOverheads(res: StreamingResults): { path: StreamPath; ttftOverMs: number; ttftFloorMs: number; perTokenOverUs: number }[] {
-  const base = res.runs.find((r) => r.path === 'in-process' && r.streams === 1);
-  const h2 = res.runs.find((r) => r.path === FLOOR);
-  const h1 = res.runs.find((r) => r.path === SSE_FLOOR);
+export function streamingOverheads(res: StreamingResults): { path: StreamPath; ttftOverMs: number; ttftFloorMs: number; ttftBusyFloorOverMs: number; perTokenOverUs: number }[] {
+  const one = (path: StreamPath) => res.runs.find((r) => r.path === path && r.streams === 1);
+  const base = one('in-process');
   return res.runs.filter((r) => r.path !== 'in-process' && !isFloor(r.path) && r.streams === 1).map((r) => {
-    // Each row's floor is its transport's: node:http2 for gRPC, node:http for SSE.
-    const floor = r.path.startsWith('gRPC') ? h2 : h1;
+    // Each row's floors are its transport's: node:http2 for gRPC, node:http for SSE.
+    const grpc = r.path.startsWith('gRPC');
+    const floor = one(grpc ? FLOOR : SSE_FLOOR);
+    const busy = one(grpc ? BUSY_FLOOR : SSE_BUSY_FLOOR);
     return {
       path: r.path,
       ttftOverMs: base ? r.ttft.p50 - base.ttft.p50 : NaN,
       ttftFloorMs: floor ? floor.ttft.p50 : NaN,
+      ttftBusyFloorOverMs: base && busy ? busy.ttft.p50 - base.ttft.p50 : NaN,
       perTokenOverUs: base ? (r.tbt.mean - base.tbt.mean) * 1000 : NaN,
     };
   });

@@ -36,10 +36,13 @@ function ordered(res: SuiteResults, suite: 'transport' | 'image'): RowSummary[] 
 
 const STREAM_HEAD = ['path', 'streams', 'TTFT p50 ms', 'TTFT p99 ms', 'per token p50 ms', 'per token mean ms', 'per token p99 ms', 'max gap ms', 'tokens/s', 'main µs/token', 'client ELU'];
 
-/** The transport floor's round trip within a path's TTFT overhead, when the run had a floor row. */
-function floorPart(o: { path: string; ttftOverMs: number; ttftFloorMs: number }): string {
+/** The floors within a path's TTFT overhead, when the run had floor rows. */
+function floorPart(o: { path: string; ttftOverMs: number; ttftFloorMs: number; ttftBusyFloorOverMs: number }): string {
   const floor = o.path.startsWith('gRPC') ? 'node:http2' : 'node:http';
-  return Number.isFinite(o.ttftFloorMs) ? `, of which ${num(o.ttftFloorMs, 2)} ms is the ${floor} floor's round trip (${signed(o.ttftOverMs - o.ttftFloorMs, 2)} ms beyond it)` : '';
+  const bare = Number.isFinite(o.ttftFloorMs) ? `, of which ${num(o.ttftFloorMs, 2)} ms is the ${floor} floor's round trip (${signed(o.ttftOverMs - o.ttftFloorMs, 2)} ms beyond it)` : '';
+  const busy = Number.isFinite(o.ttftBusyFloorOverMs)
+    ? `; ${floor} with a worker hop busy as long adds ${signed(o.ttftBusyFloorOverMs, 2)} ms (${signed(o.ttftOverMs - o.ttftBusyFloorOverMs, 2)} ms beyond it)` : '';
+  return bare + busy;
 }
 
 function streamCells(r: StreamingResults['runs'][number]): string[] {
