@@ -76,12 +76,14 @@ function mdTable(head: string[], rows: string[][]): string[] {
   return [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 3 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 
-function runLine(res: SuiteResults): string {
+function runLine(res: SuiteResults, suite: 'transport' | 'image' | 'streaming'): string {
   const m = res.meta;
   const gens = Object.entries(m.generators).map(([p, g]) => `${p}: ${g}`).join(', ');
+  const how = suite === 'streaming'
+    ? `${m.settings.generations ?? '?'} generations per path at one stream and one per stream at 64, after ${m.settings.streamWarmupS ?? '?'} s of warm-up per path. `
+    : `${m.settings.seconds} s per run, ${m.settings.rounds} interleaved rounds after ${m.settings.warmupS} s of warm-up per target; load generators ${gens || '-'}. `;
   return `Measured ${m.date} ('duet' is ${m.build ?? 'this build'}) on ${m.machine.cpu}, ${m.machine.cores} cores, Node ${m.machine.node} (load average ${m.machine.loadAverage ?? '-'} at the start); `
-    + `${m.settings.seconds} s per run, ${m.settings.rounds} interleaved rounds after ${m.settings.warmupS} s of warm-up per target; load generators ${gens || '-'}. `
-    + `Command: \`duet bench ${(m.command ?? []).join(' ')}\`.`;
+    + how + `Command: \`duet bench ${(m.command ?? []).join(' ')}\`.`;
 }
 
 /** Markdown for one suite's generated block. */
@@ -102,7 +104,7 @@ export function suiteMarkdown(res: SuiteResults, suite: 'transport' | 'image' | 
     out.push(...mdTable(HEAD, rows.map(cells)));
   }
   out.push('');
-  out.push(runLine(res));
+  out.push(runLine(res, suite));
   if (res.meta.notes.length) {
     out.push('');
     for (const n of res.meta.notes) out.push(`- note: ${n}`);

@@ -49,7 +49,7 @@ export interface SuiteResults {
     command?: string[];
     /** This build as duet@REV (the rows named 'duet'). */
     build: string;
-    settings: { seconds: number; warmupS: number; rounds: number; generator: LoadGeneratorChoice };
+    settings: { seconds: number; warmupS: number; rounds: number; generator: LoadGeneratorChoice; generations?: number; streamWarmupS?: number };
     /** Which program generated load for each protocol. */
     generators: Partial<Record<Protocol, SuiteRun['generator']>>;
     notes: string[];
@@ -178,7 +178,7 @@ export async function runSuites(opts: SuiteOptions): Promise<SuiteResults> {
   }
   const floorOf = (suite: string, rowId: string) => PAYLOAD_SUITES[suite as 'transport' | 'image']?.rows.find((r) => r.id === rowId)?.floors[0];
   return {
-    meta: { date, machine, command: opts.command, build: buildLabel(ROOT), settings: { seconds: opts.seconds, warmupS: opts.warmupS, rounds: opts.rounds, generator: opts.generator }, generators, notes },
+    meta: { date, machine, command: opts.command, build: buildLabel(ROOT), settings: { seconds: opts.seconds, warmupS: opts.warmupS, rounds: opts.rounds, generator: opts.generator, generations: opts.generations, streamWarmupS: opts.streamWarmupS }, generators, notes },
     runs,
     summaries: summarize(runs, floorOf),
     streaming,
