@@ -26,6 +26,8 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/proto ./proto
 # KServe mounts the model repository at /mnt/models; listen on every interface inside the container.
 # TypeScript models there (outside /app) that import a package find Duet's own node_modules by themselves.
+# A larger young generation halves the main thread's GC under load (src/core/node-flags.ts).
+ENV NODE_OPTIONS=--max-semi-space-size=32
 ENV DUET_MODEL_REPOSITORY=/mnt/models \
     DUET_HOST=0.0.0.0 \
     DUET_HTTP_PORT=8080 \

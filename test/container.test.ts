@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { HttpClient } from '../packages/client/src/node.js';
 import { envName } from '../src/cli/flags.js';
 import { SERVE_FLAGS } from '../src/cli/serve-flags.js';
+import { SERVE_NODE_FLAGS } from '../src/core/node-flags.js';
 import { Cli, killAll } from './cli-process.js';
 import { projectDockerfile } from './deploy/dockerfile.js';
 import { freePort } from './deploy/haproxy.js';
@@ -78,6 +79,16 @@ describe('Dockerfile', () => {
     const hc = one('HEALTHCHECK');
     assert.match(hc, /CMD \["node", "-e",/);
     assert.match(hc, /\/v2\/health\/ready/);
+  });
+
+  test("Node's own flags for duet serve are the ones npm start and duet bench use (NODE_OPTIONS in the image)", async () => {
+    const options = (imageEnv.NODE_OPTIONS ?? '').split(/\s+/);
+    const start = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).scripts.start as string;
+    assert.ok(SERVE_NODE_FLAGS.length > 0);
+    for (const flag of SERVE_NODE_FLAGS) {
+      assert.ok(options.includes(flag), `the image's NODE_OPTIONS lack ${flag}`);
+      assert.match(start, new RegExp(`node ${flag} dist/src/cli/main\\.js serve`), `npm start lacks ${flag}`);
+    }
   });
 
   test('the entrypoint, run as the image runs it, serves a copy of models/: ready, then an inference', async () => {

@@ -11,6 +11,7 @@ import type { InferenceError } from '../../packages/client/src/errors.js';
 import { INFERENCE_SERVICE } from '../protocols/grpc/server.js';
 import { encodeHttp, grpcRequest, modelPath, type BenchInput, type InputSpec, type Protocol } from './payload.js';
 import type { CannedResponse } from './echo.js';
+import { SERVE_NODE_FLAGS } from '../core/node-flags.js';
 
 /** The project root, three levels above this file in the build output (dist/src/bench/). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -29,9 +30,9 @@ export interface ChildServer extends Endpoints {
 }
 
 /** Spawn `node script args` and wait for a stdout line matching `ready`; its groups are the ports. */
-export function startChild(script: string, args: string[], ready: RegExp, what: string): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+export function startChild(script: string, args: string[], ready: RegExp, what: string, nodeArgs: readonly string[] = []): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -83,7 +84,7 @@ export async function startDuet(repo: string, models: string[], opts: { metrics?
     opts.metrics
       ? /REST \(KServe v2\) listening on http:\/\/[^\s]+:(\d+)[\s\S]*Prometheus metrics at http:\/\/[^\s]+:(\d+)\/metrics[\s\S]*gRPC .* listening on [^\s]+:(\d+)/
       : /REST \(KServe v2\) listening on http:\/\/[^\s]+:(\d+)[\s\S]*gRPC .* listening on [^\s]+:(\d+)/,
-    'duet serve');
+    'duet serve', SERVE_NODE_FLAGS);
   return {
     httpUrl: `127.0.0.1:${match[1]}`,
     grpcUrl: `127.0.0.1:${match[opts.metrics ? 3 : 2]}`,

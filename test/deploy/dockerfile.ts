@@ -42,8 +42,8 @@ export function envOf(stage: Stage): Record<string, string> {
   const env: Record<string, string> = {};
   for (const i of stage.body.filter((x) => x.op === 'ENV')) {
     for (const pair of i.args.split(/\s+/)) {
-      const [k, v] = pair.split('=');
-      env[k] = v;
+      const at = pair.indexOf('=');
+      env[pair.slice(0, at)] = pair.slice(at + 1);
     }
   }
   return env;
