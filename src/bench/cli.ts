@@ -50,7 +50,7 @@ Options for transport, image and streaming:
   --compare DIR            another built Duet checkout (its dist/ and models/) measured in the same rounds as
                            duet@REV, e.g. main against your branch (repeatable; transport and image)
   --tokens N               streaming: tokens per generation (default 32)
-  --generations N          streaming: generations per stream at one stream (default 20)
+  --generations N          streaming: generations per stream at one stream (default 100: one first token each)
   --stream-warmup S        streaming: seconds of short generations per path before it is measured; V8 optimizes
                            what runs once per generation only after a few thousand (default 3)
 
@@ -216,7 +216,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
       generator,
       modelRepository: resolve(values['model-repository'] ?? BUNDLED_MODELS),
       tokens: intArg('tokens', values.tokens, 32),
-      generations: intArg('generations', values.generations, 20),
+      generations: intArg('generations', values.generations, 100),
       streamWarmupS: positive('stream-warmup', values['stream-warmup'], 3, true),
       compare: values.compare?.map((d) => resolve(d)),
       log,
