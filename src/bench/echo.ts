@@ -40,6 +40,8 @@ const hopWorker = new Worker(
   { eval: true },
 );
 let thinkUs = 0;
+/** 10 s: a busy floor stands in for a first token, never for a stuck worker. */
+const MAX_THINK_US = 10_000_000;
 hopWorker.unref();
 const hopWaiting = new Map<number, () => void>();
 let hopSeq = 0;
@@ -81,6 +83,11 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     if (req.url === '/__bench/canned') {
       const c = JSON.parse(Buffer.concat(parts).toString('utf8')) as CannedResponse;
+      const think = c.thinkUs;
+      if (think !== undefined && !(typeof think === 'number' && think >= 0 && think <= MAX_THINK_US)) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end(`thinkUs must be a number of µs from 0 to ${MAX_THINK_US}, got ${JSON.stringify(think)}`);
+        return;
+      }
       if (c.http) httpCanned = { status: c.http.status, headers: c.http.headers, body: Buffer.from(c.http.body, 'base64') };
       if (c.grpc !== undefined) {
         grpcCanned = Buffer.from(c.grpc, 'base64');
@@ -88,7 +95,7 @@ const server = http.createServer((req, res) => {
         grpcFramed.writeUInt32BE(grpcCanned.byteLength, 1);
         grpcCanned.copy(grpcFramed, 5);
       }
-      if (c.thinkUs !== undefined) thinkUs = Math.max(0, c.thinkUs);
+      if (think !== undefined) thinkUs = think;
       res.writeHead(204).end();
       return;
     }

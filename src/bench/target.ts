@@ -116,7 +116,7 @@ export async function startEcho(): Promise<EchoServer> {
     stop: stopper(child),
     setCanned: async (c) => {
       const r = await request(httpUrl, 'POST', '/__bench/canned', Buffer.from(JSON.stringify(c)));
-      if (r.status !== 204) throw new Error(`echo server: canned response refused (${r.status})`);
+      if (r.status !== 204) throw new Error(`echo server: canned response refused (${r.status}): ${r.body.toString('utf8')}`);
     },
   };
 }
