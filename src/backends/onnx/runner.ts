@@ -6,6 +6,7 @@ import { InferenceError, asInferenceError } from '../../core/errors.js';
 import { decodeBytes, decodeStrings, encodeBytes, type Tensor } from '../../core/tensor.js';
 import type { ExecuteRequest, ExecuteResult, IoMeta, LoadResult, LoadSpec } from '../backend.js';
 import type { Runner } from '../runner.js';
+import { openDirect, type DirectSession } from './direct.js';
 
 const TO_ORT: Record<DataType, ort.Tensor.Type> = {
   BOOL: 'bool', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64',
@@ -53,9 +54,29 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
 }
 
+/** The public session, or the native one run directly (see direct.ts); both answer `run` with ort tensors. */
+type Session = Pick<ort.InferenceSession, 'inputMetadata' | 'outputMetadata'> & {
+  run(feeds: Record<string, ort.Tensor>, names: readonly string[]): Promise<Record<string, ort.Tensor>> | Record<string, ort.Tensor>;
+  release(): unknown;
+};
+
+function publicSession(s: ort.InferenceSession): Session {
+  return {
+    inputMetadata: s.inputMetadata,
+    outputMetadata: s.outputMetadata,
+    run: (feeds, names) => s.run(feeds, names as string[]),
+    release: () => s.release(),
+  };
+}
+
 export class OnnxRunner implements Runner {
-  private session: ort.InferenceSession | undefined;
+  private session: Session | undefined;
   private outputNames: readonly string[] = [];
+  /** Whether runs go to the native session directly (tests read it; see direct.ts). */
+  direct = false;
+
+  /** `direct: false` always uses onnxruntime-node's public API. */
+  constructor(private readonly opts: { direct?: boolean } = {}) {}
 
   async load(spec: LoadSpec): Promise<LoadResult> {
     const params = spec.config.parameters ?? {};
@@ -71,18 +92,23 @@ export class OnnxRunner implements Runner {
     };
     if (spec.gpu) {
       try {
-        this.session = await ort.InferenceSession.create(spec.modelFile, { ...options, executionProviders: ['cuda', 'cpu'] });
+        this.session = publicSession(await ort.InferenceSession.create(spec.modelFile, { ...options, executionProviders: ['cuda', 'cpu'] }));
         notes.push('using the CUDA execution provider');
       } catch (e) {
         notes.push(`CUDA execution provider unavailable (${(e as Error).message.split('\n')[0]}); running on CPU`);
       }
     }
     try {
-      this.session ??= await ort.InferenceSession.create(spec.modelFile, options);
+      if (!this.session && this.opts.direct !== false) {
+        const direct: DirectSession | undefined = openDirect(spec.modelFile, options);
+        this.session = direct;
+        this.direct = direct !== undefined;
+      }
+      this.session ??= publicSession(await ort.InferenceSession.create(spec.modelFile, options));
     } catch (e) {
       throw new InferenceError('INVALID_ARGUMENT', `cannot load ONNX file ${spec.modelFile}: ${(e as Error).message}`);
     }
-    this.outputNames = this.session.outputNames;
+    this.outputNames = this.session.outputMetadata.map((m) => m.name);
     return {
       inputs: ioMeta(this.session.inputMetadata, 'input'),
       outputs: ioMeta(this.session.outputMetadata, 'output'),
@@ -108,7 +134,7 @@ export class OnnxRunner implements Runner {
         const feeds: Record<string, ort.Tensor> = {};
         for (const t of req.inputs) feeds[t.name] = toOrt(t);
         const names = req.outputs ?? this.outputNames;
-        const out = await session.run(feeds, names as string[]);
+        const out = await session.run(feeds, names);
         results.push(names.map((n) => fromOrt(n, out[n])));
       } catch (e) {
         const err = e instanceof InferenceError ? e : new InferenceError('INTERNAL', `onnxruntime: ${(e as Error).message}`);
@@ -118,7 +144,7 @@ export class OnnxRunner implements Runner {
     return results;
   }
 
-  private async runBatch(session: ort.InferenceSession, requests: ExecuteRequest[]): Promise<ExecuteResult[]> {
+  private async runBatch(session: Session, requests: ExecuteRequest[]): Promise<ExecuteResult[]> {
     const rows = requests.map((r) => r.inputs[0]?.shape[0] ?? 1);
     const total = rows.reduce((a, b) => a + b, 0);
     const feeds: Record<string, ort.Tensor> = {};
@@ -127,7 +153,7 @@ export class OnnxRunner implements Runner {
       feeds[first.name] = toOrt({ ...first, shape: [total, ...first.shape.slice(1)], data: concatBytes(parts.map((p) => p.data)) });
     }
     const names = requests[0].outputs ?? this.outputNames;
-    const out = await session.run(feeds, names as string[]);
+    const out = await session.run(feeds, names);
     const results: Tensor[][] = requests.map(() => []);
     for (const n of names) {
       const whole = fromOrt(n, out[n]);
