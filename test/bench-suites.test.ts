@@ -49,16 +49,20 @@ test('transport and streaming suites with the bench\'s own client: each row has 
     'REST SSE generate_stream, fetch client/64',
   ]);
   for (const r of st.runs) {
-    // The floors answer one message (or event) per generation (Duet's first token).
+    // The bare floors answer one message (or event) per generation (Duet's first token); the busy ones
+    // stream as many as the in-process generation gave.
     const floor = / floor |worker hop/.test(r.path);
-    assert.equal(r.tokens, floor ? r.streams : r.streams * 3, `${r.path} ${r.streams}`);
+    const oneMessage = / floor /.test(r.path) && !r.path.includes('busy');
+    assert.equal(r.tokens, oneMessage ? r.streams : r.streams * 3, `${r.path} ${r.streams}`);
     assert.ok(r.maxGapMs > 0 && r.ttft.count === r.streams);
     assert.equal(r.serverMainUsPerToken === null, r.path === 'in-process' || floor);
   }
   // The busy floors' worker spins as long as the in-process first token took, so they answer no sooner.
   const inProcess = st.runs[0].ttft.p50;
+  // (Their later tokens may come closer together than the worker's spin: a first token delayed by a wake-up
+  // shortens the gap after it.)
   for (const r of st.runs.filter((x) => x.path.includes('busy as in-process'))) assert.ok(r.ttft.p50 >= inProcess - 0.001, `${r.path}: ${r.ttft.p50} ms < ${inProcess} ms`);
-  assert.match(suiteMarkdown(res, 'streaming')!, /gRPC ModelStreamInfer: first token [+-][\d.]+ ms over in-process \(p50; target ≤ 1 ms\), of which [\d.]+ ms is the node:http2 floor's round trip \([+-][\d.]+ ms beyond it\); node:http2 with a worker hop busy as long adds [+-][\d.]+ ms \([+-][\d.]+ ms beyond it\)/);
+  assert.match(suiteMarkdown(res, 'streaming')!, /gRPC ModelStreamInfer: first token [+-][\d.]+ ms over in-process \(p50; target ≤ 1 ms\), of which [\d.]+ ms is the node:http2 floor's round trip \([+-][\d.]+ ms beyond it\); node:http2 with a worker hop busy as long adds [+-][\d.]+ ms \([+-][\d.]+ ms beyond it\), per token [+-]\d+ µs over in-process \(mean; target < 50 µs\); the busy node:http2 floor streaming as many tokens takes [+-]\d+ µs \([+-]\d+ µs beyond it\)\./);
   assert.match(suiteMarkdown(res, 'streaming')!, /REST SSE generate_stream: first token [+-][\d.]+ ms over in-process \(p50; target ≤ 1 ms\), of which [\d.]+ ms is the node:http floor's round trip/);
   assert.match(suitesTerminalReport(res), /gRPC 4×16\s+duet\s+duet-client/);
 

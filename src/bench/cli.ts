@@ -33,7 +33,7 @@ Suites (--suite, comma-separated, or all; default scenarios):
   streaming   tiny_gpt over gRPC ModelStreamInfer and REST SSE against the in-process model: time to
               first token, per-token time, 64 concurrent streams (longest gap between tokens); floors:
               node:http2 and node:http answering at once, and after a worker hop busy as long as the
-              in-process first token
+              in-process first token, then streaming as many tokens, each after the in-process mean gap
   scenarios   the brief's scenarios (features, embedding, image, image-int, audio, text) over every
               protocol at each --concurrency, next to echo floors and the in-process call
 ${NET_HELP}transport and image use wrk (REST) and h2load (gRPC) where installed, else the bench's own worker-thread

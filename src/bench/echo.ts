@@ -20,6 +20,13 @@ export interface CannedResponse {
   grpc?: string;
   /** The hop floors' worker stays busy this long before it answers, as a model computing (default 0). */
   thinkUs?: number;
+  /**
+   * The hop floors answer as a stream of this many messages, each the canned one (default 1: one answer);
+   * the worker posts each to the main thread, which writes it as it comes, as Duet streams tokens.
+   */
+  tokens?: number;
+  /** ... and stays busy this long before each message after the first (default 0). */
+  tokenUs?: number;
 }
 
 let httpCanned = { status: 200, headers: { 'content-type': 'application/json' } as Record<string, string>, body: Buffer.from('{}') };
@@ -28,30 +35,39 @@ let grpcCanned = Buffer.alloc(0);
 let grpcFramed = Buffer.alloc(5);
 
 /**
- * The hop floors' worker: it answers each body with its length, as the model's result, after spinning
- * for `think` µs (a model's compute, which keeps its vCPU running as a model would).
+ * The hop floors' worker: it answers each body with its length, as the model's result, `tokens` times,
+ * spinning `think` µs before the first and `tokenUs` before each next (a model's compute, which keeps its
+ * vCPU running as a model would).
  */
 const hopWorker = new Worker(
   "const { parentPort } = require('node:worker_threads');" +
+  'const spin = (us) => { if (us > 0) { const end = performance.now() + us / 1000; while (performance.now() < end); } };' +
   'parentPort.on("message", (m) => {' +
-  '  if (m.think > 0) { const end = performance.now() + m.think / 1000; while (performance.now() < end); }' +
-  '  parentPort.postMessage({ id: m.id, n: m.body.byteLength });' +
+  '  spin(m.think);' +
+  '  for (let i = 1; i <= m.tokens; i++) {' +
+  '    if (i > 1) spin(m.tokenUs);' +
+  '    parentPort.postMessage({ id: m.id, n: m.body.byteLength, last: i === m.tokens });' +
+  '  }' +
   '});',
   { eval: true },
 );
 let thinkUs = 0;
-/** 10 s: a busy floor stands in for a first token, never for a stuck worker. */
+let tokens = 1;
+let tokenUs = 0;
+/** 10 s: a busy floor stands in for a model's compute, never for a stuck worker. */
 const MAX_THINK_US = 10_000_000;
+const MAX_TOKENS = 100_000;
 hopWorker.unref();
-const hopWaiting = new Map<number, () => void>();
+/** Per request in the worker: called with each answer, `last` on the last. */
+const hopWaiting = new Map<number, (last: boolean) => void>();
 let hopSeq = 0;
-hopWorker.on('message', (m: { id: number }) => {
-  const done = hopWaiting.get(m.id);
-  hopWaiting.delete(m.id);
-  done?.();
+hopWorker.on('message', (m: { id: number; last: boolean }) => {
+  const answer = hopWaiting.get(m.id);
+  if (m.last) hopWaiting.delete(m.id);
+  answer?.(m.last);
 });
 /** The body copied out of the socket's chunks into a buffer of its own, transferred to the worker. */
-function hop(parts: Buffer[], then: () => void): void {
+function hop(parts: Buffer[], then: (last: boolean) => void): void {
   let size = 0;
   for (const p of parts) size += p.byteLength;
   const body = new Uint8Array(size);
@@ -62,7 +78,7 @@ function hop(parts: Buffer[], then: () => void): void {
   }
   const id = ++hopSeq;
   hopWaiting.set(id, then);
-  hopWorker.postMessage({ id, body: body.buffer, think: thinkUs }, [body.buffer]);
+  hopWorker.postMessage({ id, body: body.buffer, think: thinkUs, tokens, tokenUs }, [body.buffer]);
 }
 
 const answerHttp = (res: http.ServerResponse) => {
@@ -70,12 +86,25 @@ const answerHttp = (res: http.ServerResponse) => {
   res.end(httpCanned.body);
 };
 
+/** One message of a streamed answer: the canned body, as one SSE event; the response ends after the last. */
+const streamHttp = (res: http.ServerResponse, last: boolean) => {
+  if (!res.headersSent) res.writeHead(httpCanned.status, httpCanned.headers);
+  if (last) res.end(httpCanned.body);
+  else res.write(httpCanned.body);
+};
+
 const httpHop = http.createServer((req, res) => {
   const parts: Buffer[] = [];
   req.on('data', (c: Buffer) => parts.push(c));
-  req.on('end', () => hop(parts, () => answerHttp(res)));
+  req.on('end', () => hop(parts, tokens === 1 ? () => answerHttp(res) : (last) => streamHttp(res, last)));
 });
 httpHop.keepAliveTimeout = 65_000;
+
+/** What is wrong with a canned setting (µs, or a count from `min`), if anything. */
+function badSetting(name: string, v: unknown, max: number, min = 0): string | undefined {
+  if (v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) return undefined;
+  return `${name} must be a whole number from ${min} to ${max}${name.endsWith('Us') ? ' (µs)' : ''}, got ${JSON.stringify(v)}`;
+}
 
 const server = http.createServer((req, res) => {
   const parts: Buffer[] = [];
@@ -83,9 +112,9 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     if (req.url === '/__bench/canned') {
       const c = JSON.parse(Buffer.concat(parts).toString('utf8')) as CannedResponse;
-      const think = c.thinkUs;
-      if (think !== undefined && !(typeof think === 'number' && think >= 0 && think <= MAX_THINK_US)) {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end(`thinkUs must be a number of µs from 0 to ${MAX_THINK_US}, got ${JSON.stringify(think)}`);
+      const bad = badSetting('thinkUs', c.thinkUs, MAX_THINK_US) ?? badSetting('tokenUs', c.tokenUs, MAX_THINK_US) ?? badSetting('tokens', c.tokens, MAX_TOKENS, 1);
+      if (bad) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end(bad);
         return;
       }
       if (c.http) httpCanned = { status: c.http.status, headers: c.http.headers, body: Buffer.from(c.http.body, 'base64') };
@@ -95,7 +124,9 @@ const server = http.createServer((req, res) => {
         grpcFramed.writeUInt32BE(grpcCanned.byteLength, 1);
         grpcCanned.copy(grpcFramed, 5);
       }
-      if (think !== undefined) thinkUs = think;
+      if (c.thinkUs !== undefined) thinkUs = c.thinkUs;
+      if (c.tokenUs !== undefined) tokenUs = c.tokenUs;
+      if (c.tokens !== undefined) tokens = c.tokens;
       res.writeHead(204).end();
       return;
     }
@@ -128,6 +159,16 @@ function answerGrpc(stream: http2.ServerHttp2Stream): void {
   stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
   stream.end(grpcFramed);
 }
+/** One message of a streamed answer: headers with the first, trailers after the last. */
+function streamGrpc(stream: http2.ServerHttp2Stream, last: boolean): void {
+  if (stream.destroyed) return;
+  if (!stream.headersSent) {
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+  }
+  if (last) stream.end(grpcFramed);
+  else stream.write(grpcFramed);
+}
 const h2Server = (withHop: boolean) => {
   const s = http2.createServer({ settings: { initialWindowSize: DEFAULT_WINDOW } });
   s.on('session', (session) => session.setLocalWindowSize(DEFAULT_WINDOW));
@@ -135,7 +176,7 @@ const h2Server = (withHop: boolean) => {
     stream.on('error', () => {});
     const parts: Buffer[] = [];
     stream.on('data', withHop ? (c: Buffer) => parts.push(c) : () => {});
-    stream.on('end', withHop ? () => hop(parts, () => answerGrpc(stream)) : () => answerGrpc(stream));
+    stream.on('end', withHop ? () => hop(parts, tokens === 1 ? () => answerGrpc(stream) : (last) => streamGrpc(stream, last)) : () => answerGrpc(stream));
   });
   return s;
 };

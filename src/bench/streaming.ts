@@ -174,12 +174,19 @@ export async function runStreamingSuite(opts: StreamingOptions): Promise<Streami
         log(`streaming: ${path}, ${streams} stream(s)`);
         const run = await measure(path, gen, opts.tokens, streams, streams === 1 ? opts.generations : 1, pid);
         runs.push(run);
-        // The busy floors' worker computes as long as the model's first token took in this process.
-        if (path === 'in-process' && streams === 1) await opts.echo?.setCanned({ thinkUs: Math.round(run.ttft.p50 * 1000) });
+        // The busy floors' worker computes as long as the model's first token took in this process, then
+        // streams as many messages as it gave, each after as long as its mean time between tokens.
+        if (path === 'in-process' && streams === 1) {
+          await opts.echo?.setCanned({
+            thinkUs: Math.round(run.ttft.p50 * 1000),
+            tokens: Math.max(1, Math.round(run.tokens / run.generations)),
+            tokenUs: Math.round(run.tbt.mean * 1000),
+          });
+        }
       }
     }
   } finally {
-    await opts.echo?.setCanned({ thinkUs: 0 });
+    await opts.echo?.setCanned({ thinkUs: 0, tokens: 1, tokenUs: 0 });
     await Promise.all([grpc.close(), bare.close(), bareSse.close(), http.close(), local.close(), floors?.close()]);
   }
   return { model: STREAM_MODEL, maxTokens: opts.tokens, runs };
@@ -220,7 +227,9 @@ async function floorClients(echo: NonNullable<StreamingOptions['echo']>, grpcDue
  * floor's own round trip, and what its busy hop floor adds over in-process (NaN without floor rows);
  * per-token overhead (µs).
  */
-export function streamingOverheads(res: StreamingResults): { path: StreamPath; ttftOverMs: number; ttftFloorMs: number; ttftBusyFloorOverMs: number; perTokenOverUs: number }[] {
+export function streamingOverheads(res: StreamingResults): {
+  path: StreamPath; ttftOverMs: number; ttftFloorMs: number; ttftBusyFloorOverMs: number; perTokenOverUs: number; perTokenBusyFloorOverUs: number;
+}[] {
   const one = (path: StreamPath) => res.runs.find((r) => r.path === path && r.streams === 1);
   const base = one('in-process');
   return res.runs.filter((r) => r.path !== 'in-process' && !isFloor(r.path) && r.streams === 1).map((r) => {
@@ -234,6 +243,7 @@ export function streamingOverheads(res: StreamingResults): { path: StreamPath; t
       ttftFloorMs: floor ? floor.ttft.p50 : NaN,
       ttftBusyFloorOverMs: base && busy ? busy.ttft.p50 - base.ttft.p50 : NaN,
       perTokenOverUs: base ? (r.tbt.mean - base.tbt.mean) * 1000 : NaN,
+      perTokenBusyFloorOverUs: base && busy && busy.tbt.count > 0 ? (busy.tbt.mean - base.tbt.mean) * 1000 : NaN,
     };
   });
 }
