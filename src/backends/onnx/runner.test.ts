@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { elementSize } from '../../core/datatypes.js';
 import { InferenceError } from '../../core/errors.js';
@@ -38,7 +39,8 @@ const plain = (r: ExecuteResult[]) => r.map((x) => (x instanceof InferenceError 
 
 test('this onnxruntime-node has the native session where direct.ts looks (a version that moves it is caught here)', async () => {
   const { runner } = await load('my_model', true);
-  assert.equal(runner.direct, true);
+  const version = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
+  assert.equal(runner.direct, true, `onnxruntime-node ${version} has no native session at dist/binding.js: direct.ts needs updating`);
   await runner.close();
 });
 
