@@ -96,6 +96,7 @@ const streamHttp = (res: http.ServerResponse, last: boolean) => {
 const httpHop = http.createServer((req, res) => {
   const parts: Buffer[] = [];
   req.on('data', (c: Buffer) => parts.push(c));
+  // One answer keeps its content-length, as Duet's unary answers have one.
   req.on('end', () => hop(parts, tokens === 1 ? () => answerHttp(res) : (last) => streamHttp(res, last)));
 });
 httpHop.keepAliveTimeout = 65_000;
@@ -153,13 +154,7 @@ grpcServer.addService({
 
 // What any gRPC server on node:http2 must at least do per call: read the message, answer headers,
 // one DATA frame and trailers. The same windows as Duet's default.
-function answerGrpc(stream: http2.ServerHttp2Stream): void {
-  if (stream.destroyed) return;
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-  stream.end(grpcFramed);
-}
-/** One message of a streamed answer: headers with the first, trailers after the last. */
+/** One message of an answer (a unary one is `last` at once): headers with the first, trailers after the last. */
 function streamGrpc(stream: http2.ServerHttp2Stream, last: boolean): void {
   if (stream.destroyed) return;
   if (!stream.headersSent) {
@@ -176,7 +171,7 @@ const h2Server = (withHop: boolean) => {
     stream.on('error', () => {});
     const parts: Buffer[] = [];
     stream.on('data', withHop ? (c: Buffer) => parts.push(c) : () => {});
-    stream.on('end', withHop ? () => hop(parts, tokens === 1 ? () => answerGrpc(stream) : (last) => streamGrpc(stream, last)) : () => answerGrpc(stream));
+    stream.on('end', withHop ? () => hop(parts, (last) => streamGrpc(stream, last)) : () => streamGrpc(stream, true));
   });
   return s;
 };

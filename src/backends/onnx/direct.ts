@@ -1,6 +1,6 @@
 // onnxruntime-node's public InferenceSession.run checks its feeds again and then defers the native call to a
 // setImmediate, a turn of the worker's event loop: 12 µs per my_model run against 5.5 µs for the native call
-// (tools/ort_run_cost.cjs). Duet checks inputs against the model's metadata before they reach the worker, and a
+// (tools/ort_run_cost.mjs). Duet checks inputs against the model's metadata before they reach the worker, and a
 // worker runs one execution at a time, so it calls the package's native session directly where the installed
 // onnxruntime-node has it where 1.30 keeps it (dist/binding.js). Anything else falls back to the public API.
 
